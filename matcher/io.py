@@ -1,0 +1,432 @@
+"""The interchange formats of ``shared/contracts/DATA_FORMAT.md``: read, validate and write a data directory.
+
+Every file is read as text first and parsed column by column with polars expressions, so that each
+problem can be reported with its file, row (the spreadsheet row: the header is row 1) and column, and
+so that CSV and Parquet go through exactly the same checks.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from enum import Enum
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+from stdnum.cn import uscc as uscc_validator
+
+from matcher.domain import InvestorKind, IPKind, IPStatus, Outcome, ProductKind, Stage
+from matcher.errors import DataIssue, DataValidationError, InvalidInputError
+
+Kind = Literal["str", "date", "int", "float", "bool", "list", "enum", "enum_list", "uscc"]
+
+_TRUE = ("true", "1", "yes", "y", "t", "是")
+_FALSE = ("false", "0", "no", "n", "f", "否")
+MAX_ISSUES_PER_CHECK = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    kind: Kind
+    required: bool = False
+    values: tuple[str, ...] = ()
+
+    @property
+    def dtype(self) -> pl.DataType:
+        return _DTYPES[self.kind]
+
+
+_DTYPES: dict[str, pl.DataType] = {
+    "str": pl.Utf8(), "uscc": pl.Utf8(), "enum": pl.Utf8(), "date": pl.Date(), "int": pl.Int64(),
+    "float": pl.Float64(), "bool": pl.Boolean(), "list": pl.List(pl.Utf8), "enum_list": pl.List(pl.Utf8),
+}
+
+
+def _enum(name: str, enum: type[Enum], *, required: bool = False) -> Column:
+    return Column(name, "enum", required, tuple(str(m.value) for m in enum))
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    references: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def schema(self) -> dict[str, pl.DataType]:
+        return {c.name: c.dtype for c in self.columns}
+
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        TableSpec(
+            "startups",
+            (
+                Column("startup_id", "str", required=True),
+                Column("name", "str", required=True),
+                Column("uscc", "uscc"),
+                Column("sector", "str"),
+                Column("sub_sector", "str"),
+                _enum("stage", Stage),
+                Column("founded_on", "date"),
+                Column("city", "str"),
+                Column("region", "str"),
+                Column("employees", "int"),
+                Column("rd_staff", "int"),
+                Column("revenue_wan", "float"),
+                Column("rd_expense_wan", "float"),
+                Column("total_cost_wan", "float"),
+                Column("total_assets_wan", "float"),
+                Column("funding_ask_wan", "float"),
+                Column("high_tech_enterprise", "bool"),
+                Column("provincial_rd_center", "bool"),
+                Column("national_award_5y", "bool"),
+                Column("standards_led_5y", "int"),
+                Column("credit_flags", "int"),
+                Column("description", "str"),
+            ),
+            key=("startup_id",),
+        ),
+        TableSpec(
+            "ip_assets",
+            (
+                Column("startup_id", "str", required=True),
+                _enum("kind", IPKind, required=True),
+                _enum("status", IPStatus),
+                Column("granted_on", "date"),
+                Column("expires_on", "date"),
+                Column("title", "str"),
+                Column("appraised_value_wan", "float"),
+            ),
+            references={"startup_id": "startups"},
+        ),
+        TableSpec(
+            "investors",
+            (
+                Column("investor_id", "str", required=True),
+                Column("name", "str", required=True),
+                _enum("kind", InvestorKind),
+                Column("sectors", "list"),
+                Column("stages", "enum_list", values=tuple(s.value for s in Stage)),
+                Column("regions", "list"),
+                Column("ticket_min_wan", "float"),
+                Column("ticket_max_wan", "float"),
+                Column("description", "str"),
+            ),
+            key=("investor_id",),
+        ),
+        TableSpec(
+            "interactions",
+            (
+                Column("startup_id", "str", required=True),
+                Column("investor_id", "str", required=True),
+                Column("occurred_on", "date", required=True),
+                _enum("outcome", Outcome, required=True),
+                _enum("stage", Stage),
+                Column("amount_wan", "float"),
+                Column("event_id", "str"),
+            ),
+            references={"startup_id": "startups", "investor_id": "investors"},
+        ),
+        TableSpec(
+            "loan_products",
+            (
+                Column("product_id", "str", required=True),
+                Column("bank_id", "str", required=True),
+                _enum("kind", ProductKind, required=True),
+                Column("name", "str"),
+                Column("max_amount_wan", "float"),
+                Column("max_term_months", "int"),
+                Column("min_grade", "str"),
+                Column("sectors", "list"),
+            ),
+            key=("product_id",),
+            references={"bank_id": "investors"},
+        ),
+        TableSpec(
+            "loans",
+            (
+                Column("loan_id", "str", required=True),
+                Column("startup_id", "str", required=True),
+                Column("bank_id", "str"),
+                _enum("product_kind", ProductKind),
+                Column("amount_wan", "float"),
+                Column("term_months", "int"),
+                Column("issued_on", "date", required=True),
+                Column("defaulted", "bool"),
+            ),
+            key=("loan_id",),
+            references={"startup_id": "startups", "bank_id": "investors"},
+        ),
+        # Not in the contract: the roadshows of the history, written by the sample generator.
+        TableSpec(
+            "events",
+            (
+                Column("event_id", "str", required=True),
+                Column("name", "str"),
+                Column("held_on", "date"),
+                Column("city", "str"),
+            ),
+            key=("event_id",),
+        ),
+    )
+}
+
+
+def empty_frame(table: str) -> pl.DataFrame:
+    """A frame with no rows and the canonical schema of ``table``."""
+    return pl.DataFrame(schema=TABLES[table].schema)
+
+
+@dataclass(slots=True)
+class DataSet:
+    """The frames of one data directory, in canonical dtypes. Absent files are empty frames."""
+
+    startups: pl.DataFrame = field(default_factory=lambda: empty_frame("startups"))
+    ip_assets: pl.DataFrame = field(default_factory=lambda: empty_frame("ip_assets"))
+    investors: pl.DataFrame = field(default_factory=lambda: empty_frame("investors"))
+    interactions: pl.DataFrame = field(default_factory=lambda: empty_frame("interactions"))
+    loan_products: pl.DataFrame = field(default_factory=lambda: empty_frame("loan_products"))
+    loans: pl.DataFrame = field(default_factory=lambda: empty_frame("loans"))
+    events: pl.DataFrame = field(default_factory=lambda: empty_frame("events"))
+    warnings: list[DataIssue] = field(default_factory=list)
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name in TABLES}
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def _decode(path: Path, encoding: str) -> bytes:
+    """Bytes of a CSV as UTF-8 without BOM, whatever the file's declared encoding."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig" if encoding.lower().replace("-", "") in ("utf8", "utf8sig") else encoding)
+    except LookupError:
+        raise InvalidInputError(f"unknown encoding {encoding!r}", field="encoding") from None
+    except UnicodeDecodeError as exc:
+        raise DataValidationError(
+            [DataIssue(path.name, None, None, f"not valid {encoding} text ({exc.reason} at byte {exc.start}); "
+                       "try --encoding gbk or --encoding cp1252")]
+        ) from None
+    return text.lstrip("\ufeff").encode("utf-8")
+
+
+def _read_raw(directory: Path, table: str, encoding: str, issues: list[DataIssue]) -> tuple[pl.DataFrame, str] | None:
+    """The file for ``table`` as all-text columns, or None when the directory has none."""
+    csv_path, pq_path = directory / f"{table}.csv", directory / f"{table}.parquet"
+    if csv_path.exists():
+        if pq_path.exists():
+            issues.append(DataIssue(pq_path.name, None, None, f"ignored: {csv_path.name} is used", "warning"))
+        try:
+            frame = pl.read_csv(
+                io.BytesIO(_decode(csv_path, encoding)), infer_schema=False
+            )
+        except pl.exceptions.PolarsError as exc:
+            issues.append(DataIssue(csv_path.name, None, None, f"unreadable CSV: {str(exc).splitlines()[0]}"))
+            return None
+        return frame, csv_path.name
+    if pq_path.exists():
+        try:
+            frame = pl.read_parquet(pq_path)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            issues.append(DataIssue(pq_path.name, None, None, f"unreadable Parquet: {str(exc).splitlines()[0]}"))
+            return None
+        as_text = [
+            pl.col(name).list.join(";") if isinstance(dtype, pl.List) else pl.col(name).cast(pl.Utf8)
+            for name, dtype in frame.schema.items()
+        ]
+        return frame.select(as_text), pq_path.name
+    return None
+
+
+def _bad_rows(mask: pl.Series) -> list[int]:
+    """Spreadsheet row numbers (header = row 1) where ``mask`` is true."""
+    return [i + 2 for i in mask.arg_true().head(MAX_ISSUES_PER_CHECK).to_list()]
+
+
+def _parse_column(raw: pl.Series, col: Column, file: str, issues: list[DataIssue]) -> pl.Series:
+    text = raw.str.strip_chars()
+    text = pl.Series(col.name, text).set(text == "", None) if text.len() else text
+    present = text.is_not_null()
+    parsed: pl.Series
+    problem: str
+    if col.kind in ("str",):
+        parsed, bad, problem = text, pl.Series([False] * len(text)), ""
+    elif col.kind == "uscc":
+        parsed = text.str.to_uppercase()
+        valid = pl.Series([uscc_validator.is_valid(v) if v is not None else True for v in parsed.to_list()])
+        bad, problem = ~valid, "bad 统一社会信用代码 (18 characters with a valid checksum expected)"
+    elif col.kind == "date":
+        parsed = text.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+        bad, problem = present & parsed.is_null(), "unparsable date (YYYY-MM-DD expected)"
+    elif col.kind == "int":
+        as_float = text.str.replace_all(",", "").cast(pl.Float64, strict=False)
+        parsed = as_float.cast(pl.Int64, strict=False)
+        bad = present & (as_float.is_null() | (as_float != as_float.round(0)))
+        problem = "not a whole number"
+    elif col.kind == "float":
+        parsed = text.str.replace_all(",", "").cast(pl.Float64, strict=False)
+        bad, problem = present & (parsed.is_null() | parsed.is_nan()), "not a number"
+    elif col.kind == "bool":
+        low = text.str.to_lowercase()
+        parsed = (
+            pl.select(
+                pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False).otherwise(None)
+            ).to_series()
+        )
+        bad, problem = present & parsed.is_null(), "not a boolean (true/false, 1/0, yes/no, 是/否)"
+    elif col.kind == "enum":
+        parsed = text.str.to_lowercase()
+        bad = present & ~parsed.is_in(col.values)
+        problem = "unknown value (expected one of " + ", ".join(col.values) + ")"
+    else:  # list or enum_list
+        parsed = text.str.split(";").list.eval(pl.element().str.strip_chars()).list.eval(
+            pl.element().filter(pl.element() != "")
+        )
+        if col.kind == "enum_list":
+            parsed = parsed.list.eval(pl.element().str.to_lowercase())
+            bad = present & ~parsed.list.eval(pl.element().is_in(col.values)).list.all().fill_null(True)
+            problem = "unknown value in list (expected `;`-separated values of " + ", ".join(col.values) + ")"
+        else:
+            bad, problem = pl.Series([False] * len(text)), ""
+    bad = bad.fill_null(False)
+    for row in _bad_rows(bad):
+        value = raw[row - 2]
+        issues.append(DataIssue(file, row, col.name, f"{problem}: {value!r}"))
+    if col.required:
+        for row in _bad_rows(~present):
+            issues.append(DataIssue(file, row, col.name, "required value is empty"))
+    return parsed.alias(col.name).cast(col.dtype)
+
+
+def _parse_table(raw: pl.DataFrame, spec: TableSpec, file: str, issues: list[DataIssue]) -> pl.DataFrame:
+    names = {c.strip().lstrip("\ufeff"): c for c in raw.columns}
+    unknown = sorted(n for n in names if n not in {c.name for c in spec.columns})
+    if unknown:
+        issues.append(DataIssue(file, None, None, "unknown columns ignored: " + ", ".join(unknown), "warning"))
+    missing = [c.name for c in spec.columns if c.required and c.name not in names]
+    for name in missing:
+        issues.append(DataIssue(file, None, name, "required column is missing"))
+    columns: list[pl.Series] = []
+    for col in spec.columns:
+        if col.name in names:
+            columns.append(_parse_column(raw[names[col.name]].cast(pl.Utf8), col, file, issues))
+        else:
+            columns.append(pl.Series(col.name, [None] * raw.height, dtype=col.dtype))
+    frame = pl.DataFrame(columns) if columns else pl.DataFrame(schema=spec.schema)
+    if spec.name == "ip_assets":
+        frame = frame.with_columns(pl.col("status").fill_null(IPStatus.GRANTED.value))
+    if spec.key and not missing:
+        dup = frame.select(pl.struct(list(spec.key)).is_duplicated() & pl.col(spec.key[0]).is_not_null()).to_series()
+        first_seen = frame.select(pl.struct(list(spec.key)).is_first_distinct()).to_series()
+        for row in _bad_rows(dup & ~first_seen):
+            key = ", ".join(str(frame[k][row - 2]) for k in spec.key)
+            issues.append(DataIssue(file, row, spec.key[0], f"duplicate id {key!r}"))
+    return frame
+
+
+def _check_references(
+    frames: dict[str, pl.DataFrame], files: dict[str, str], issues: list[DataIssue]
+) -> None:
+    for table, frame in frames.items():
+        for column, target in TABLES[table].references.items():
+            values = frame[column]
+            if values.is_null().all():
+                continue
+            if target not in frames:
+                issues.append(DataIssue(files[table], None, column, f"refers to {target} but {target}.csv is absent"))
+                continue
+            known = frames[target][TABLES[target].key[0]].drop_nulls().unique()
+            dangling = values.is_not_null() & ~values.is_in(known.implode())
+            for row in _bad_rows(dangling):
+                issues.append(
+                    DataIssue(files[table], row, column, f"dangling reference {values[row - 2]!r}: not in {target}")
+                )
+
+
+def _load(directory: Path, encoding: str) -> tuple[dict[str, pl.DataFrame], list[DataIssue]]:
+    if not directory.is_dir():
+        raise InvalidInputError(f"{directory} is not a directory", field="data")
+    issues: list[DataIssue] = []
+    frames: dict[str, pl.DataFrame] = {}
+    files: dict[str, str] = {}
+    for name, spec in TABLES.items():
+        loaded = _read_raw(directory, name, encoding, issues)
+        if loaded is None:
+            continue
+        raw, file = loaded
+        frames[name] = _parse_table(raw, spec, file, issues)
+        files[name] = file
+    _check_references(frames, files, issues)
+    return frames, issues
+
+
+def validate_data_dir(path: Path, *, encoding: str = "utf-8") -> list[DataIssue]:
+    """Every problem and warning of a data directory; an empty list means it is clean."""
+    try:
+        return _load(Path(path), encoding)[1]
+    except DataValidationError as exc:
+        return list(exc.issues)
+
+
+def read_data_dir(path: Path, *, encoding: str = "utf-8") -> DataSet:
+    """Read a data directory into canonical frames, raising ``DataValidationError`` listing every error."""
+    frames, issues = _load(Path(path), encoding)
+    errors = [i for i in issues if i.severity == "error"]
+    if errors:
+        raise DataValidationError(issues)
+    return DataSet(**frames, warnings=[i for i in issues if i.severity != "error"])
+
+
+def from_frames(**frames: pl.DataFrame) -> DataSet:
+    """A DataSet from in-memory frames: missing canonical columns are added empty, then cast."""
+    out: dict[str, pl.DataFrame] = {}
+    for name, frame in frames.items():
+        if name not in TABLES:
+            raise InvalidInputError(f"unknown table {name!r}", field=name)
+        schema = TABLES[name].schema
+        out[name] = frame.select(
+            [
+                (pl.col(c) if c in frame.columns else pl.lit(None)).cast(dtype).alias(c)
+                for c, dtype in schema.items()
+            ]
+        )
+    return DataSet(**out)  # type: ignore[arg-type]  # keys are checked against TABLES above
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def _to_csv_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(
+        [pl.col(n).list.join(";") for n, t in frame.schema.items() if isinstance(t, pl.List)]
+    )
+
+
+def write_data_dir(
+    data: DataSet, path: Path, *, fmt: Literal["csv", "parquet"] = "csv", tables: Iterable[str] | None = None
+) -> list[Path]:
+    """Write the non-empty frames of ``data`` (or the named ``tables``) as CSV or Parquet files."""
+    if fmt not in ("csv", "parquet"):
+        raise InvalidInputError(f"unknown format {fmt!r} (csv or parquet)", field="format")
+    out = Path(path)
+    out.mkdir(parents=True, exist_ok=True)
+    wanted = set(tables) if tables is not None else None
+    written: list[Path] = []
+    for name, frame in data.frames().items():
+        if (wanted is None and frame.is_empty()) or (wanted is not None and name not in wanted):
+            continue
+        target = out / f"{name}.{fmt}"
+        if fmt == "csv":
+            _to_csv_frame(frame).write_csv(target)
+        else:
+            frame.write_parquet(target)
+        written.append(target)
+    return written

@@ -1,0 +1,3 @@
+from roadshow.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""One module per capability; each exposes ``register(app)`` to add its commands."""

@@ -1,0 +1,65 @@
+"""What every command shares: the console, loading a data directory, and turning domain errors into
+a one-line message and an exit code instead of a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from matcher.errors import DataValidationError, InfeasibleError, InvalidInputError, MatcherError
+from matcher.io import DataSet, read_data_dir
+
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_ERROR = 1
+EXIT_INFEASIBLE = 2
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Report domain errors as messages naming the field or file; exit non-zero without a traceback."""
+    try:
+        yield
+    except DataValidationError as exc:
+        for issue in exc.issues:
+            if issue.severity == "error":
+                err_console.print(f"[red]{issue}[/red]", markup=True, highlight=False)
+        raise typer.Exit(EXIT_ERROR) from None
+    except InfeasibleError as exc:
+        err_console.print(f"[red]infeasible:[/red] {exc}", highlight=False)
+        for line in exc.conflicts:
+            err_console.print(f"  - {line}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_INFEASIBLE) from None
+    except InvalidInputError as exc:
+        where = f"{exc.field}: " if exc.field else ""
+        err_console.print(f"[red]error:[/red] {where}{exc}", highlight=False)
+        raise typer.Exit(EXIT_ERROR) from None
+    except MatcherError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(EXIT_ERROR) from None
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        err_console.print(f"[red]error:[/red] {exc.strerror}: {exc.filename}", highlight=False)
+        raise typer.Exit(EXIT_ERROR) from None
+
+
+def load_data(data_dir: Path, encoding: str = "utf-8") -> DataSet:
+    """Read and validate a data directory, printing its warnings."""
+    data = read_data_dir(data_dir, encoding=encoding)
+    for issue in data.warnings:
+        err_console.print(f"[yellow]{issue}[/yellow]", highlight=False)
+    return data
+
+
+def parse_date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInputError(f"{value!r} is not a YYYY-MM-DD date", field=option) from None

@@ -1,0 +1,33 @@
+"""Data-directory commands: ``validate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from matcher.io import validate_data_dir
+from roadshow.commands._common import EXIT_ERROR, console, user_errors
+
+DataDir = Annotated[Path, typer.Argument(help="Data directory (CSV or Parquet files as in DATA_FORMAT.md).")]
+Encoding = Annotated[str, typer.Option(help="Text encoding of the CSV files, e.g. utf-8, gbk, cp1252.")]
+
+
+def validate(directory: DataDir, encoding: Encoding = "utf-8") -> None:
+    """Check a data directory and print every problem with its file, row and column."""
+    with user_errors():
+        issues = validate_data_dir(directory, encoding=encoding)
+    errors = [i for i in issues if i.severity == "error"]
+    # One line per problem, so the report can be grepped and read in any terminal width.
+    for issue in issues:
+        style = "red" if issue.severity == "error" else "yellow"
+        console.print(f"[{style}]{issue}[/{style}]", highlight=False, soft_wrap=True)
+    if errors:
+        console.print(f"[red]{len(errors)} error(s)[/red] in {directory}")
+        raise typer.Exit(EXIT_ERROR)
+    console.print(f"[green]{directory} is valid[/green] ({len(issues)} warning(s))")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(validate)

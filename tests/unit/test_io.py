@@ -1,0 +1,158 @@
+"""The interchange formats: every validator with bad input, encodings, and CSV <-> Parquet round trips."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from matcher.errors import DataValidationError
+from matcher.io import read_data_dir, validate_data_dir, write_data_dir
+from roadshow.cli import app
+
+GOOD_USCC = "91430300MA4L1234XY"
+
+STARTUPS = (
+    "startup_id,name,uscc,sector,stage,founded_on,employees,rd_staff,revenue_wan,high_tech_enterprise\n"
+    f"S1,湘潭甲科技有限公司,{GOOD_USCC},新能源装备,a,2019-05-01,120,40,3000.5,是\n"
+    "S2,湘潭乙材料有限公司,,新材料,seed,2022-01-10,8,,0,no\n"
+)
+INVESTORS = (
+    "investor_id,name,kind,sectors,stages,ticket_min_wan,ticket_max_wan\n"
+    "I1,莲城创投,vc,新能源装备; 新材料,a;b,500,2000\n"
+    "B1,湖南银行湘潭分行,bank,,,,\n"
+)
+INTERACTIONS = (
+    "startup_id,investor_id,occurred_on,outcome,amount_wan,event_id\n"
+    "S1,I1,2021-06-01,intent_signed,1500,E1\n"
+    "S2,B1,2021-06-01,declined,,E1\n"
+)
+IP = (
+    "startup_id,kind,status,granted_on,expires_on\n"
+    "S1,invention_patent,,2020-01-01,2040-01-01\n"
+    "S1,trademark,pending,,\n"
+)
+
+
+def write_dir(path: Path, **files: str) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (path / f"{name}.csv").write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def good_dir(tmp_path: Path) -> Path:
+    return write_dir(
+        tmp_path / "good", startups=STARTUPS, investors=INVESTORS, interactions=INTERACTIONS, ip_assets=IP
+    )
+
+
+def errors_of(path: Path, encoding: str = "utf-8") -> list[tuple[str, int | None, str | None]]:
+    return [(i.file, i.row, i.column) for i in validate_data_dir(path, encoding=encoding) if i.severity == "error"]
+
+
+def test_clean_directory_reads_into_canonical_types(good_dir: Path) -> None:
+    data = read_data_dir(good_dir)
+    s = data.startups
+    assert s["founded_on"].to_list() == [date(2019, 5, 1), date(2022, 1, 10)]
+    assert s["employees"].dtype == pl.Int64 and s["employees"].to_list() == [120, 8]
+    assert s["high_tech_enterprise"].to_list() == [True, False]
+    assert s["rd_staff"].to_list() == [40, None]
+    assert data.investors["sectors"].to_list() == [["新能源装备", "新材料"], None]
+    assert data.ip_assets["status"].to_list() == ["granted", "pending"]  # empty status means granted
+    assert data.loans.is_empty() and "defaulted" in data.loans.columns  # absent file: empty canonical frame
+    assert data.warnings == []
+
+
+@pytest.mark.parametrize(
+    ("table", "text", "expected"),
+    [
+        ("startups", STARTUPS.replace("2019-05-01", "2019-13-01"), ("startups.csv", 2, "founded_on")),
+        ("startups", STARTUPS.replace(GOOD_USCC, GOOD_USCC[:-1] + "0"), ("startups.csv", 2, "uscc")),
+        ("startups", STARTUPS.replace(",seed,", ",series_x,"), ("startups.csv", 3, "stage")),
+        ("startups", STARTUPS.replace(",120,", ",12.5,"), ("startups.csv", 2, "employees")),
+        ("startups", STARTUPS.replace(",是\n", ",maybe\n"), ("startups.csv", 2, "high_tech_enterprise")),
+        ("startups", STARTUPS + "S1,重复,,,,,,,,\n", ("startups.csv", 4, "startup_id")),
+        ("startups", STARTUPS.replace("startup_id,name,", "startup_id,title,"), ("startups.csv", None, "name")),
+        ("interactions", INTERACTIONS.replace("S2,B1", "S9,B1"), ("interactions.csv", 3, "startup_id")),
+        ("interactions", INTERACTIONS.replace("declined", "maybe"), ("interactions.csv", 3, "outcome")),
+        ("investors", INVESTORS.replace("a;b", "a;series_b"), ("investors.csv", 2, "stages")),
+        ("ip_assets", IP.replace("invention_patent", "patent"), ("ip_assets.csv", 2, "kind")),
+    ],
+)
+def test_each_problem_is_located_to_file_row_and_column(
+    good_dir: Path, table: str, text: str, expected: tuple[str, int | None, str]
+) -> None:
+    (good_dir / f"{table}.csv").write_text(text, encoding="utf-8")
+    assert expected in errors_of(good_dir)
+    with pytest.raises(DataValidationError):
+        read_data_dir(good_dir)
+
+
+def test_all_problems_of_a_broken_directory_are_reported_together(good_dir: Path) -> None:
+    (good_dir / "startups.csv").write_text(STARTUPS.replace("2019-05-01", "bad").replace(GOOD_USCC, "123"))
+    (good_dir / "interactions.csv").write_text(INTERACTIONS.replace("S2,B1", "S2,I404"))
+    assert set(errors_of(good_dir)) >= {
+        ("startups.csv", 2, "founded_on"),
+        ("startups.csv", 2, "uscc"),
+        ("interactions.csv", 3, "investor_id"),
+    }
+
+
+def test_unknown_columns_are_a_warning_not_an_error(good_dir: Path) -> None:
+    with_notes = STARTUPS.replace("\n", ",x\n").replace("high_tech_enterprise,x", "high_tech_enterprise,notes")
+    (good_dir / "startups.csv").write_text(with_notes)
+    data = read_data_dir(good_dir)
+    assert [w.message for w in data.warnings] == ["unknown columns ignored: notes"]
+    assert "notes" not in data.startups.columns
+
+
+def test_bom_and_legacy_encodings_are_accepted(tmp_path: Path) -> None:
+    bom = write_dir(tmp_path / "bom")
+    (bom / "startups.csv").write_bytes(b"\xef\xbb\xbf" + STARTUPS.encode("utf-8"))
+    assert read_data_dir(bom).startups["startup_id"].to_list() == ["S1", "S2"]
+
+    gbk = write_dir(tmp_path / "gbk")
+    (gbk / "startups.csv").write_bytes(STARTUPS.encode("gbk"))
+    assert errors_of(gbk)  # read as UTF-8 it is not valid text, and the message says so
+    assert read_data_dir(gbk, encoding="gbk").startups["name"][0] == "湘潭甲科技有限公司"
+
+    latin = write_dir(tmp_path / "latin", startups="startup_id,name\nS1,BYJU\x92S\n")
+    (latin / "startups.csv").write_bytes("startup_id,name\nS1,BYJU’S\n".encode("cp1252"))
+    assert read_data_dir(latin, encoding="cp1252").startups["name"][0] == "BYJU’S"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_round_trip_preserves_every_frame(good_dir: Path, tmp_path: Path, fmt: str) -> None:
+    original = read_data_dir(good_dir)
+    out = tmp_path / f"out-{fmt}"
+    write_data_dir(original, out, fmt=fmt)  # type: ignore[arg-type]
+    again = read_data_dir(out)
+    for name, frame in original.frames().items():
+        assert again.frames()[name].equals(frame), name
+
+
+def test_csv_to_parquet_to_csv_is_byte_identical(good_dir: Path, tmp_path: Path) -> None:
+    write_data_dir(read_data_dir(good_dir), tmp_path / "a")
+    write_data_dir(read_data_dir(tmp_path / "a"), tmp_path / "pq", fmt="parquet")
+    write_data_dir(read_data_dir(tmp_path / "pq"), tmp_path / "b")
+    for f in sorted((tmp_path / "a").iterdir()):
+        assert f.read_bytes() == (tmp_path / "b" / f.name).read_bytes(), f.name
+
+
+def test_validate_command_names_each_problem_and_exits_non_zero(good_dir: Path) -> None:
+    (good_dir / "startups.csv").write_text(STARTUPS.replace("2019-05-01", "2019-02-30"))
+    result = CliRunner().invoke(app, ["validate", str(good_dir)])
+    assert result.exit_code == 1
+    assert "startups.csv, row 2, column founded_on" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_validate_command_on_a_missing_directory_is_a_message(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["validate", str(tmp_path / "nope")])
+    assert result.exit_code == 1
+    assert "not a directory" in result.output
