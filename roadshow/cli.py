@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from roadshow.commands import data
+from roadshow.commands import data, demo, generate
 
 app = typer.Typer(
     name="roadshow",
@@ -15,13 +15,12 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _root() -> None:
     """Roadshow Matcher: pairing, scheduling and credit eligibility for 智造莲城 roadshows."""
 
 
-for module in (data,):
+for module in (data, demo, generate):
     module.register(app)
 
 

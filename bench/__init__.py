@@ -1,0 +1,1 @@
+"""Benchmarks: speed, memory and model quality, written to bench/results/ and summarised in docs/benchmarks.md."""
