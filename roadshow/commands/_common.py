@@ -16,6 +16,9 @@ from matcher.io import DataSet, read_data_dir
 
 console = Console()
 err_console = Console(stderr=True)
+if not console.is_terminal:
+    # Piped or captured output (make demo in CI, logs): wide enough that tables keep one line per row.
+    console.width = 140
 
 EXIT_ERROR = 1
 EXIT_INFEASIBLE = 2

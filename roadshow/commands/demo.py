@@ -13,6 +13,7 @@ from rich.table import Table
 from matcher.domain import Outcome
 from matcher.io import DataSet
 from roadshow.commands._common import console, load_data, user_errors
+from roadshow.commands.eligibility import eligibility_demo_table
 
 
 def _table(title: str, frame: pl.DataFrame) -> Table:
@@ -83,6 +84,8 @@ def demo(
     console.print(Panel.fit(f"智造莲城 Roadshow Matcher — sample world from [bold]{data_dir}[/bold]"))
     for table in world_summary(data):
         console.print(table)
+    with user_errors():
+        console.print(eligibility_demo_table(data))
     console.print(
         Panel.fit(
             "Next steps:\n"

@@ -1,0 +1,180 @@
+"""Grades, limits, reasons and decision records (issue 5), with hand-computed figures."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from datetime import date
+from typing import Any
+
+import pytest
+
+from matcher.domain import IPAsset, IPKind, LoanProduct, ProductKind, Stage, Startup
+from matcher.eligibility import Decision, assess, assess_frame, assess_one, default_policy
+from matcher.eligibility.policy import DEFAULT_POLICY_PATH, Policy, policy_from_dict
+from matcher.eligibility.reasons import HARD_CONDITIONS
+from matcher.errors import InvalidInputError
+from tests.factories import (
+    ELIGIBILITY_AS_OF,
+    eligibility_data,
+    eligibility_firm,
+    eligibility_ip,
+    eligibility_model,
+)
+
+AS_OF = ELIGIBILITY_AS_OF
+
+
+def policy_with_pd_threshold(threshold: float) -> Policy:
+    with DEFAULT_POLICY_PATH.open("rb") as fh:
+        raw: dict[str, Any] = tomllib.load(fh)
+    raw = copy.deepcopy(raw)
+    for kind in ("knowledge_value_credit", "ip_pledge", "other"):
+        raw["products"][kind]["pd_threshold"] = threshold
+    return policy_from_dict(raw)
+
+
+LENIENT = policy_with_pd_threshold(1.0)  # isolates the rules from the PD model
+STRICT = policy_with_pd_threshold(0.0)
+
+
+def one(firm: dict[str, object], ips: list[dict[str, object]] | None = None, *, product: str | LoanProduct =
+        "knowledge_value_credit", policy: Policy = LENIENT) -> Decision:
+    decisions = assess(eligibility_data([firm], ips), product=product, as_of=AS_OF, model=eligibility_model(),
+                       policy=policy)
+    assert len(decisions) == 1
+    return decisions[0]
+
+
+def test_kv_grade_and_limit_by_hand() -> None:
+    # ip: 1 invention × 3 = 3 → 60; rd 50/50 → 100; talent 20/20 → 100; revenue 1000 → 65; stage a → 60;
+    # recognition 0. Index = .30·60 + .25·100 + .15·100 + .15·65 + .05·60 = 70.75 → B (line 700).
+    d = one(eligibility_firm(), [eligibility_ip()])
+    assert (d.kv_score, d.grade, d.tech_sme_score, d.tech_sme_qualified) == (70.75, "B", 100, True)
+    # The line is capped by the revenue capacity 0.5 × 1000 = 500.
+    assert (d.eligible, d.credit_limit_wan) == (True, 500.0)
+    rich = one(eligibility_firm(revenue_wan=3000.0, rd_expense_wan=180.0), [eligibility_ip()])
+    assert (rich.kv_score, rich.grade, rich.credit_limit_wan) == (73.75, "B", 700.0)
+
+
+def test_product_maximum_and_min_grade_apply() -> None:
+    capped = LoanProduct("P1", "B1", ProductKind.KNOWLEDGE_VALUE_CREDIT, max_amount_wan=300.0)
+    assert one(eligibility_firm(), [eligibility_ip()], product=capped).credit_limit_wan == 300.0
+    picky = LoanProduct("P2", "B1", ProductKind.KNOWLEDGE_VALUE_CREDIT, min_grade="A")
+    d = one(eligibility_firm(), [eligibility_ip()], product=picky)
+    assert (d.eligible, d.reason_codes[0], d.credit_limit_wan, d.product_id) == (False, "GRADE_BELOW_MIN", 0.0, "P2")
+
+
+def test_sector_restriction_is_a_hard_condition() -> None:
+    bio_only = LoanProduct("P3", "B1", ProductKind.OTHER, sectors=("生物医药",))
+    d = one(eligibility_firm(sector="智能机器人"), product=bio_only)
+    assert (d.eligible, d.reason_codes[0]) == (False, "SECTOR_NOT_COVERED")
+    assert one(eligibility_firm(sector="生物医药"), product=bio_only).eligible
+
+
+def test_ip_pledge_limit_from_appraisal_and_cap() -> None:
+    d = one(eligibility_firm(), [eligibility_ip(appraised_value_wan=400.0)], product="ip_pledge")
+    assert (d.eligible, d.credit_limit_wan) == (True, 100.0)  # 25% of 400
+    many = [eligibility_ip(appraised_value_wan=1000.0) for _ in range(5)]
+    assert one(eligibility_firm(), many, product="ip_pledge").credit_limit_wan == 500.0  # per-firm cap
+
+
+def test_ip_pledge_estimate_without_appraisal() -> None:
+    # 120 × min(1, 13.8 y / 10) × size factor 0.8 (revenue 1000) = 96; × 25% = 24.
+    assert one(eligibility_firm(), [eligibility_ip()], product="ip_pledge").credit_limit_wan == 24.0
+    # Trademarks are pledgeable though they never count for the tech-SME score: 30 × 1 × 0.8 × 50% = 12.
+    mark = eligibility_ip(kind="trademark", expires_on=date(2036, 6, 30))
+    assert one(eligibility_firm(), [mark], product="ip_pledge").credit_limit_wan == 12.0
+
+
+def test_ip_without_enough_life_or_known_life_is_not_pledged() -> None:
+    short = eligibility_ip(expires_on=date(2030, 1, 1))  # 3.5 years left, 5 required
+    unknown = eligibility_ip(granted_on=None, expires_on=None)
+    for ip in (short, unknown):
+        d = one(eligibility_firm(), [ip], product="ip_pledge")
+        assert (d.eligible, d.reason_codes[0], d.credit_limit_wan) == (False, "NO_PLEDGEABLE_IP", 0.0)
+    # Expiry inferred from the grant date: 2020-05-01 + 20 years.
+    inferred = eligibility_ip(expires_on=None)
+    assert one(eligibility_firm(), [inferred], product="ip_pledge").credit_limit_wan == 24.0
+
+
+def test_other_product_is_judged_on_caps_with_tech_columns_filled() -> None:
+    d = one(eligibility_firm(rd_staff=0), product="other")
+    # 300 cap vs 0.3 × 1000 = 300 revenue capacity; the tech-SME failure is not a condition here.
+    assert (d.eligible, d.credit_limit_wan, d.tech_sme_qualified, d.tech_sme_score) == (True, 300.0, False, 50)
+
+
+def test_failed_hard_condition_comes_first_and_blocks() -> None:
+    d = one(eligibility_firm(credit_flags=1, employees=600, rd_staff=200))
+    assert not d.eligible
+    assert d.reason_codes[:2] == ("STAFF_OVER_LIMIT", "ADVERSE_CREDIT")
+    assert d.credit_limit_wan == 0.0
+    refused = one(eligibility_firm(), [eligibility_ip()], policy=STRICT)
+    assert (refused.eligible, refused.reason_codes[0]) == (False, "PD_ABOVE_THRESHOLD")
+
+
+def test_reasons_have_stable_codes_and_both_languages() -> None:
+    d = one(eligibility_firm(rd_expense_wan=20.0, total_cost_wan=None, rd_staff=10), [])
+    texts = {r.code: r for r in d.reasons}
+    assert texts["LOW_RD_INTENSITY"].zh == "研发投入占比低于3%"
+    assert texts["LOW_RD_INTENSITY"].en == "R&D intensity below 3%"
+    assert all(r.zh and r.en for r in d.reasons)
+    lowering = [c for c in d.reason_codes if c not in HARD_CONDITIONS]
+    assert lowering[0] == "NO_VALID_IP"  # the largest shortfall: the IP indicator, weight 0.30 × 100
+
+
+def test_at_most_three_factors_each_way() -> None:
+    d = one({"startup_id": "F1", "name": "空白", "stage": "idea"})
+    factors = [c for c in d.reason_codes if c not in HARD_CONDITIONS]
+    assert 0 < len(factors) <= 6
+
+
+def test_decisions_are_reproducible_and_hash_their_inputs() -> None:
+    firm, ips = eligibility_firm(), [eligibility_ip()]
+    a, b = one(firm, ips), one(firm, ips)
+    assert a == b
+    assert len(a.input_hash) == 64
+    assert one(firm, [eligibility_ip(appraised_value_wan=10.0)]).input_hash != a.input_hash
+    assert one(eligibility_firm(name="另一个名字"), ips).input_hash == a.input_hash  # the name is not an input
+    assert a.policy_version == LENIENT.version
+    assert a.model_version == eligibility_model().model_version_
+    assert a.model_source == "trained"
+
+
+def test_assess_one_matches_the_batch_path() -> None:
+    startup = Startup(
+        startup_id="F1", name="企业F1", sector="智能机器人", stage=Stage.A, region="湘潭", founded_on=date(2018, 3, 1),
+        employees=100, rd_staff=30, revenue_wan=1000.0, rd_expense_wan=60.0, total_cost_wan=900.0,
+        total_assets_wan=3000.0, funding_ask_wan=200.0, high_tech_enterprise=False, provincial_rd_center=False,
+        national_award_5y=False, standards_led_5y=0, credit_flags=0,
+        ip_assets=(IPAsset("F1", IPKind.INVENTION_PATENT, granted_on=date(2020, 5, 1), expires_on=date(2040, 5, 1),
+                           title="invention_patent of F1"),),
+    )
+    single = assess_one(startup, product="knowledge_value_credit", as_of=AS_OF, model=eligibility_model(),
+                        policy=LENIENT)
+    assert single == one(eligibility_firm(), [eligibility_ip()])
+
+
+def test_frame_form_has_the_contract_columns_first_and_targets_order() -> None:
+    data = eligibility_data([eligibility_firm("F1"), eligibility_firm("F2", rd_staff=0)], [eligibility_ip("F1")])
+    frame = assess_frame(data, product="knowledge_value_credit", as_of=AS_OF, model=eligibility_model(),
+                         targets=["F2", "F1"], policy=LENIENT)
+    assert frame.columns[:9] == ["startup_id", "product", "eligible", "tech_sme_score", "tech_sme_qualified",
+                                 "grade", "pd", "credit_limit_wan", "reasons"]
+    assert frame["startup_id"].to_list() == ["F2", "F1"]
+    assert frame["reasons"][0].split(";")[0] == "NO_TECH_STAFF_SCORE"
+
+
+def test_bad_product_and_targets_name_the_field() -> None:
+    data = eligibility_data([eligibility_firm()])
+    with pytest.raises(InvalidInputError) as info:
+        assess_frame(data, product="mortgage", as_of=AS_OF, model=eligibility_model())
+    assert info.value.field == "product"
+    with pytest.raises(InvalidInputError) as info:
+        assess_frame(data, product="other", as_of=AS_OF, model=eligibility_model(), targets=["nope"])
+    assert info.value.field == "targets"
+
+
+def test_default_policy_is_used_when_none_given() -> None:
+    d = assess(eligibility_data([eligibility_firm()]), product="other", as_of=AS_OF, model=eligibility_model())[0]
+    assert d.policy_version == default_policy().version
