@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from roadshow.commands import data, demo, eligibility, generate
+from roadshow.commands import data, demo, eligibility, generate, ranking
 
 app = typer.Typer(
     name="roadshow",
@@ -20,7 +20,7 @@ def _root() -> None:
     """Roadshow Matcher: pairing, scheduling and credit eligibility for 智造莲城 roadshows."""
 
 
-for module in (data, demo, generate, eligibility):
+for module in (data, demo, generate, eligibility, ranking):
     module.register(app)
 
 

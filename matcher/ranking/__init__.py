@@ -1,0 +1,38 @@
+"""Ranking: one contract (``Recommender``) for the learned ranker and the baselines, evaluation, reasons."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+
+from matcher.io import DataSet
+from matcher.ranking.base import PairRecommender, Recommender
+from matcher.ranking.evaluate import EvaluationReport, evaluate, relevant_pairs
+from matcher.ranking.learned import LearnedRecommender, PairScorer
+from matcher.ranking.registry import BASELINES, MODELS, get_model
+
+__all__ = [
+    "BASELINES",
+    "MODELS",
+    "EvaluationReport",
+    "LearnedRecommender",
+    "PairRecommender",
+    "PairScorer",
+    "Recommender",
+    "evaluate",
+    "get_model",
+    "relevant_pairs",
+    "score_pairs",
+]
+
+
+def score_pairs(data: DataSet, pairs: pl.DataFrame, as_of: date | None = None) -> NDArray[np.float64]:
+    """Fit the learned model on interactions before ``as_of`` (default: the day after the last one)
+    and score the (startup_id, investor_id) pairs in [0, 1]."""
+    if as_of is None:
+        last = data.interactions["occurred_on"].max()
+        as_of = last + timedelta(days=1) if isinstance(last, date) else date.today()
+    return LearnedRecommender().fit(data, as_of).score_pairs(data, pairs)

@@ -1,0 +1,247 @@
+"""The one contract every ranker and baseline implements, and the machinery they share.
+
+A model scores (startup, investor) pairs in [0, 1]. Everything else — choosing targets, scoring them
+against every candidate in memory-bounded chunks, excluding pairs already seen before the as-of date,
+top-K selection, reasons, saving with skops — lives here once, so the learned ranker and the baselines
+behave identically apart from their scores.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import ClassVar, Literal, Protocol, Self
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+import skops.io as sio
+from numpy.typing import NDArray
+
+from matcher.errors import InvalidInputError, NotFittedError
+from matcher.features.pairs import FloatArray, IntArray, PairFeaturizer, StartupBlock, lookup
+from matcher.io import DataSet
+from matcher.ranking.reasons import explain
+
+Side = Literal["investors", "startups"]
+_PAIRS_PER_CHUNK = 1_000_000  # bounds a scoring block at ~1M pairs (a few hundred MB of features at most)
+# Types a saved model may contain; anything else in a file is refused rather than executed.
+_TRUSTED_PREFIXES = ("matcher.", "sklearn.", "numpy.", "scipy.", "builtins.", "collections.", "datetime.date")
+
+RESULT_SCHEMA: dict[str, pl.DataType] = {
+    "startup_id": pl.Utf8(), "investor_id": pl.Utf8(), "rank": pl.Int64(), "score": pl.Float64(),
+    "reasons": pl.List(pl.Utf8), "reasons_en": pl.List(pl.Utf8),
+}
+
+
+class Recommender(Protocol):
+    """What the CLI, the API and the scheduler rely on."""
+
+    name: str
+
+    def fit(self, data: DataSet, as_of: date) -> Self: ...
+
+    def recommend(
+        self,
+        data: DataSet,
+        targets: Sequence[str] | None = None,
+        *,
+        k: int = 10,
+        side: Side = "investors",
+        exclude_seen: bool = True,
+    ) -> pl.DataFrame: ...
+
+    def score_pairs(self, data: DataSet, pairs: pl.DataFrame) -> NDArray[np.float64]: ...
+
+    def save(self, path: Path) -> None: ...
+
+    @classmethod
+    def load(cls, path: Path) -> Self: ...
+
+
+class PairRecommender(ABC):
+    """Shared implementation: subclasses provide ``_fit_model`` and ``_score`` (pair scores in [0, 1])."""
+
+    name: ClassVar[str]
+
+    def __init__(self, *, max_text_features: int = 10000) -> None:
+        self.max_text_features = max_text_features
+
+    # --- what a subclass provides ------------------------------------------------------------------
+
+    def _fit_model(self, data: DataSet, as_of: date) -> None:  # noqa: B027 - an optional hook, not abstract
+        """Learn whatever the model needs beyond the featurizer (nothing, for most baselines)."""
+
+    @abstractmethod
+    def _score(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, feats: FloatArray) -> FloatArray:
+        """Scores in [0, 1] of the pairs whose ``PAIR_FEATURES`` are ``feats``."""
+
+    def _score_grid(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, per_startup: bool) -> FloatArray:
+        """Scores of every (s_rows × inv_rows) pair as a matrix; NaN marks a pair not worth ranking.
+
+        ``per_startup`` says which axis is being ranked (a startup's investors, or an investor's startups),
+        which a two-stage model uses to pick candidates per target."""
+        ss, ii = np.repeat(s_rows, len(inv_rows)), np.tile(inv_rows, len(s_rows))
+        feats = self.featurizer_.transform(block, ss, ii)
+        return self._score(block, ss, ii, feats).reshape(len(s_rows), len(inv_rows))
+
+    # --- contract ----------------------------------------------------------------------------------
+
+    def fit(self, data: DataSet, as_of: date) -> Self:
+        self.as_of_ = as_of.isoformat()
+        self.featurizer_ = PairFeaturizer(max_text_features=self.max_text_features).fit(data, as_of)
+        self._fit_model(data, as_of)
+        return self
+
+    @property
+    def as_of(self) -> date:
+        self._check_fitted()
+        return date.fromisoformat(self.as_of_)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "featurizer_"):
+            raise NotFittedError(f"model {self.name!r} is not fitted; call fit() or load() first")
+
+    def _investor_rows(self, ids: Sequence[str], field: str) -> IntArray:
+        rows = lookup(ids, self.featurizer_.investor_index_, -1)
+        if (rows < 0).any():
+            missing = [ids[j] for j in np.flatnonzero(rows < 0)[:5]]
+            raise InvalidInputError(f"unknown investor(s): {', '.join(map(str, missing))}", field=field)
+        return rows
+
+    def _block(self, data: DataSet, startup_ids: Sequence[str] | None, field: str) -> StartupBlock:
+        startups = data.startups
+        if startup_ids is not None:
+            wanted = pl.DataFrame({"startup_id": list(dict.fromkeys(startup_ids))}, schema={"startup_id": pl.Utf8})
+            found = startups.filter(pl.col("startup_id").is_in(wanted["startup_id"].implode()))
+            if found.height < wanted.height:
+                missing = sorted(set(wanted["startup_id"].to_list()) - set(found["startup_id"].to_list()))
+                raise InvalidInputError(f"unknown startup(s): {', '.join(missing[:5])}", field=field)
+            startups = wanted.join(found, on="startup_id", how="left", maintain_order="left")
+        return self.featurizer_.prepare(startups, data.ip_assets)
+
+    def _seen(self, block: StartupBlock) -> sp.csr_matrix:
+        """Block row × investor row matrix of pairs that interacted before the as-of date."""
+        f = self.featurizer_
+        rows = lookup(block.ids.tolist(), f.history_index_, -1)
+        known = np.flatnonzero(rows >= 0)
+        picked = f.seen_[rows[known]].tocoo()
+        seen = sp.csr_matrix(
+            (np.ones(picked.nnz, dtype=np.float32), (known[picked.row], picked.col)),
+            shape=(len(block), len(f.investor_ids_)),
+        )
+        return seen
+
+    def recommend(
+        self,
+        data: DataSet,
+        targets: Sequence[str] | None = None,
+        *,
+        k: int = 10,
+        side: Side = "investors",
+        exclude_seen: bool = True,
+    ) -> pl.DataFrame:
+        """Top ``k`` investors per startup (``side="investors"``) or startups per investor, best first."""
+        self._check_fitted()
+        if k < 1:
+            raise InvalidInputError("k must be at least 1", field="k")
+        if side not in ("investors", "startups"):
+            raise InvalidInputError(f"side must be 'investors' or 'startups', not {side!r}", field="side")
+        f = self.featurizer_
+        if side == "investors":
+            block = self._block(data, targets, "targets")
+            n_targets, n_items = len(block), len(f.investor_ids_)
+            target_rows = np.arange(n_targets)
+        else:
+            block = self._block(data, None, "targets")
+            target_rows = self._investor_rows(
+                list(targets) if targets is not None else f.investor_ids_.tolist(), "targets")
+            n_targets, n_items = len(target_rows), len(block)
+        seen = self._seen(block) if exclude_seen else None
+        k_eff = min(k, n_items)
+        chunk = max(1, _PAIRS_PER_CHUNK // max(n_items, 1))
+        picked_s: list[IntArray] = []
+        picked_i: list[IntArray] = []
+        picked_score: list[FloatArray] = []
+        picked_rank: list[IntArray] = []
+        for start in range(0, n_targets, chunk):
+            rows = target_rows[start : start + chunk]
+            if side == "investors":
+                scores = self._score_grid(block, rows, np.arange(n_items), per_startup=True)
+                mask = seen[rows].toarray() > 0 if seen is not None else None
+            else:
+                scores = self._score_grid(block, np.arange(n_items), rows, per_startup=False).T
+                mask = seen[:, rows].T.toarray() > 0 if seen is not None else None
+            ranked = np.where(np.isnan(scores), -np.inf, scores)
+            if mask is not None:
+                ranked[mask] = -np.inf
+            if k_eff == 0:
+                continue
+            top = np.argpartition(-ranked, k_eff - 1, axis=1)[:, :k_eff]
+            order = np.argsort(-np.take_along_axis(ranked, top, axis=1), axis=1, kind="stable")
+            top = np.take_along_axis(top, order, axis=1)
+            top_scores = np.take_along_axis(ranked, top, axis=1)
+            valid = np.isfinite(top_scores)
+            target_idx = np.repeat(rows[:, None], k_eff, axis=1)
+            rank = np.broadcast_to(np.arange(1, k_eff + 1), top.shape)
+            if side == "investors":
+                s_idx, i_idx = target_idx, top
+            else:
+                s_idx, i_idx = top, target_idx
+            picked_s.append(s_idx[valid])
+            picked_i.append(i_idx[valid])
+            picked_score.append(top_scores[valid].astype(np.float32))
+            picked_rank.append(rank[valid])
+        if not picked_s:
+            return pl.DataFrame(schema=RESULT_SCHEMA)
+        s_all, i_all = np.concatenate(picked_s), np.concatenate(picked_i)
+        feats = f.transform(block, s_all, i_all)
+        zh, en = explain(f, block, s_all, i_all, feats)
+        return pl.DataFrame(
+            {
+                "startup_id": block.ids[s_all],
+                "investor_id": f.investor_ids_[i_all],
+                "rank": np.concatenate(picked_rank).astype(np.int64),
+                "score": np.concatenate(picked_score).astype(np.float64),
+                "reasons": zh,
+                "reasons_en": en,
+            },
+            schema=RESULT_SCHEMA,
+        )
+
+    def score_pairs(self, data: DataSet, pairs: pl.DataFrame) -> NDArray[np.float64]:
+        """Scores in [0, 1] of the given (startup_id, investor_id) pairs, in their order."""
+        self._check_fitted()
+        for column in ("startup_id", "investor_id"):
+            if column not in pairs.columns:
+                raise InvalidInputError(f"pairs need a {column!r} column", field=column)
+        if pairs.is_empty():
+            return np.zeros(0, dtype=np.float64)
+        startup_ids = pairs["startup_id"].cast(pl.Utf8).unique(maintain_order=True).to_list()
+        block = self._block(data, startup_ids, "startup_id")
+        block_index = {v: i for i, v in enumerate(block.ids.tolist())}
+        s_rows = lookup(pairs["startup_id"].cast(pl.Utf8).to_list(), block_index, -1)
+        i_rows = self._investor_rows(pairs["investor_id"].cast(pl.Utf8).to_list(), "investor_id")
+        feats = self.featurizer_.transform(block, s_rows, i_rows)
+        return np.clip(self._score(block, s_rows, i_rows, feats).astype(np.float64), 0.0, 1.0)
+
+    # --- persistence -------------------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """Write the fitted model with skops (a format that cannot run code when loaded)."""
+        self._check_fitted()
+        sio.dump(self, Path(path))
+
+    @classmethod
+    def load(cls, path: Path) -> Self:
+        """Read a model written by :meth:`save`; refuses files holding types outside the allowlist."""
+        untrusted = sio.get_untrusted_types(file=Path(path))
+        refused = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
+        if refused:
+            raise InvalidInputError(f"model file holds untrusted types: {', '.join(refused[:5])}", field="path")
+        model = sio.load(Path(path), trusted=untrusted)
+        if not isinstance(model, cls):
+            raise InvalidInputError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}", field="path")
+        return model

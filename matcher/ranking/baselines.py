@@ -1,0 +1,80 @@
+"""The simple rankers every model must beat: random, global popularity, popularity within the
+startup's sector, and a rule score over declared preferences."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from matcher.features.pairs import PAIR_FEATURES, FloatArray, IntArray, StartupBlock
+from matcher.ranking.base import PairRecommender
+
+_COL = {name: j for j, name in enumerate(PAIR_FEATURES)}
+
+
+def _popularity(model: PairRecommender, inv_rows: IntArray) -> FloatArray:
+    """Past positive outcomes (engagements break ties), scaled to [0, 1] over all investors."""
+    scalars = model.featurizer_.investor_scalars_
+    raw = scalars[:, 0] + 0.01 * scalars[:, 2]  # log(1+positives) + a little log(1+interactions)
+    top = float(raw.max()) if len(raw) else 0.0
+    return (raw[inv_rows] / top if top > 0 else np.zeros(len(inv_rows))).astype(np.float32)
+
+
+class RandomRecommender(PairRecommender):
+    """Uniform scores from a seeded hash of the pair: reproducible, and the same pair always scores the same."""
+
+    name = "random"
+
+    def __init__(self, *, seed: int = 0, max_text_features: int = 10000) -> None:
+        super().__init__(max_text_features=max_text_features)
+        self.seed = seed
+
+    def _score(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, feats: FloatArray) -> FloatArray:
+        s_hash = pl.Series(block.ids).hash(seed=self.seed).to_numpy()[s_rows]
+        i_hash = pl.Series(self.featurizer_.investor_ids_).hash(seed=self.seed + 1).to_numpy()[inv_rows]
+        # splitmix64 finaliser: mixes the two ids' hashes into well-spread bits.
+        with np.errstate(over="ignore"):
+            z = s_hash ^ (i_hash * np.uint64(0x9E3779B97F4A7C15))
+            z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            z = z ^ (z >> np.uint64(31))
+        return ((z >> np.uint64(11)).astype(np.float64) / float(1 << 53)).astype(np.float32)
+
+
+class PopularityRecommender(PairRecommender):
+    """Investors with the most positive outcomes before the as-of date, the same list for every startup."""
+
+    name = "popularity"
+
+    def _score(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, feats: FloatArray) -> FloatArray:
+        return _popularity(self, inv_rows)
+
+
+class SectorPopularityRecommender(PairRecommender):
+    """Investors most engaged with the startup's sector; global popularity breaks ties and covers new sectors."""
+
+    name = "sector_popularity"
+
+    def _score(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, feats: FloatArray) -> FloatArray:
+        engagement = self.featurizer_.sector_engagement_
+        top = self.featurizer_.sector_engagement_top_
+        sector = block.sector[s_rows]
+        scaled: FloatArray = np.divide(engagement[inv_rows, sector], top[sector],
+                                       out=np.zeros(len(s_rows), np.float32), where=top[sector] > 0)
+        return (0.9 * scaled + 0.1 * _popularity(self, inv_rows)).astype(np.float32)
+
+
+class DeclaredPreferenceRecommender(PairRecommender):
+    """The rule an organiser would apply by hand: the share of declared preferences (sector, stage,
+    region, ticket) the startup meets; an investor that declares nothing is neutral (0.5).
+    Popularity only breaks ties."""
+
+    name = "declared"
+
+    def _score(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, feats: FloatArray) -> FloatArray:
+        fits = feats[:, [_COL[c] for c in ("declared_sector_fit", "declared_stage_fit", "declared_region_fit",
+                                            "declared_ticket_fit")]]
+        known = ~np.isnan(fits)
+        n = known.sum(axis=1)
+        rule = np.where(n > 0, np.nansum(fits, axis=1) / np.maximum(n, 1), 0.5)
+        return (0.99 * rule + 0.01 * _popularity(self, inv_rows)).astype(np.float32)

@@ -1,0 +1,302 @@
+"""The learned ranker: gradient-boosted trees on pair features, trained on past outcomes.
+
+Training is honest about time. For each of ``n_windows`` label windows before the as-of date the
+featurizer is fitted at the window's start, so the features of a training pair only know what was
+known then, and the labels are the outcomes inside the window. Only startups with a positive outcome
+(``interested`` or stronger) in the window are used; their positives are weighted by outcome strength
+(``invested`` counts twice an ``interested``), and negatives are investors sampled uniformly from those
+the startup did not engage — the same population the ranking chooses from. Explicit negatives
+(``declined``, ``met``) can be added with ``explicit_negative_weight``; on the generated worlds they hurt
+(they are pairs an organiser matched, so "close but no" teaches the model to avoid good fits).
+
+Serving is two-stage: a logistic model on the features computable for a whole block at once
+(``GRID_FEATURES``) scores every pair cheaply; the trees re-rank the best ``candidates`` per target.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from functools import cache
+from typing import Any
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import ThreadpoolController
+
+from matcher.domain import OUTCOME_STRENGTH, Outcome
+from matcher.errors import InvalidInputError
+from matcher.features.pairs import (
+    FAMILIES,
+    GRID_FEATURES,
+    PAIR_FEATURES,
+    FloatArray,
+    IntArray,
+    PairFeaturizer,
+    StartupBlock,
+)
+from matcher.io import DataSet
+from matcher.ranking.base import PairRecommender
+from matcher.ranking.baselines import DeclaredPreferenceRecommender
+
+_POSITIVE = OUTCOME_STRENGTH[Outcome.INTERESTED]
+_STRENGTH = {o.value: float(s) for o, s in OUTCOME_STRENGTH.items()}
+
+
+@cache
+def _threadpools() -> ThreadpoolController:
+    # Inspecting the loaded native libraries costs milliseconds: do it once per process, on first use.
+    return ThreadpoolController()
+
+
+class PairScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # sklearn ships no type stubs
+    """Histogram gradient boosting with defaults suited to sparse, partly-missing pair features.
+
+    NaN means "unknown" (no declared stages, no ask) and the trees route it on its own branch, so no
+    imputation is needed. ``predict_proba(x)[:, 1]`` is the pair score.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_iter: int = 150,
+        learning_rate: float = 0.08,
+        max_leaf_nodes: int = 31,
+        min_samples_leaf: int = 20,
+        l2_regularization: float = 1.0,
+        n_threads: int = 1,
+        random_state: int | None = 0,
+    ) -> None:
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.n_threads = n_threads
+        self.random_state = random_state
+
+    def fit(self, x: Any, y: Any, sample_weight: Any = None) -> PairScorer:
+        x, y = validate_data(self, x, y, ensure_all_finite="allow-nan")
+        # A column that is missing everywhere (e.g. no startup declares an ask) breaks the binner;
+        # it carries no information, so it is held at zero.
+        self.all_missing_ = np.isnan(x).all(axis=0) if len(x) else np.zeros(x.shape[1], dtype=bool)
+        x = np.where(self.all_missing_, 0.0, x)
+        self.model_ = HistGradientBoostingClassifier(
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes,
+            min_samples_leaf=self.min_samples_leaf,
+            l2_regularization=self.l2_regularization,
+            early_stopping=False,
+            random_state=self.random_state,
+        )
+        # OpenMP threads spin-wait: on a busy 2-core host more threads made a 1 s fit take 25 s.
+        with _threadpools().limit(limits=self.n_threads, user_api="openmp"):
+            self.model_.fit(x, y, sample_weight=sample_weight)
+        self.classes_ = self.model_.classes_
+        self.n_iter_ = self.model_.n_iter_
+        return self
+
+    def predict_proba(self, x: Any) -> NDArray[np.float64]:
+        check_is_fitted(self)
+        x = validate_data(self, x, reset=False, ensure_all_finite="allow-nan")
+        with _threadpools().limit(limits=self.n_threads, user_api="openmp"):
+            proba = self.model_.predict_proba(np.where(self.all_missing_, 0.0, x))
+        return np.asarray(proba, dtype=np.float64)
+
+    def predict(self, x: Any) -> NDArray[Any]:
+        check_is_fitted(self)
+        x = validate_data(self, x, reset=False, ensure_all_finite="allow-nan")
+        with _threadpools().limit(limits=self.n_threads, user_api="openmp"):
+            return np.asarray(self.model_.predict(np.where(self.all_missing_, 0.0, x)))
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+def _label_frame(interactions: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
+    """The strongest outcome of each pair inside [start, end), excluding pairs that met before ``start``
+    (recommendations exclude those, so they must not be learned as targets either)."""
+    before = interactions.filter(pl.col("occurred_on") < start).select("startup_id", "investor_id").unique()
+    return (
+        interactions.filter((pl.col("occurred_on") >= start) & (pl.col("occurred_on") < end))
+        .with_columns(pl.col("outcome").replace_strict(_STRENGTH, return_dtype=pl.Float64).alias("strength"))
+        .group_by("startup_id", "investor_id")
+        .agg(pl.col("strength").max())
+        .join(before, on=["startup_id", "investor_id"], how="anti")
+    )
+
+
+def training_windows(interactions: pl.DataFrame, as_of: date, window_days: int, n_windows: int) -> list[date]:
+    """Starts of the label windows, latest first; short histories get shorter windows (at least 30 days)."""
+    history = interactions.filter(pl.col("occurred_on") < as_of)
+    if history.is_empty():
+        return []
+    first = history["occurred_on"].min()
+    assert isinstance(first, date)
+    span = (as_of - first).days
+    length = min(window_days, span // (n_windows + 1))
+    if length < 30:
+        return []
+    return [as_of - timedelta(days=length * (w + 1)) for w in range(n_windows)]
+
+
+class LearnedRecommender(PairRecommender):
+    """Gradient-boosted pair scorer with a logistic candidate stage. See the module docstring."""
+
+    name = "learned"
+
+    def __init__(
+        self,
+        *,
+        families: tuple[str, ...] | None = None,
+        candidates: int = 100,
+        negatives: int = 40,
+        popular_negatives: float = 0.0,
+        window_days: int = 365,
+        n_windows: int = 2,
+        max_iter: int = 150,
+        learning_rate: float = 0.08,
+        max_leaf_nodes: int = 7,
+        min_samples_leaf: int = 100,
+        explicit_negative_weight: float = 0.0,
+        seed: int = 0,
+        max_text_features: int = 10000,
+    ) -> None:
+        super().__init__(max_text_features=max_text_features)
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.explicit_negative_weight = explicit_negative_weight
+        self.families = families
+        self.candidates = candidates
+        self.negatives = negatives
+        self.popular_negatives = popular_negatives
+        self.window_days = window_days
+        self.n_windows = n_windows
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.seed = seed
+
+    # --- training ----------------------------------------------------------------------------------
+
+    def _columns(self) -> NDArray[np.int64]:
+        families = self.families if self.families is not None else tuple(FAMILIES)
+        unknown = [f for f in families if f not in FAMILIES]
+        if unknown:
+            raise InvalidInputError(f"unknown feature families: {', '.join(unknown)}", field="families")
+        names = {n for f in families for n in FAMILIES[f]}
+        return np.array([j for j, n in enumerate(PAIR_FEATURES) if n in names], dtype=np.int64)
+
+    def _window_examples(
+        self, data: DataSet, start: date, end: date, rng: np.random.Generator
+    ) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.float64]] | None:
+        labels = _label_frame(data.interactions, start, end)
+        # Only startups with a positive outcome in the window teach *which* investors engage: the others
+        # would teach which startups get any engagement, which cannot change a ranking of investors.
+        labels = labels.join(labels.filter(pl.col("strength") >= _POSITIVE).select("startup_id").unique(),
+                             on="startup_id", how="semi")
+        if labels.is_empty():
+            return None
+        featurizer = PairFeaturizer(max_text_features=self.max_text_features).fit(data, start)
+        inv_ids = featurizer.investor_ids_
+        n_inv = len(inv_ids)
+        startups = labels["startup_id"].unique().sort()
+        popularity = featurizer.investor_scalars_[:, 2].astype(np.float64) + 0.1  # log(1+interactions)
+        n_popular = round(self.negatives * self.popular_negatives)
+        sampled = np.concatenate(
+            [rng.integers(0, n_inv, size=(len(startups), self.negatives - n_popular)),
+             rng.choice(n_inv, size=(len(startups), n_popular), p=popularity / popularity.sum())],
+            axis=1,
+        )
+        negatives = pl.DataFrame({
+            "startup_id": np.repeat(startups.to_numpy(), sampled.shape[1]),
+            "investor_id": inv_ids[sampled.ravel()],
+        }).unique()
+        seen = data.interactions.filter(pl.col("occurred_on") < start).select("startup_id", "investor_id")
+        negatives = (
+            negatives.join(labels, on=["startup_id", "investor_id"], how="anti")
+            .join(seen, on=["startup_id", "investor_id"], how="anti")
+            .with_columns(pl.lit(-2.0).alias("strength"))
+        )
+        examples = pl.concat([labels, negatives]).filter(pl.col("investor_id").is_in(inv_ids.tolist()))
+        block = featurizer.prepare(
+            data.startups.filter(pl.col("startup_id").is_in(startups.to_list())), data.ip_assets)
+        s_index = {v: i for i, v in enumerate(block.ids.tolist())}
+        i_index = {v: i for i, v in enumerate(inv_ids.tolist())}
+        s_rows = examples["startup_id"].replace_strict(s_index, return_dtype=pl.Int64).to_numpy()
+        i_rows = examples["investor_id"].replace_strict(i_index, return_dtype=pl.Int64).to_numpy()
+        strength = examples["strength"].to_numpy()
+        y = (strength >= _POSITIVE).astype(np.int64)
+        # Graded: invested (4) counts twice an "interested" (2); explicit and sampled negatives count 1.
+        weight = np.where(y == 1, strength / _POSITIVE, np.where(strength > -2, self.explicit_negative_weight, 1.0))
+        return featurizer.transform(block, s_rows, i_rows), y, weight
+
+    def _fit_model(self, data: DataSet, as_of: date) -> None:
+        rng = np.random.default_rng(self.seed)
+        self.columns_ = self._columns()
+        parts = []
+        for start in training_windows(data.interactions, as_of, self.window_days, self.n_windows):
+            end = min(as_of, start + timedelta(days=self.window_days))
+            part = self._window_examples(data, start, end, rng)
+            if part is not None:
+                parts.append(part)
+        y = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+        self.n_training_pairs_ = len(y)
+        if len(np.unique(y)) < 2:
+            # Nothing to learn from (no history yet): fall back to the declared-preference rule.
+            self.scorer_: PairScorer | None = None
+            self.candidate_coef_: dict[str, float] = {}
+            self.candidate_intercept_ = 0.0
+            self.fallback_ = DeclaredPreferenceRecommender()
+            self.fallback_.featurizer_ = self.featurizer_
+            return
+        x = np.concatenate([p[0] for p in parts])[:, self.columns_]
+        w = np.concatenate([p[2] for p in parts])
+        # Small histories (a new zone, a test world) need small leaves or the trees cannot split at all.
+        leaf = int(min(self.min_samples_leaf, max(2, len(y) // 50)))
+        self.scorer_ = PairScorer(max_iter=self.max_iter, learning_rate=self.learning_rate, min_samples_leaf=leaf,
+                                  max_leaf_nodes=self.max_leaf_nodes,
+                                  random_state=self.seed).fit(x, y, sample_weight=w)
+        self._fit_candidate_stage(x, y, w)
+
+    def _fit_candidate_stage(self, x: FloatArray, y: NDArray[np.int64], w: NDArray[np.float64]) -> None:
+        """A logistic model on the features computable for a whole grid at once (``GRID_FEATURES``),
+        folded back to raw-scale coefficients so ``PairFeaturizer.linear_grid`` can apply it."""
+        used = [PAIR_FEATURES[j] for j in self.columns_]
+        names = [n for n in GRID_FEATURES if n in used]
+        cols = [used.index(n) for n in names]
+        raw = np.nan_to_num(x[:, cols], nan=0.0)
+        scaler = StandardScaler().fit(raw)
+        lr = LogisticRegression(C=1.0, max_iter=500).fit(scaler.transform(raw), y, sample_weight=w)
+        coef = lr.coef_[0] / scaler.scale_
+        self.candidate_coef_ = {n: float(c) for n, c in zip(names, coef, strict=True)}
+        self.candidate_intercept_ = float(lr.intercept_[0] - np.dot(coef, scaler.mean_))
+
+    # --- scoring -----------------------------------------------------------------------------------
+
+    def _score(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, feats: FloatArray) -> FloatArray:
+        if self.scorer_ is None:
+            return self.fallback_._score(block, s_rows, inv_rows, feats)
+        return self.scorer_.predict_proba(feats[:, self.columns_])[:, 1].astype(np.float32)
+
+    def _score_grid(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, per_startup: bool) -> FloatArray:
+        n_items = len(inv_rows) if per_startup else len(s_rows)
+        if self.scorer_ is None or n_items <= self.candidates:
+            return super()._score_grid(block, s_rows, inv_rows, per_startup)
+        f = self.featurizer_
+        cheap = f.linear_grid(block, s_rows, self.candidate_coef_, self.candidate_intercept_, inv_rows)
+        ranked = cheap if per_startup else cheap.T
+        top = np.argpartition(-ranked, self.candidates - 1, axis=1)[:, : self.candidates]
+        target = np.repeat(np.arange(ranked.shape[0]), self.candidates)
+        local_s, local_i = (target, top.ravel()) if per_startup else (top.ravel(), target)
+        out = np.full((len(s_rows), len(inv_rows)), np.nan, dtype=np.float32)
+        ss, ii = s_rows[local_s], inv_rows[local_i]
+        out[local_s, local_i] = self._score(block, ss, ii, f.transform(block, ss, ii))
+        return out

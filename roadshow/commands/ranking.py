@@ -1,0 +1,92 @@
+"""Ranking commands: ``recommend`` and ``evaluate`` (DATA_FORMAT.md, "Batch commands")."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+
+import polars as pl
+import typer
+from rich.table import Table
+
+from matcher.errors import InvalidInputError
+from matcher.ranking import MODELS, evaluate, get_model
+from roadshow.commands._common import console, load_data, parse_date, user_errors
+
+DataOpt = Annotated[Path, typer.Option("--data", help="Data directory (DATA_FORMAT.md).")]
+AsOfOpt = Annotated[str, typer.Option("--as-of", help="Fit on interactions before this date (YYYY-MM-DD).")]
+EncodingOpt = Annotated[str, typer.Option(help="Text encoding of the CSV files, e.g. utf-8, gbk, cp1252.")]
+
+
+def _read_targets(path: Path, side: str) -> list[str]:
+    column = "startup_id" if side == "investors" else "investor_id"
+    frame = pl.read_csv(path, infer_schema=False)
+    if column not in frame.columns:
+        raise InvalidInputError(f"{path} needs a {column!r} column for --side {side}", field="targets")
+    return frame[column].drop_nulls().str.strip_chars().unique(maintain_order=True).to_list()
+
+
+def recommend(
+    *,
+    data: DataOpt,
+    as_of: AsOfOpt,
+    out: Annotated[Path, typer.Option("--out", help="CSV to write.")],
+    k: Annotated[int, typer.Option("--k", help="Recommendations per target.")] = 10,
+    targets: Annotated[Path | None, typer.Option("--targets", help="CSV with a startup_id (or investor_id) column.")]
+    = None,
+    side: Annotated[str, typer.Option("--side", help="investors: rank investors per startup; startups: the reverse.")]
+    = "investors",
+    model: Annotated[str, typer.Option("--model", help=f"One of: {', '.join(MODELS)}.")] = "learned",
+    encoding: EncodingOpt = "utf-8",
+) -> None:
+    """Top-K investors per startup (or startups per investor), excluding pairs seen before --as-of."""
+    with user_errors():
+        if side not in ("investors", "startups"):
+            raise InvalidInputError("must be 'investors' or 'startups'", field="--side")
+        checked_side: Literal["investors", "startups"] = "investors" if side == "investors" else "startups"
+        day = parse_date(as_of, "--as-of")
+        assert day is not None
+        ds = load_data(data, encoding)
+        wanted = _read_targets(targets, side) if targets is not None else None
+        recommender = get_model(model).fit(ds, day)
+        recs = recommender.recommend(ds, wanted, k=k, side=checked_side)
+        first, second = ("startup_id", "investor_id") if side == "investors" else ("investor_id", "startup_id")
+        table = recs.sort(first, "rank").select(first, second, "rank", "score", pl.col("reasons").list.join(";"))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.write_csv(out)
+    n_targets = table[first].n_unique()
+    console.print(f"wrote {len(table)} recommendations for {n_targets} target(s) to {out}", highlight=False)
+
+
+def evaluate_command(
+    *,
+    data: DataOpt,
+    as_of: AsOfOpt,
+    k: Annotated[int, typer.Option("--k", help="Cut-off K for recall, NDCG and MAP.")] = 10,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the metrics as JSON.")] = None,
+    encoding: EncodingOpt = "utf-8",
+) -> None:
+    """Temporal-split evaluation of the model and every baseline, cold and warm startups separately."""
+    with user_errors():
+        day = parse_date(as_of, "--as-of")
+        assert day is not None
+        if k < 1:
+            raise InvalidInputError("must be at least 1", field="--k")
+        report = evaluate(load_data(data, encoding), day, k=k)
+    table = Table(title=f"Ranking quality at K={k}, as of {day.isoformat()}")
+    for name in ("model", "segment", "targets", f"recall@{k}", f"NDCG@{k}", f"MAP@{k}", "fit s"):
+        table.add_column(name, justify="left" if name in ("model", "segment") else "right")
+    for row in report.metrics.iter_rows(named=True):
+        table.add_row(row["model"], row["segment"], str(row["targets"]), f"{row['recall']:.3f}",
+                      f"{row['ndcg']:.3f}", f"{row['map']:.3f}", f"{row['fit_seconds']:.1f}")
+    console.print(table)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+        console.print(f"wrote {json_out}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("recommend")(recommend)
+    app.command("evaluate")(evaluate_command)

@@ -1,0 +1,78 @@
+"""``roadshow recommend`` and ``roadshow evaluate`` behave as DATA_FORMAT.md says (issue 3)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from matcher.io import write_data_dir
+from roadshow.cli import app
+from tests.factories import ranking_world
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("ranking_world")
+    write_data_dir(ranking_world(with_ip=False, free_text_sectors=True), out)
+    return out
+
+
+def test_recommend_writes_the_contract_columns_for_the_targets(data_dir: Path, tmp_path: Path) -> None:
+    targets = tmp_path / "targets.csv"
+    pl.DataFrame({"startup_id": ["S_new_robotics", "S_robotics_0"]}).write_csv(targets)
+    out = tmp_path / "recs.csv"
+    result = runner.invoke(app, ["recommend", "--data", str(data_dir), "--as-of", "2026-01-01", "--k", "5",
+                                 "--out", str(out), "--targets", str(targets), "--model", "sector_popularity"])
+    assert result.exit_code == 0, result.output
+    recs = pl.read_csv(out)
+    assert recs.columns == ["startup_id", "investor_id", "rank", "score", "reasons"]
+    assert set(recs["startup_id"]) == {"S_new_robotics", "S_robotics_0"}
+    assert recs.filter(pl.col("startup_id") == "S_new_robotics")["investor_id"][0] == "I_robot"
+    # S_robotics_0 already dealt with I_robot and I_bank before the date: never recommended again.
+    seen = recs.filter((pl.col("startup_id") == "S_robotics_0") & pl.col("investor_id").is_in(["I_robot", "I_bank"]))
+    assert seen.is_empty()
+    assert recs["reasons"].str.len_chars().min() > 0
+
+
+def test_recommend_side_startups_swaps_the_roles(data_dir: Path, tmp_path: Path) -> None:
+    targets = tmp_path / "targets.csv"
+    pl.DataFrame({"investor_id": ["I_bio"]}).write_csv(targets)
+    out = tmp_path / "recs.csv"
+    result = runner.invoke(app, ["recommend", "--data", str(data_dir), "--as-of", "2026-01-01", "--k", "3",
+                                 "--out", str(out), "--targets", str(targets), "--side", "startups"])
+    assert result.exit_code == 0, result.output
+    recs = pl.read_csv(out)
+    assert recs.columns == ["investor_id", "startup_id", "rank", "score", "reasons"]
+    assert recs["rank"].to_list() == [1, 2, 3]
+
+
+def test_bad_input_is_a_message_not_a_traceback(data_dir: Path, tmp_path: Path) -> None:
+    base = ["recommend", "--data", str(data_dir), "--as-of", "2026-01-01", "--out", str(tmp_path / "r.csv")]
+    unknown_model = runner.invoke(app, [*base, "--model", "magic"])
+    assert unknown_model.exit_code == 1 and "unknown model" in unknown_model.output
+    bad_date = runner.invoke(app, [*base[:-4], "--as-of", "01/01/2026", "--out", str(tmp_path / "r.csv")])
+    assert bad_date.exit_code == 1 and "--as-of" in bad_date.output
+    targets = tmp_path / "t.csv"
+    pl.DataFrame({"startup_id": ["nobody"]}).write_csv(targets)
+    missing = runner.invoke(app, [*base, "--targets", str(targets)])
+    assert missing.exit_code == 1 and "nobody" in missing.output
+
+
+def test_evaluate_prints_a_table_and_writes_json(data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "eval.json"
+    result = runner.invoke(app, ["evaluate", "--data", str(data_dir), "--as-of", "2026-01-01", "--k", "3",
+                                 "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "sector_popularity" in result.output
+    report = json.loads(out.read_text(encoding="utf-8"))
+    rows = {(r["model"], r["segment"]): r for r in report["rows"]}
+    assert {m for m, _ in rows} == {"learned", "random", "popularity", "sector_popularity", "declared"}
+    assert rows[("sector_popularity", "cold")]["targets"] == 3
+    assert rows[("sector_popularity", "cold")]["ndcg"] == pytest.approx(1.0)
+    assert rows[("sector_popularity", "warm")]["targets"] == 0

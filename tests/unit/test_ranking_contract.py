@@ -1,0 +1,188 @@
+"""The one behaviour suite every ranker and baseline must pass (issue 3), on a tiny world whose right
+answer is known (see ``tests.factories.ranking_world``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from matcher.errors import InvalidInputError, NotFittedError
+from matcher.io import DataSet, from_frames
+from matcher.ranking import MODELS, get_model
+from matcher.ranking.base import RESULT_SCHEMA, PairRecommender
+from matcher.taxonomy import sector_label
+from tests.factories import RANKING_AS_OF, ranking_world
+
+NEW = ("S_new_robotics", "S_new_biomedicine", "S_new_new_energy")
+SPECIALIST = {"S_new_robotics": "I_robot", "S_new_biomedicine": "I_bio", "S_new_new_energy": "I_energy"}
+# What each model must put first for each new startup. Popularity ignores the sector, so it picks the
+# busiest investor (I_energy) for everyone; random has no right answer.
+EXPECTED_TOP: dict[str, dict[str, str] | None] = {
+    "learned": SPECIALIST,
+    "sector_popularity": SPECIALIST,
+    "declared": SPECIALIST,
+    "popularity": dict.fromkeys(NEW, "I_energy"),
+    "random": None,
+}
+
+
+@pytest.fixture(scope="module")
+def world() -> DataSet:
+    return ranking_world()
+
+
+@pytest.fixture(scope="module", params=sorted(MODELS))
+def fitted(request: pytest.FixtureRequest, world: DataSet) -> PairRecommender:
+    return get_model(request.param).fit(world, RANKING_AS_OF)
+
+
+def test_every_model_is_registered_with_an_expectation() -> None:
+    assert set(EXPECTED_TOP) == set(MODELS)
+
+
+def test_output_has_the_contract_columns_and_ranks(fitted: PairRecommender, world: DataSet) -> None:
+    recs = fitted.recommend(world, k=3)
+    assert recs.schema == pl.Schema(RESULT_SCHEMA)
+    assert recs["startup_id"].n_unique() == world.startups.height
+    per = recs.group_by("startup_id").agg(pl.col("rank"), pl.col("score"))
+    for ranks, scores in per.select("rank", "score").iter_rows():
+        assert ranks == list(range(1, len(ranks) + 1)) and len(ranks) <= 3
+        assert all(0.0 <= s <= 1.0 for s in scores)
+        assert scores == sorted(scores, reverse=True)
+
+
+def test_known_right_answer(fitted: PairRecommender, world: DataSet) -> None:
+    expected = EXPECTED_TOP[fitted.name]
+    recs = fitted.recommend(world, list(NEW), k=5)
+    if expected is None:
+        assert recs.height == 15
+        return
+    top = dict(recs.filter(pl.col("rank") == 1).select("startup_id", "investor_id").iter_rows())
+    assert top == expected
+
+
+def test_investors_already_seen_before_the_date_are_excluded(fitted: PairRecommender, world: DataSet) -> None:
+    recs = fitted.recommend(world, k=5)
+    before = world.interactions.filter(pl.col("occurred_on") < RANKING_AS_OF).select("startup_id", "investor_id")
+    assert recs.join(before, on=["startup_id", "investor_id"], how="semi").is_empty()
+    # S_robotics_0 dealt with I_robot and I_bank (declined): 3 of 5 investors are left.
+    assert recs.filter(pl.col("startup_id") == "S_robotics_0").height == 3
+    kept = fitted.recommend(world, ["S_robotics_0"], k=5, exclude_seen=False)
+    assert kept.height == 5
+
+
+def test_targets_limit_and_order_the_output(fitted: PairRecommender, world: DataSet) -> None:
+    recs = fitted.recommend(world, ["S_new_biomedicine", "S_new_robotics"], k=2)
+    assert recs["startup_id"].unique(maintain_order=True).to_list() == ["S_new_biomedicine", "S_new_robotics"]
+    with pytest.raises(InvalidInputError):
+        fitted.recommend(world, ["nobody"], k=2)
+
+
+def test_a_startup_registered_after_fitting_is_ranked(fitted: PairRecommender, world: DataSet) -> None:
+    newcomer = from_frames(startups=pl.DataFrame([{
+        "startup_id": "S_late", "name": "晚到机器人", "sector": "机器人", "stage": "a", "funding_ask_wan": 800.0,
+        "description": "协作机器人 视觉引导"}])).startups
+    current = DataSet(startups=pl.concat([world.startups, newcomer]), investors=world.investors,
+                      interactions=world.interactions, ip_assets=world.ip_assets)
+    recs = fitted.recommend(current, ["S_late"], k=5)
+    assert recs.height == 5
+    if EXPECTED_TOP[fitted.name] is SPECIALIST:
+        assert recs["investor_id"][0] == "I_robot"
+
+
+def test_side_startups_ranks_startups_per_investor(fitted: PairRecommender, world: DataSet) -> None:
+    recs = fitted.recommend(world, ["I_bio"], k=4, side="startups")
+    assert recs["investor_id"].unique().to_list() == ["I_bio"]
+    assert recs["rank"].to_list() == [1, 2, 3, 4]
+    seen = world.interactions.filter((pl.col("occurred_on") < RANKING_AS_OF) & (pl.col("investor_id") == "I_bio"))
+    assert not set(recs["startup_id"]) & set(seen["startup_id"])
+    if EXPECTED_TOP[fitted.name] is SPECIALIST:
+        assert recs["startup_id"][0] == "S_new_biomedicine"
+
+
+def test_score_pairs_matches_recommend(fitted: PairRecommender, world: DataSet) -> None:
+    recs = fitted.recommend(world, list(NEW), k=5)
+    scores = fitted.score_pairs(world, recs.select("startup_id", "investor_id"))
+    np.testing.assert_allclose(scores, recs["score"].to_numpy(), rtol=1e-6)
+    assert ((scores >= 0) & (scores <= 1)).all()
+
+
+def test_save_and_load_round_trip(fitted: PairRecommender, world: DataSet, tmp_path: Path) -> None:
+    path = tmp_path / f"{fitted.name}.skops"
+    fitted.save(path)
+    loaded = type(fitted).load(path)
+    assert loaded.recommend(world, k=3).equals(fitted.recommend(world, k=3))
+
+
+def test_recommendations_are_deterministic(fitted: PairRecommender, world: DataSet) -> None:
+    again = get_model(fitted.name).fit(world, RANKING_AS_OF)
+    assert again.recommend(world, k=3).equals(fitted.recommend(world, k=3))
+
+
+def test_reasons_are_short_and_true_of_the_pair(fitted: PairRecommender, world: DataSet) -> None:
+    recs = fitted.recommend(world, k=5).join(world.startups.select("startup_id", "sector", "stage"), on="startup_id")
+    declared = dict(world.investors.select("investor_id", "sectors").iter_rows())
+    tickets = {i: (lo, hi) for i, lo, hi in world.investors.select("investor_id", "ticket_min_wan", "ticket_max_wan")
+               .iter_rows()}
+    asks = dict(world.startups.select("startup_id", "funding_ask_wan").iter_rows())
+    for row in recs.iter_rows(named=True):
+        assert 1 <= len(row["reasons"]) <= 3 and len(row["reasons_en"]) == len(row["reasons"])
+        assert len(set(row["reasons"])) == len(row["reasons"])  # no reason repeated
+        for reason in row["reasons"]:
+            if reason.startswith("同赛道: "):
+                assert reason == f"同赛道: {sector_label(_code(row['sector']), 'zh')}"
+                history = world.interactions.filter(
+                    (pl.col("investor_id") == row["investor_id"]) & (pl.col("occurred_on") < RANKING_AS_OF))
+                sectors_seen = set(history.join(world.startups, on="startup_id")["sector"])
+                assert row["sector"] in sectors_seen or _code(row["sector"]) in {
+                    _code(s) for s in (declared[row["investor_id"]] or [])}
+            if reason.startswith("阶段匹配: "):
+                assert row["stage"] is not None
+            if reason.startswith("投资额匹配: ") and "–" in reason:
+                lo, hi = tickets[row["investor_id"]]
+                assert reason == f"投资额匹配: {lo:.0f}–{hi:.0f}万"
+                assert lo <= asks[row["startup_id"]] <= hi
+
+
+def _code(label: str) -> str:
+    from matcher.taxonomy import sector_code
+
+    return sector_code(label) or label.lower()
+
+
+def test_unfitted_and_unknown_models_are_refused(world: DataSet) -> None:
+    with pytest.raises(NotFittedError):
+        get_model("learned").recommend(world)
+    with pytest.raises(InvalidInputError):
+        get_model("magic")
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_works_without_ip_and_with_free_text_sectors(name: str) -> None:
+    data = ranking_world(with_ip=False, free_text_sectors=True)
+    recs = get_model(name).fit(data, RANKING_AS_OF).recommend(data, list(NEW), k=2)
+    assert recs.height == 6
+    if EXPECTED_TOP[name] is SPECIALIST and name != "declared":  # declared labels no longer match
+        top = dict(recs.filter(pl.col("rank") == 1).select("startup_id", "investor_id").iter_rows())
+        assert top == SPECIALIST
+
+
+def test_convenience_score_pairs_fits_before_the_day_after_the_last_interaction(world: DataSet) -> None:
+    from matcher.ranking import score_pairs
+
+    pairs = pl.DataFrame({"startup_id": ["S_new_robotics", "S_new_robotics"], "investor_id": ["I_robot", "I_bio"]})
+    scores = score_pairs(world, pairs)
+    assert scores.shape == (2,) and ((scores >= 0) & (scores <= 1)).all()
+    # The default date sees the robot startup's 2026 investment: no longer a cold pair, still in [0, 1].
+    explicit = score_pairs(world, pairs, as_of=RANKING_AS_OF)
+    assert explicit[0] > explicit[1]
+
+
+def test_a_targets_list_does_not_depend_on_the_other_targets(fitted: PairRecommender, world: DataSet) -> None:
+    together = fitted.recommend(world, list(NEW), k=4)
+    for sid in NEW:
+        alone = fitted.recommend(world, [sid], k=4)
+        assert alone.equals(together.filter(pl.col("startup_id") == sid))
