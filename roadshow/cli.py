@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from roadshow.commands import data, demo, eligibility, generate, ranking
+from roadshow.commands import data, demo, eligibility, generate, ranking, scheduling, service
 
 app = typer.Typer(
     name="roadshow",
@@ -15,12 +15,13 @@ app = typer.Typer(
 )
 
 
+
 @app.callback()
 def _root() -> None:
     """Roadshow Matcher: pairing, scheduling and credit eligibility for 智造莲城 roadshows."""
 
 
-for module in (data, demo, generate, eligibility, ranking):
+for module in (data, demo, ranking, generate, service, scheduling, eligibility):
     module.register(app)
 
 

@@ -1,0 +1,1 @@
+"""Thin HTTP handlers: parse, authorise, call one service function, return a schema."""

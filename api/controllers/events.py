@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from litestar import Controller, Response, get, post
+from litestar.params import FromQuery, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
+
+from api.controllers._params import EntityId
+from api.guards.auth import staff_only
+from api.schemas.events import (
+    AgendaRead,
+    EventCreate,
+    EventRead,
+    JobRead,
+    MeetingRead,
+    RescheduleRequest,
+    ScheduleOutcome,
+    ScheduleRequest,
+)
+from api.services import events
+from api.state import Db, Service
+
+EVENT_MAX_BODY_BYTES = 32_000_000
+
+
+def _file(download: events.Download) -> Response[bytes]:
+    return Response(
+        download.content,
+        media_type=download.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{download.filename}"'},
+    )
+
+
+def _outcome(outcome: ScheduleOutcome) -> Response[ScheduleOutcome]:
+    return Response(outcome, status_code=HTTP_202_ACCEPTED if outcome.job is not None else HTTP_200_OK)
+
+
+class EventController(Controller):
+    """Roadshows (organisers and admins): define, schedule, reschedule, export."""
+
+    path = "/api/events"
+    tags = ("events",)
+    guards = (staff_only,)
+
+    # An event may carry a score for every pair: it gets a larger body limit than the rest of the API.
+    @post(
+        "",
+        status_code=HTTP_201_CREATED,
+        summary="Create a roadshow from the event.json shape",
+        request_max_body_size=EVENT_MAX_BODY_BYTES,
+    )
+    async def create(self, data: JSONBody[EventCreate], db: Db) -> EventRead:
+        return await events.create_event(db, body=data)
+
+    @get("")
+    async def list_events(self, db: Db) -> list[EventRead]:
+        return await events.list_events(db)
+
+    @get("/{event_id:str}")
+    async def get_event(self, event_id: EntityId, db: Db) -> EventRead:
+        return await events.get_event(db, event_id=event_id)
+
+    @post("/{event_id:str}/schedule", summary="Solve the meeting grid (202 + job for large events)")
+    async def schedule(
+        self, event_id: EntityId, data: JSONBody[ScheduleRequest], db: Db, service: Service
+    ) -> Response[ScheduleOutcome]:
+        outcome = await events.run(
+            db,
+            service.sessions,
+            service.models,
+            service.jobs,
+            event_id=event_id,
+            request=data,
+            background_pairs=service.settings.background_schedule_pairs,
+        )
+        return _outcome(outcome)
+
+    @post("/{event_id:str}/reschedule", summary="Re-solve after cancellations, late arrivals, no-shows")
+    async def reschedule(
+        self, event_id: EntityId, data: JSONBody[RescheduleRequest], db: Db, service: Service
+    ) -> Response[ScheduleOutcome]:
+        outcome = await events.run(
+            db,
+            service.sessions,
+            service.models,
+            service.jobs,
+            event_id=event_id,
+            request=data,
+            background_pairs=service.settings.background_schedule_pairs,
+        )
+        return _outcome(outcome)
+
+    @get("/{event_id:str}/meetings", summary="The meetings as JSON, CSV, Excel or iCalendar (zip)")
+    async def meetings(
+        self, event_id: EntityId, db: Db, format: FromQuery[Literal["json", "csv", "xlsx", "ics"]] = "json"
+    ) -> Response[list[MeetingRead]] | Response[bytes]:
+        result = await events.meetings(db, event_id=event_id, fmt=format)
+        return _file(result) if isinstance(result, events.Download) else Response(result)
+
+    @get("/{event_id:str}/agenda/{participant_id:str}", summary="One participant's meetings (JSON or .ics)")
+    async def agenda(
+        self,
+        event_id: EntityId,
+        participant_id: EntityId,
+        db: Db,
+        format: FromQuery[Literal["json", "ics"]] = "json",
+    ) -> Response[AgendaRead] | Response[bytes]:
+        result = await events.agenda(db, event_id=event_id, participant_id=participant_id, fmt=format)
+        return _file(result) if isinstance(result, events.Download) else Response(result)
+
+
+class JobController(Controller):
+    path = "/api/jobs"
+    tags = ("events",)
+    guards = (staff_only,)
+
+    @get("/{job_id:str}", summary="Status of a background scheduling job")
+    async def get_job(self, job_id: EntityId, db: Db) -> JobRead:
+        return await events.get_job(db, job_id=job_id)

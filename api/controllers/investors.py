@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, delete, get, patch, post
+from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_201_CREATED
+
+from api.controllers._params import EntityId, PageLimit, PageOffset, TopK
+from api.guards.auth import Caller, staff_only
+from api.schemas.investors import (
+    BankCreate,
+    InvestorCreate,
+    InvestorPage,
+    InvestorRead,
+    InvestorUpdate,
+    ProductCreate,
+    ProductRead,
+    ProductUpdate,
+)
+from api.schemas.ranking import MatchList
+from api.services import investors, matches
+from api.services.keys import Role
+from api.state import Db, Service
+from matcher.domain import InvestorKind
+
+
+class InvestorController(Controller):
+    """Investors other than banks (organisers and admins)."""
+
+    path = "/api/investors"
+    tags = ("investors",)
+    guards = (staff_only,)
+
+    @post("", status_code=HTTP_201_CREATED)
+    async def create(self, data: JSONBody[InvestorCreate], db: Db) -> InvestorRead:
+        return await investors.create_investor(db, body=data)
+
+    @get("")
+    async def list_investors(
+        self, db: Db, kind: FromQuery[InvestorKind | None] = None, limit: PageLimit = 50, offset: PageOffset = 0
+    ) -> InvestorPage:
+        return await investors.list_investors(
+            db, bank=False, kind=kind.value if kind else None, limit=limit, offset=offset
+        )
+
+    @get("/{investor_id:str}")
+    async def get_investor(self, investor_id: EntityId, db: Db) -> InvestorRead:
+        return await investors.get_investor(db, investor_id=investor_id, bank=None)
+
+    @patch("/{investor_id:str}")
+    async def update(self, investor_id: EntityId, data: JSONBody[InvestorUpdate], db: Db) -> InvestorRead:
+        return await investors.update_investor(db, investor_id=investor_id, body=data, bank=False)
+
+    @delete("/{investor_id:str}")
+    async def remove(self, investor_id: EntityId, db: Db) -> None:
+        await investors.delete_investor(db, investor_id=investor_id, bank=False)
+
+    @get("/{investor_id:str}/matches", summary="Ranked startups for an investor or bank, with reasons")
+    async def matches(
+        self,
+        investor_id: EntityId,
+        db: Db,
+        service: Service,
+        k: TopK = 10,
+    ) -> MatchList:
+        return await matches.for_investor(db, service.models, investor_id=investor_id, k=k)
+
+
+class BankController(Controller):
+    """Banks: investors of kind ``bank`` (organisers and admins)."""
+
+    path = "/api/banks"
+    tags = ("banks",)
+    guards = (staff_only,)
+
+    @post("", status_code=HTTP_201_CREATED)
+    async def create(self, data: JSONBody[BankCreate], db: Db) -> InvestorRead:
+        return await investors.create_investor(db, body=data)
+
+    @get("")
+    async def list_banks(self, db: Db, limit: PageLimit = 50, offset: PageOffset = 0) -> InvestorPage:
+        return await investors.list_investors(db, bank=True, limit=limit, offset=offset)
+
+    @get("/{bank_id:str}")
+    async def get_bank(self, bank_id: EntityId, db: Db) -> InvestorRead:
+        return await investors.get_investor(db, investor_id=bank_id, bank=True)
+
+    @patch("/{bank_id:str}")
+    async def update(self, bank_id: EntityId, data: JSONBody[InvestorUpdate], db: Db) -> InvestorRead:
+        return await investors.update_investor(db, investor_id=bank_id, body=data, bank=True)
+
+    @delete("/{bank_id:str}")
+    async def remove(self, bank_id: EntityId, db: Db) -> None:
+        await investors.delete_investor(db, investor_id=bank_id, bank=True)
+
+
+class ProductController(Controller):
+    """Loan products: organisers manage them; a bank lists and reads its own."""
+
+    path = "/api/products"
+    tags = ("products",)
+
+    @get("", summary="Loan products (a bank key sees only its own bank's)")
+    async def list_products(
+        self, db: Db, principal: Caller, bank_id: Annotated[str | None, QueryParameter(max_length=64)] = None
+    ) -> list[ProductRead]:
+        principal.require_role(Role.ADMIN, Role.ORGANISER, Role.BANK)
+        own = principal.bank_id if principal.role is Role.BANK else bank_id
+        return await investors.list_products(db, bank_id=own)
+
+    @get("/{product_id:str}")
+    async def get_product(self, product_id: EntityId, db: Db, principal: Caller) -> ProductRead:
+        principal.require_role(Role.ADMIN, Role.ORGANISER, Role.BANK)
+        own = principal.bank_id if principal.role is Role.BANK else None
+        return await investors.get_product(db, product_id=product_id, bank_id=own)
+
+    @post("", status_code=HTTP_201_CREATED, guards=[staff_only])
+    async def create(self, data: JSONBody[ProductCreate], db: Db) -> ProductRead:
+        return await investors.create_product(db, body=data)
+
+    @patch("/{product_id:str}", guards=[staff_only])
+    async def update(self, product_id: EntityId, data: JSONBody[ProductUpdate], db: Db) -> ProductRead:
+        return await investors.update_product(db, product_id=product_id, body=data)
+
+    @delete("/{product_id:str}", guards=[staff_only])
+    async def remove(self, product_id: EntityId, db: Db) -> None:
+        await investors.delete_product(db, product_id=product_id)

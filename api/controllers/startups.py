@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get, patch, post, put
+from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_201_CREATED
+
+from api.controllers._params import EntityId, PageLimit, PageOffset, TopK
+from api.guards.auth import NO_AUTH, Caller, registration_rate_limit, staff_only
+from api.schemas.ranking import MatchList
+from api.schemas.startups import (
+    AssessmentSummary,
+    ConsentsPut,
+    ConsentsRead,
+    StartupCreate,
+    StartupPage,
+    StartupRead,
+    StartupRegistered,
+    StartupUpdate,
+)
+from api.services import matches, startups
+from api.state import Db, Service
+from matcher.domain import Stage
+
+
+class StartupController(Controller):
+    path = "/api/startups"
+    tags = ("startups",)
+
+    @post(
+        "",
+        status_code=HTTP_201_CREATED,
+        guards=[registration_rate_limit],
+        opt={NO_AUTH: True},
+        security=[],
+        summary="Register a startup (no key needed; rate-limited)",
+    )
+    async def register(self, data: JSONBody[StartupCreate], db: Db, service: Service) -> StartupRegistered:
+        return await startups.register(db, body=data, secret=service.settings.secret)
+
+    @get("", guards=[staff_only], summary="List and filter startups (organisers)")
+    async def list_startups(
+        self,
+        *,
+        db: Db,
+        sector: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        stage: FromQuery[Stage | None] = None,
+        tech_sme: FromQuery[bool | None] = None,
+        limit: PageLimit = 50,
+        offset: PageOffset = 0,
+    ) -> StartupPage:
+        return await startups.list_startups(
+            db, sector=sector, stage=stage.value if stage else None, tech_sme=tech_sme, limit=limit, offset=offset
+        )
+
+    @get("/{startup_id:str}", summary="A startup's profile (itself, organisers, admins)")
+    async def get_startup(self, startup_id: EntityId, db: Db, principal: Caller) -> StartupRead:
+        return await startups.get(db, principal=principal, startup_id=startup_id)
+
+    @patch("/{startup_id:str}", summary="Update a profile; send the version you read (stale → 409)")
+    async def update_startup(
+        self, startup_id: EntityId, data: JSONBody[StartupUpdate], db: Db, principal: Caller, service: Service
+    ) -> StartupRead:
+        updated = await startups.update(db, principal=principal, startup_id=startup_id, body=data)
+        service.matches.forget(startup_id)  # its matches are recomputed for the new profile version
+        return updated
+
+    @put("/{startup_id:str}/consents", summary="Set the banks allowed to assess this startup")
+    async def put_consents(
+        self, startup_id: EntityId, data: JSONBody[ConsentsPut], db: Db, principal: Caller
+    ) -> ConsentsRead:
+        return await startups.put_consents(db, principal=principal, startup_id=startup_id, bank_ids=data.bank_ids)
+
+    @get("/{startup_id:str}/consents", summary="The banks allowed to assess this startup")
+    async def get_consents(self, startup_id: EntityId, db: Db, principal: Caller) -> ConsentsRead:
+        return await startups.get_consents(db, principal=principal, startup_id=startup_id)
+
+    @get("/{startup_id:str}/matches", summary="Ranked investors and banks for this startup, with reasons")
+    async def matches(
+        self,
+        startup_id: EntityId,
+        db: Db,
+        principal: Caller,
+        service: Service,
+        k: TopK = 10,
+    ) -> MatchList:
+        return await matches.for_startup(
+            db, service.sessions, service.models, service.matches, principal=principal, startup_id=startup_id, k=k
+        )
+
+    @get("/{startup_id:str}/assessments", summary="Which banks assessed this startup, and when")
+    async def assessments(self, startup_id: EntityId, db: Db, principal: Caller) -> list[AssessmentSummary]:
+        return await startups.assessments_of(db, principal=principal, startup_id=startup_id)

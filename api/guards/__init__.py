@@ -1,0 +1,1 @@
+"""Authentication (API keys) and authorisation (roles, registration rate limit)."""

@@ -1,0 +1,1 @@
+"""msgspec request and response bodies, split into Create / Update / Read; no handler returns an ORM row."""

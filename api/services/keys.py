@@ -1,0 +1,138 @@
+"""API keys and the principal a key stands for. Keys are stored only as keyed SHA-256 hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.db.models import ApiKey, Investor, Startup
+from matcher.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+
+KEY_PREFIX = "rsk_"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    ORGANISER = "organiser"
+    BANK = "bank"
+    STARTUP = "startup"
+
+
+STAFF = frozenset({Role.ADMIN, Role.ORGANISER})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the role and, for banks and startups, the one record the key is bound to."""
+
+    key_id: str
+    role: Role
+    bank_id: str | None = None
+    startup_id: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF
+
+    def require_startup_access(self, startup_id: str) -> None:
+        """The startup itself, organisers and admins."""
+        if self.is_staff or (self.role is Role.STARTUP and self.startup_id == startup_id):
+            return
+        raise PermissionDeniedError(f"this key may not access startup {startup_id}")
+
+    def require_role(self, *roles: Role) -> None:
+        if self.role not in roles:
+            allowed = ", ".join(r.value for r in roles)
+            raise PermissionDeniedError(f"this needs one of the roles {allowed}; the key has role {self.role}")
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedKey:
+    key_id: str
+    api_key: str
+    role: Role
+    name: str
+    bank_id: str | None
+    startup_id: str | None
+
+
+def hash_key(api_key: str, secret: str) -> str:
+    # Keyed with the deployment secret so a copied table of hashes is useless on its own.
+    return hmac.new(secret.encode(), api_key.encode(), hashlib.sha256).hexdigest()
+
+
+def new_key_row(
+    *, role: Role, name: str, secret: str, bank_id: str | None = None, startup_id: str | None = None
+) -> tuple[ApiKey, str]:
+    """A new key row (not yet added to a session) and the plain key to show once."""
+    if role is Role.BANK and not bank_id:
+        raise InvalidInputError("a bank key needs --bank-id", field="bank_id")
+    if role is Role.STARTUP and not startup_id:
+        raise InvalidInputError("a startup key needs --startup-id", field="startup_id")
+    if role is not Role.BANK and bank_id:
+        raise InvalidInputError("only bank keys are bound to a bank", field="bank_id")
+    if role is not Role.STARTUP and startup_id:
+        raise InvalidInputError("only startup keys are bound to a startup", field="startup_id")
+    api_key = KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(
+        key_id="key_" + secrets.token_hex(6),
+        name=name,
+        key_hash=hash_key(api_key, secret),
+        role=role.value,
+        bank_id=bank_id,
+        startup_id=startup_id,
+    )
+    return row, api_key
+
+
+async def create_key(
+    session: AsyncSession,
+    *,
+    role: Role,
+    name: str,
+    secret: str,
+    bank_id: str | None = None,
+    startup_id: str | None = None,
+) -> CreatedKey:
+    async with session.begin():
+        if bank_id is not None:
+            bank = await session.get(Investor, bank_id)
+            if bank is None or bank.kind != "bank":
+                raise NotFoundError(f"no bank with id {bank_id}")
+        if startup_id is not None and await session.get(Startup, startup_id) is None:
+            raise NotFoundError(f"no startup with id {startup_id}")
+        row, api_key = new_key_row(role=role, name=name, secret=secret, bank_id=bank_id, startup_id=startup_id)
+        session.add(row)
+    return CreatedKey(row.key_id, api_key, role, name, bank_id, startup_id)
+
+
+async def revoke_key(session: AsyncSession, *, key_id: str) -> None:
+    async with session.begin():
+        row = await session.get(ApiKey, key_id)
+        if row is None:
+            raise NotFoundError(f"no API key with id {key_id}")
+        if row.revoked_at is not None:
+            raise ConflictError(f"key {key_id} was already revoked")
+        row.revoked_at = datetime.now(UTC)
+
+
+async def authenticate(session: AsyncSession, *, api_key: str, secret: str) -> Principal | None:
+    """The principal of a live key, or None for an unknown or revoked one."""
+    async with session.begin():
+        row = (
+            await session.execute(
+                select(ApiKey.key_id, ApiKey.role, ApiKey.bank_id, ApiKey.startup_id).where(
+                    ApiKey.key_hash == hash_key(api_key, secret), ApiKey.revoked_at.is_(None)
+                )
+            )
+        ).first()
+    if row is None:
+        return None
+    return Principal(key_id=row.key_id, role=Role(row.role), bank_id=row.bank_id, startup_id=row.startup_id)

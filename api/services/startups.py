@@ -1,0 +1,233 @@
+"""Startup profiles: self-service registration, reads, optimistic-locked updates, consents, listings."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import msgspec
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from stdnum.cn import uscc as uscc_checker
+from stdnum.exceptions import ValidationError as StdnumValidationError
+
+from api.db.models import Assessment, Consent, Investor, IPAsset, Startup, utcnow
+from api.errors import FieldConflictError
+from api.schemas.startups import (
+    AssessmentSummary,
+    ConsentsRead,
+    IPAssetIn,
+    IPAssetRead,
+    StartupCreate,
+    StartupPage,
+    StartupRead,
+    StartupRegistered,
+    StartupUpdate,
+)
+from api.services import tech_sme
+from api.services.keys import Principal, Role, new_key_row
+from matcher.errors import InvalidInputError, NotFoundError
+
+_PROFILE_FIELDS = tuple(f for f in StartupCreate.__struct_fields__ if f not in ("ip_assets", "consents"))
+
+
+def check_uscc(value: str | None) -> str | None:
+    """统一社会信用代码 with a valid check character, or an error naming the field."""
+    if value is None:
+        return None
+    try:
+        return str(uscc_checker.validate(value))
+    except StdnumValidationError as exc:
+        raise InvalidInputError(f"{value!r} is not a valid 统一社会信用代码: {exc}", field="uscc") from None
+
+
+def to_read(row: Startup) -> StartupRead:
+    return StartupRead(
+        startup_id=row.startup_id,
+        **{f: getattr(row, f) for f in _PROFILE_FIELDS},
+        tech_sme_qualified=row.tech_sme_qualified,
+        ip_assets=[
+            IPAssetRead(
+                kind=a.kind,
+                status=a.status,
+                granted_on=a.granted_on,
+                expires_on=a.expires_on,
+                title=a.title,
+                appraised_value_wan=a.appraised_value_wan,
+            )
+            for a in row.ip_assets
+        ],
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _ip_rows(assets: list[IPAssetIn]) -> list[IPAsset]:
+    for i, a in enumerate(assets):
+        if a.granted_on and a.expires_on and a.expires_on <= a.granted_on:
+            raise InvalidInputError("expires_on must be after granted_on", field=f"ip_assets[{i}].expires_on")
+    return [IPAsset(**msgspec.structs.asdict(a)) for a in assets]
+
+
+async def _check_banks(session: AsyncSession, bank_ids: list[str], field: str) -> list[str]:
+    wanted = list(dict.fromkeys(bank_ids))
+    if not wanted:
+        return wanted
+    found = set(
+        (
+            await session.scalars(
+                select(Investor.investor_id).where(Investor.investor_id.in_(wanted), Investor.kind == "bank")
+            )
+        ).all()
+    )
+    for i, bank_id in enumerate(wanted):
+        if bank_id not in found:
+            raise InvalidInputError(f"no bank with id {bank_id}", field=f"{field}[{i}]")
+    return wanted
+
+
+async def _uscc_taken(session: AsyncSession, uscc: str, *, other_than: str | None = None) -> bool:
+    query = select(Startup.startup_id).where(Startup.uscc == uscc)
+    if other_than is not None:
+        query = query.where(Startup.startup_id != other_than)
+    return (await session.scalar(query)) is not None
+
+
+async def register(session: AsyncSession, *, body: StartupCreate, secret: str) -> StartupRegistered:
+    """Create the profile, its IP assets, its consents and its own key, all in one transaction."""
+    uscc = check_uscc(body.uscc)
+    ip_rows = _ip_rows(body.ip_assets)
+    async with session.begin():
+        if uscc is not None and await _uscc_taken(session, uscc):
+            raise FieldConflictError(f"a startup with 统一社会信用代码 {uscc} is already registered", field="uscc")
+        bank_ids = await _check_banks(session, body.consents, "consents")
+        startup_id = "st_" + secrets.token_hex(6)
+        values: dict[str, Any] = {f: getattr(body, f) for f in _PROFILE_FIELDS}
+        values["uscc"] = uscc
+        row = Startup(startup_id=startup_id, **values, ip_assets=ip_rows)
+        session.add(row)
+        # The unit of work orders inserts by relationships, not foreign keys: write the startup first.
+        await session.flush()
+        session.add_all(Consent(startup_id=startup_id, bank_id=b) for b in bank_ids)
+        key_row, api_key = new_key_row(
+            role=Role.STARTUP, name=f"self-registration of {body.name}", secret=secret, startup_id=startup_id
+        )
+        session.add(key_row)
+        await tech_sme.refresh(session, [startup_id])
+        await session.refresh(row)
+    return StartupRegistered(startup=to_read(row), key_id=key_row.key_id, api_key=api_key)
+
+
+async def _load(session: AsyncSession, startup_id: str) -> Startup:
+    row = await session.get(Startup, startup_id)
+    if row is None:
+        raise NotFoundError(f"no startup with id {startup_id}")
+    return row
+
+
+async def get(session: AsyncSession, *, principal: Principal, startup_id: str) -> StartupRead:
+    principal.require_startup_access(startup_id)
+    async with session.begin():
+        return to_read(await _load(session, startup_id))
+
+
+async def update(session: AsyncSession, *, principal: Principal, startup_id: str, body: StartupUpdate) -> StartupRead:
+    principal.require_startup_access(startup_id)
+    changes = {f: v for f, v in msgspec.structs.asdict(body).items() if v is not msgspec.UNSET and f != "version"}
+    if "uscc" in changes:
+        changes["uscc"] = check_uscc(changes["uscc"])
+    ip_assets = changes.pop("ip_assets", None)
+    ip_rows = _ip_rows(ip_assets) if ip_assets is not None else None
+    async with session.begin():
+        row = await _load(session, startup_id)
+        if row.version != body.version:
+            raise FieldConflictError(
+                f"startup {startup_id} is at version {row.version}, not {body.version}; reload and retry",
+                field="version",
+            )
+        if changes.get("uscc") and await _uscc_taken(session, changes["uscc"], other_than=startup_id):
+            raise FieldConflictError(f"another startup has 统一社会信用代码 {changes['uscc']}", field="uscc")
+        for name, value in changes.items():
+            setattr(row, name, value)
+        if ip_rows is not None:
+            row.ip_assets = ip_rows
+            # The IP list lives in another table; touching the row makes a list-only change bump the version.
+            row.updated_at = utcnow()
+        await session.flush()
+        await tech_sme.refresh(session, [startup_id])
+        await session.refresh(row)
+    return to_read(row)
+
+
+async def list_startups(
+    session: AsyncSession,
+    *,
+    sector: str | None = None,
+    stage: str | None = None,
+    tech_sme: bool | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> StartupPage:
+    query = select(Startup)
+    if sector is not None:
+        query = query.where(Startup.sector == sector)
+    if stage is not None:
+        query = query.where(Startup.stage == stage)
+    if tech_sme is not None:
+        query = query.where(Startup.tech_sme_qualified.is_(tech_sme))
+    async with session.begin():
+        total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = (await session.scalars(query.order_by(Startup.startup_id).limit(limit).offset(offset))).all()
+        return StartupPage(items=[to_read(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+async def put_consents(
+    session: AsyncSession, *, principal: Principal, startup_id: str, bank_ids: list[str]
+) -> ConsentsRead:
+    """Replace the list of banks allowed to assess the startup."""
+    principal.require_startup_access(startup_id)
+    async with session.begin():
+        await _load(session, startup_id)
+        wanted = await _check_banks(session, bank_ids, "bank_ids")
+        await session.execute(delete(Consent).where(Consent.startup_id == startup_id))
+        session.add_all(Consent(startup_id=startup_id, bank_id=b) for b in wanted)
+    return ConsentsRead(startup_id=startup_id, bank_ids=sorted(wanted))
+
+
+async def get_consents(session: AsyncSession, *, principal: Principal, startup_id: str) -> ConsentsRead:
+    principal.require_startup_access(startup_id)
+    async with session.begin():
+        await _load(session, startup_id)
+        banks = (
+            await session.scalars(
+                select(Consent.bank_id).where(Consent.startup_id == startup_id).order_by(Consent.bank_id)
+            )
+        ).all()
+    return ConsentsRead(startup_id=startup_id, bank_ids=list(banks))
+
+
+async def assessments_of(session: AsyncSession, *, principal: Principal, startup_id: str) -> list[AssessmentSummary]:
+    """Which banks assessed the startup, for which product and when (newest first)."""
+    principal.require_startup_access(startup_id)
+    async with session.begin():
+        await _load(session, startup_id)
+        rows = (
+            await session.execute(
+                select(Assessment, Investor.name)
+                .join(Investor, Investor.investor_id == Assessment.bank_id)
+                .where(Assessment.startup_id == startup_id)
+                .order_by(Assessment.created_at.desc(), Assessment.id.desc())
+            )
+        ).all()
+    return [
+        AssessmentSummary(
+            assessment_id=a.id,
+            bank_id=a.bank_id,
+            bank_name=name,
+            product_id=a.product_id,
+            eligible=a.eligible,
+            created_at=a.created_at,
+        )
+        for a, name in rows
+    ]

@@ -1,0 +1,36 @@
+"""The one-to-one meeting grid of a roadshow (and its pitch sessions).
+
+event.json → :func:`load_event` → :func:`solve` (encoder → solver → decoder, then :func:`verify`) →
+:func:`write_exports`. :func:`reschedule` re-solves after changes with confirmed meetings fixed;
+:func:`plan_sessions` groups pitches into themed sessions and invites investors.
+"""
+
+from matcher.scheduling.exports import write_exports
+from matcher.scheduling.grid import solve
+from matcher.scheduling.problem import EventProblem, PairScorer, load_event, parse_event
+from matcher.scheduling.reschedule import Changes, load_changes, parse_changes, read_meetings_csv, reschedule
+from matcher.scheduling.schedule import Meeting, Move, Schedule
+from matcher.scheduling.sessions import PitchSession, SessionPlan, plan_sessions
+from matcher.scheduling.verify import Verification, verify
+
+__all__ = [
+    "Changes",
+    "EventProblem",
+    "Meeting",
+    "Move",
+    "PairScorer",
+    "PitchSession",
+    "Schedule",
+    "SessionPlan",
+    "Verification",
+    "load_changes",
+    "load_event",
+    "parse_changes",
+    "parse_event",
+    "plan_sessions",
+    "read_meetings_csv",
+    "reschedule",
+    "solve",
+    "verify",
+    "write_exports",
+]

@@ -1,0 +1,193 @@
+"""Service commands: ``serve``, ``import``, ``train``, ``keys create|revoke`` and ``db upgrade``.
+
+Each honours ``DATABASE_URL`` (default: a SQLite file under ``ROADSHOW_DATA_DIR``) through
+``api.settings.Settings.from_env()``, read when the command runs, never at import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.settings import Settings
+from roadshow.commands._common import console, err_console, load_data, parse_date, user_errors
+
+T = TypeVar("T")
+
+keys_app = typer.Typer(help="Create and revoke API keys (printed once, stored only as hashes).", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
+
+
+def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run one unit of work on a fresh engine (the commands are short-lived processes)."""
+    from api.db.engine import create_engine, session_factory
+
+    async def main() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            async with session_factory(engine)() as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def _settings() -> Settings:
+    with user_errors():
+        return Settings.from_env()
+
+
+def _upgrade(settings: Settings) -> None:
+    from api.db.migrate import upgrade
+
+    upgrade(settings.database_url)
+
+
+def upgrade_db() -> None:
+    """Create or migrate the database schema to the newest revision (Alembic)."""
+    settings = _settings()
+    _upgrade(settings)
+    console.print(f"database at revision head: {_safe_url(settings)}")
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
+def _import(settings: Settings, directory: Path, encoding: str) -> dict[str, int]:
+    from api.services.frames import import_dataset
+
+    data = load_data(directory, encoding)  # validated before anything is written
+    return _run(settings, lambda session: import_dataset(session, data))
+
+
+def import_data(
+    directory: Annotated[Path, typer.Argument(help="Data directory as in DATA_FORMAT.md.")],
+    encoding: Annotated[str, typer.Option(help="Text encoding of the CSV files.")] = "utf-8",
+) -> None:
+    """Load a data directory into the database: validated first, then one transaction (all or nothing)."""
+    settings = _settings()
+    with user_errors():
+        _upgrade(settings)
+        counts = _import(settings, directory, encoding)
+    console.print("imported " + ", ".join(f"{n} {t}" for t, n in counts.items() if n))
+
+
+def _train(settings: Settings, as_of: date | None, model: str) -> None:
+    from api.services.training import train as train_models
+
+    row = _run(settings, lambda s: train_models(s, model_dir=settings.model_dir, as_of=as_of, ranking_model=model))
+    pd_model = "trained on the loan book" if row.eligibility_path else "documented prior (too few loans)"
+    console.print(
+        f"registered model version {row.version}: ranking {row.ranking_model} as of {row.trained_as_of}, "
+        f"default-risk model {pd_model}; running servers switch to it within seconds"
+    )
+
+
+def train(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Fit on history before this date (default today).")
+    ] = None,
+    model: Annotated[str, typer.Option(help="Ranking model name (learned or a baseline).")] = "learned",
+) -> None:
+    """Fit the ranking and eligibility models on the database and register a new model version."""
+    settings = _settings()
+    with user_errors():
+        _upgrade(settings)
+        _train(settings, parse_date(as_of, "--as-of"), model)
+
+
+def create_key(
+    role: Annotated[str, typer.Option(help="admin, organiser, bank or startup.")],
+    name: Annotated[str, typer.Option(help="Who the key is for (shown in listings).")],
+    bank_id: Annotated[str | None, typer.Option("--bank-id", help="The bank a bank key is bound to.")] = None,
+    startup_id: Annotated[
+        str | None, typer.Option("--startup-id", help="The startup a startup key is bound to.")
+    ] = None,
+) -> None:
+    """Create an API key and print it once; only its hash is stored."""
+    from api.services.keys import Role
+    from api.services.keys import create_key as create
+
+    settings = _settings()
+    with user_errors():
+        try:
+            parsed = Role(role)
+        except ValueError:
+            from matcher.errors import InvalidInputError
+
+            raise InvalidInputError(
+                f"unknown role {role!r}; choose admin, organiser, bank or startup", field="--role"
+            ) from None
+        _upgrade(settings)
+        created = _run(
+            settings,
+            lambda s: create(s, role=parsed, name=name, secret=settings.secret, bank_id=bank_id, startup_id=startup_id),
+        )
+    err_console.print(f"key {created.key_id} ({created.role}) for {name}; store it now, it is not shown again:")
+    typer.echo(created.api_key)
+
+
+def revoke_key(key_id: Annotated[str, typer.Argument(help="The key id printed when it was created.")]) -> None:
+    """Revoke an API key (it stops working within a few seconds on running servers)."""
+    from api.services.keys import revoke_key as revoke
+
+    settings = _settings()
+    with user_errors():
+        _run(settings, lambda s: revoke(s, key_id=key_id))
+    console.print(f"revoked {key_id}")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    import_if_empty: Annotated[
+        Path | None, typer.Option("--import-if-empty", help="Load this data directory when the database is empty.")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Run the HTTP API (OpenAPI docs under /schema). Migrates the database first."""
+    import uvicorn
+
+    from api.services.frames import is_empty
+    from api.services.models import has_registered_model
+
+    settings = _settings()
+    with user_errors():
+        _upgrade(settings)
+        if import_if_empty is not None and _run(settings, is_empty):
+            counts = _import(settings, import_if_empty, "utf-8")
+            console.print("imported " + ", ".join(f"{n} {t}" for t, n in counts.items() if n))
+        if not _run(settings, has_registered_model) and not _run(settings, is_empty):
+            console.print("no model registered yet: training one on the database")
+            _train(settings, None, "learned")
+    console.print(f"serving on http://{host}:{port}  (docs: http://{host}:{port}/schema)")
+    uvicorn.run(
+        "api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.command("import")(import_data)
+    app.command("train")(train)
+    keys_app.command("create")(create_key)
+    keys_app.command("revoke")(revoke_key)
+    db_app.command("upgrade")(upgrade_db)
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(db_app, name="db")

@@ -1,0 +1,106 @@
+"""Every endpoint with every role: allowed roles get past authorisation, others get 403, no key 401."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.factories import service_event, service_world
+from tests.integration.conftest import Api
+from tests.integration.test_api_startups import _register
+
+ROLES = ("admin", "organiser", "bank", "self", "other_startup")
+STAFF = {"admin", "organiser"}
+SELF = STAFF | {"self"}
+BANK = {"bank"}
+ALL = set(ROLES)
+
+# (method, path, body, roles allowed); {sid} is the registered startup, which consented to I_bank.
+ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
+    ("GET", "/api/startups", None, STAFF),
+    ("GET", "/api/startups/{sid}", None, SELF),
+    ("PATCH", "/api/startups/{sid}", {"version": 99}, SELF),
+    ("GET", "/api/startups/{sid}/consents", None, SELF),
+    ("PUT", "/api/startups/{sid}/consents", {"bank_ids": ["I_bank"]}, SELF),
+    ("GET", "/api/startups/{sid}/matches", None, SELF),
+    ("GET", "/api/startups/{sid}/assessments", None, SELF),
+    ("GET", "/api/investors", None, STAFF),
+    ("POST", "/api/investors", {"name": "新基金"}, STAFF),
+    ("GET", "/api/investors/I_robot", None, STAFF),
+    ("PATCH", "/api/investors/I_robot", {"version": 99}, STAFF),
+    ("DELETE", "/api/investors/I_missing", None, STAFF),
+    ("GET", "/api/investors/I_robot/matches", None, STAFF),
+    ("GET", "/api/banks", None, STAFF),
+    ("POST", "/api/banks", {"name": "新银行"}, STAFF),
+    ("GET", "/api/banks/I_bank", None, STAFF),
+    ("PATCH", "/api/banks/I_bank", {"version": 99}, STAFF),
+    ("DELETE", "/api/banks/I_missing", None, STAFF),
+    ("GET", "/api/products", None, STAFF | BANK),
+    ("GET", "/api/products/P_kv", None, STAFF | BANK),
+    ("POST", "/api/products", {"bank_id": "I_bank", "kind": "other"}, STAFF),
+    ("PATCH", "/api/products/P_kv", {"version": 99}, STAFF),
+    ("DELETE", "/api/products/P_missing", None, STAFF),
+    ("POST", "/api/eligibility", {"startup_id": "{sid}", "product_id": "P_kv"}, BANK),
+    ("POST", "/api/eligibility/batch", {"startup_ids": ["{sid}"], "product_id": "P_kv"}, BANK),
+    ("GET", "/api/eligibility", None, BANK),
+    ("POST", "/api/events", service_event("e-roles"), STAFF),
+    ("GET", "/api/events", None, STAFF),
+    ("GET", "/api/events/2026-12-lotus-01", None, STAFF),
+    ("POST", "/api/events/2026-12-lotus-01/schedule", {}, STAFF),
+    ("POST", "/api/events/2026-12-lotus-01/reschedule", {"changes": {}}, STAFF),
+    ("GET", "/api/events/2026-12-lotus-01/meetings?format=csv", None, STAFF),
+    ("GET", "/api/events/2026-12-lotus-01/agenda/I_robot", None, STAFF),
+    ("GET", "/api/jobs/job_missing", None, STAFF),
+    ("GET", "/health", None, ALL),
+    ("GET", "/schema/openapi.json", None, ALL),
+]
+
+
+def _fill(value: Any, sid: str) -> Any:
+    if isinstance(value, str):
+        return value.replace("{sid}", sid)
+    if isinstance(value, list):
+        return [_fill(v, sid) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, sid) for k, v in value.items()}
+    return value
+
+
+@pytest.fixture
+def keyed(api: Api) -> tuple[Api, str, dict[str, dict[str, str]]]:
+    api.load(service_world())
+    api.train("declared")
+    mine = _register(api, consents=["I_bank"])
+    other = _register(api, uscc=None, name="另一家")
+    headers = {
+        "admin": api.headers("admin"),
+        "organiser": api.headers("organiser"),
+        "bank": api.headers("bank", bank_id="I_bank"),
+        "self": {"Authorization": f"Bearer {mine['api_key']}"},
+        "other_startup": {"Authorization": f"Bearer {other['api_key']}"},
+    }
+    assert api.client.post("/api/events", json=service_event(), headers=headers["admin"]).status_code == 201
+    return api, mine["startup"]["startup_id"], headers
+
+
+def test_every_endpoint_with_every_role(keyed: tuple[Api, str, dict[str, dict[str, str]]]) -> None:
+    api, sid, headers = keyed
+    outcomes: dict[tuple[str, str, str], int] = {}
+    for method, path, body, allowed in ENDPOINTS:
+        url, payload = _fill(path, sid), _fill(body, sid)
+        for role in ROLES:
+            status = api.client.request(method, url, json=payload, headers=headers[role]).status_code
+            outcomes[(method, path, role)] = status
+            if role in allowed:
+                assert status not in (401, 403) and status < 500, (method, path, role, status)
+            else:
+                assert status == 403, (method, path, role, status)
+        anonymous = api.client.request(method, url, json=payload).status_code
+        if allowed == ALL:
+            assert anonymous == 200, (method, path)
+        else:
+            assert anonymous == 401, (method, path, anonymous)
+    # Registration is the one open write.
+    assert api.client.post("/api/startups", json={"name": "匿名注册"}).status_code == 201
+    assert len(outcomes) == len(ENDPOINTS) * len(ROLES)
