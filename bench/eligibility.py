@@ -12,7 +12,8 @@ calibration error over 10 equal-count bins of predicted PD (target ≤ 0.02; equ
 crowd near zero and equal-width bins would hide miscalibration there). Baselines: a plain logistic
 regression (median imputation, missing flags, standardisation, one-hot categories) and an optbinning
 scorecard (WoE binning + logistic regression). Speed: 100,000 startups for one product (the large world's
-firms repeated under new ids), and one startup through ``assess_one`` after the model is loaded.
+firms repeated under new ids), and one startup through ``assess_one`` after the model is loaded (wall and
+CPU time per call).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ SEED = 20260501
 CUT = date(2024, 7, 1)
 SPEED_FIRMS = 100_000
 ONE_FIRM_SAMPLES = 300
+ONE_FIRM_ROUNDS = 3
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -135,14 +137,19 @@ def _speed(model: Any) -> dict[str, Any]:
         batch[product] = time.perf_counter() - started
     records = startup_records(world.startups.head(ONE_FIRM_SAMPLES), world.ip_assets)
     assess_one(records[0], product="knowledge_value_credit", as_of=HISTORY_END, model=model)
-    times = []
-    for record in records:
-        started = time.perf_counter()
-        assess_one(record, product="knowledge_value_credit", as_of=HISTORY_END, model=model)
-        times.append(time.perf_counter() - started)
-    ms = np.array(times) * 1000
-    return {"firms": SPEED_FIRMS, "batch_seconds": batch, "one_ms_median": float(np.median(ms)),
-            "one_ms_p95": float(np.percentile(ms, 95))}
+    # Wall time is what a caller waits; this thread's CPU time is the work alone — on a shared
+    # machine the wall tail also holds the time spent waiting for a core.
+    wall, cpu = [], []
+    for _ in range(ONE_FIRM_ROUNDS):
+        for record in records:
+            started, started_cpu = time.perf_counter(), time.thread_time()
+            assess_one(record, product="knowledge_value_credit", as_of=HISTORY_END, model=model)
+            cpu.append(time.thread_time() - started_cpu)
+            wall.append(time.perf_counter() - started)
+    ms, cpu_ms = np.array(wall) * 1000, np.array(cpu) * 1000
+    return {"firms": SPEED_FIRMS, "batch_seconds": batch, "one_samples": len(wall),
+            "one_ms_median": float(np.median(ms)), "one_ms_p95": float(np.percentile(ms, 95)),
+            "one_cpu_ms_median": float(np.median(cpu_ms)), "one_cpu_ms_p95": float(np.percentile(cpu_ms, 95))}
 
 
 def _load() -> str:
@@ -189,8 +196,10 @@ def main(results_dir: Path, quick: bool) -> str:
         f"Speed ({speed['firms']:,} startups, one product, model loaded; 1-minute load average "
         f"{result['load_average_1m']} on a shared machine): "
         + ", ".join(f"{k} {v:.1f} s" for k, v in speed["batch_seconds"].items())
-        + f" (target ≤ 10 s); one startup via `assess_one`: median {speed['one_ms_median']:.1f} ms, "
-        f"p95 {speed['one_ms_p95']:.1f} ms (target ≤ 5 ms).",
+        + f" (target ≤ 10 s); one startup via `assess_one` ({speed['one_samples']} calls): median "
+        f"{speed['one_ms_median']:.1f} ms, p95 {speed['one_ms_p95']:.1f} ms wall (target ≤ 5 ms); CPU time "
+        f"median {speed['one_cpu_ms_median']:.1f} ms, p95 {speed['one_cpu_ms_p95']:.1f} ms (the rest of the wall "
+        "tail is waiting for a core).",
         "",
     ]
     return "\n".join(lines)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -49,6 +51,8 @@ EXTRA_COLUMNS: tuple[str, ...] = (
     "product_id", "kv_score", "reason_codes", "policy_version", "model_version", "model_source", "input_hash",
     "as_of",
 )
+_FIRM_SCHEMA: dict[str, pl.DataType] = {c: TABLES["startups"].schema[c] for c in FIRM_INPUTS}
+_IP_SCHEMA: dict[str, pl.DataType] = {c: TABLES["ip_assets"].schema[c] for c in IP_INPUTS}
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
@@ -419,23 +423,77 @@ def _ip_sort_key(ip: IPAsset) -> tuple[tuple[bool, Any], ...]:
     return tuple((v is None, v if v is not None else 0) for v in values)
 
 
-def _hash_one(startup: Startup, context: dict[str, Any]) -> str:
-    """The batch path's hash for one record: the same row (canonical dtypes, IP sorted the same way
-    into a list of structs, null when none) encoded by the same polars call."""
-    schema = TABLES["startups"].schema
-    ip_schema = TABLES["ip_assets"].schema
-    ips = sorted(startup.ip_assets, key=_ip_sort_key)
+def _hash_row(startup: Startup) -> dict[str, Any]:
+    """The record as the batch path's hashed row: firm inputs, stage as its value, IP sorted the batch
+    way into a list of structs (null when none)."""
     row: dict[str, Any] = {c: getattr(startup, c) for c in FIRM_INPUTS}
     row["stage"] = None if startup.stage is None else startup.stage.value
     row["ip"] = [
         {"kind": a.kind.value, "status": a.status.value, "granted_on": a.granted_on, "expires_on": a.expires_on,
          "appraised_value_wan": a.appraised_value_wan}
-        for a in ips
+        for a in sorted(startup.ip_assets, key=_ip_sort_key)
     ] or None
-    ip_dtype = pl.List(pl.Struct({c: ip_schema[c] for c in IP_INPUTS}))
-    frame = pl.DataFrame([row], schema={**{c: schema[c] for c in FIRM_INPUTS}, "ip": ip_dtype}, orient="row")
-    encoded = frame.select(pl.struct(pl.all()).struct.json_encode())[0, 0]
-    return hashlib.sha256((canonical_json(context) + "\n" + encoded).encode()).hexdigest()
+    return row
+
+
+def _polars_json(row: dict[str, Any]) -> str:
+    """The canonical text: the batch path's polars encoding of the row in canonical dtypes."""
+    schema = {**_FIRM_SCHEMA, "ip": pl.List(pl.Struct(_IP_SCHEMA))}
+    frame = pl.DataFrame([row], schema=schema, orient="row")
+    return str(frame.select(pl.struct(pl.all()).struct.json_encode())[0, 0])
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+_CONTROL = re.compile(r"[\x00-\x1f]")
+
+
+def _json_scalar(value: Any, dtype: pl.DataType) -> str | None:
+    """``value`` as polars' JSON encoder writes it in a ``dtype`` column, or None where this plain
+    formatter is not sure to agree (exponent or non-finite floats, control characters, unexpected
+    types) — the caller then asks polars itself."""
+    if value is None:
+        return "null"
+    if dtype == pl.Utf8:
+        return None if type(value) is not str or _CONTROL.search(value) else json.dumps(value, ensure_ascii=False)
+    if dtype == pl.Float64:
+        if type(value) is not float and type(value) is not int:
+            return None
+        text = repr(float(value))
+        return None if "e" in text or "n" in text else text  # polars writes 1e-05 as 0.00001, nan as null
+    if dtype == pl.Int64:
+        return str(value) if type(value) is int and _INT64[0] <= value <= _INT64[1] else None
+    if dtype == pl.Boolean:
+        return ("true" if value else "false") if type(value) is bool else None
+    if dtype == pl.Date:
+        return f'"{value.isoformat()}"' if type(value) is date else None
+    return None
+
+
+def _struct_json(values: dict[str, Any], schema: dict[str, pl.DataType]) -> str | None:
+    parts = []
+    for column, dtype in schema.items():
+        text = _json_scalar(values[column], dtype)
+        if text is None:
+            return None
+        parts.append(f'"{column}":{text}')
+    return "{" + ",".join(parts) + "}"
+
+
+def _canonical_row_json(row: dict[str, Any]) -> str:
+    """Polars' encoding of a hashed row (``_polars_json``), written directly in the common case:
+    building a one-row frame costs about a millisecond, a third of the one-firm budget."""
+    firm = _struct_json(row, _FIRM_SCHEMA)
+    ips = [_struct_json(ip, _IP_SCHEMA) for ip in row["ip"] or ()]
+    if firm is None or None in ips:
+        return _polars_json(row)
+    ip_text = "null" if row["ip"] is None else "[" + ",".join(t for t in ips if t is not None) + "]"
+    return firm[:-1] + ',"ip":' + ip_text + "}"
+
+
+def _hash_one(startup: Startup, context: dict[str, Any]) -> str:
+    """The batch path's hash for one record: the same canonical text (``_polars_json``)."""
+    text = canonical_json(context) + "\n" + _canonical_row_json(_hash_row(startup))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def assess_one(

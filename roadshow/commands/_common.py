@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -51,8 +52,19 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(EXIT_ERROR) from None
 
 
-def load_data(data_dir: Path, encoding: str = "utf-8") -> DataSet:
-    """Read and validate a data directory, printing its warnings."""
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option("--data", help="Data directory (DATA_FORMAT.md); without it, the configured database (DATABASE_URL)."),
+]
+
+
+def load_data(data_dir: Path | None, encoding: str = "utf-8") -> DataSet:
+    """Read and validate a data directory, printing its warnings; ``None`` reads the configured database."""
+    if data_dir is None:
+        # The service layer is imported only on this path, so batch runs on a directory stay light.
+        from roadshow.commands.service import database_dataset
+
+        return database_dataset()
     data = read_data_dir(data_dir, encoding=encoding)
     for issue in data.warnings:
         err_console.print(f"[yellow]{issue}[/yellow]", highlight=False)

@@ -14,8 +14,10 @@ from rich.table import Table
 from matcher.domain import Outcome
 from matcher.io import DataSet
 from matcher.ranking import get_model
+from matcher.scheduling import load_event, solve, write_exports
 from roadshow.commands._common import console, load_data, user_errors
 from roadshow.commands.eligibility import DEMO_AS_OF, eligibility_demo_table
+from roadshow.commands.scheduling import ranking_pair_scorer
 
 
 def _table(title: str, frame: pl.DataFrame) -> Table:
@@ -139,8 +141,60 @@ def ranking_tables(data: DataSet, *, as_of: date, startups: int = 3, k: int = 5)
     return tables
 
 
+def schedule_table(data: DataSet, event_path: Path, out: Path, *, as_of: date) -> tuple[Table, list[str]]:
+    """Solve the next roadshow's meeting grid, write its exports and summarise it per slot."""
+    problem = load_event(event_path, pair_scorer=ranking_pair_scorer(data, as_of))
+    result = solve(problem)
+    files = write_exports(problem, result, out)
+    per_slot = (
+        pl.DataFrame([(m.slot_id, m.score) for m in result.meetings], schema=["slot", "score"], orient="row")
+        .group_by("slot")
+        .agg(pl.len().alias("meetings"), pl.col("score").mean().round(3).alias("mean score"))
+        .sort("slot")
+    )
+    summary = result.summary()
+    table = _table(
+        f"Meeting grid of {summary['event_id']}: {summary['meetings']} meetings, objective {summary['objective']:.3f}, "
+        f"upper bound {summary['upper_bound']:.3f}, gap {summary['gap']:.2%}, {summary['seconds']:.1f} s",
+        per_slot.with_columns(pl.col("mean score").cast(pl.Utf8)),
+    )
+    written = [
+        f"{len(paths)} calendars in {paths[0].parent}/" if kind == "ics" else str(paths[0])
+        for kind, paths in files.items()
+    ]
+    return table, written
+
+
+SERVER_HELP = """Start the service on the sample data (imported into ./var/roadshow.db on first start):
+  make serve                      # or: .venv/bin/roadshow serve --import-if-empty data/sample
+
+Organiser: create a key, then list robotics startups and an investor's best-fitting startups
+  ORG=$(.venv/bin/roadshow keys create --role organiser --name 组委会 | grep -o 'rsk_[A-Za-z0-9_-]*')
+  curl -G -H "Authorization: Bearer $ORG" http://127.0.0.1:8000/api/startups \\
+       --data-urlencode sector=智能机器人 -d limit=5
+  curl -H "Authorization: Bearer $ORG" 'http://127.0.0.1:8000/api/investors/I0001/matches?k=10'
+
+Startup: register (no key needed) and let bank B005 assess it;
+the answer holds startup.startup_id and api_key (shown once)
+  curl -X POST http://127.0.0.1:8000/api/startups -H 'Content-Type: application/json' \\
+       -d '{"name": "湘潭示例科技有限公司", "sector": "智能机器人", "stage": "angel", "employees": 20,
+            "rd_staff": 8, "revenue_wan": 600, "rd_expense_wan": 90, "consents": ["B005"]}'
+  curl -H "Authorization: Bearer $STARTUP_KEY" "http://127.0.0.1:8000/api/startups/$STARTUP_ID/matches?k=10"
+
+Bank: a key bound to bank B005, its products, then a decision for the startup that consented
+  BANK=$(.venv/bin/roadshow keys create --role bank --name 湖南银行 --bank-id B005 | grep -o 'rsk_[A-Za-z0-9_-]*')
+  curl -H "Authorization: Bearer $BANK" http://127.0.0.1:8000/api/products
+  curl -X POST http://127.0.0.1:8000/api/eligibility -H "Authorization: Bearer $BANK" \\
+       -H 'Content-Type: application/json' -d "{\\"startup_id\\": \\"$STARTUP_ID\\", \\"product_id\\": \\"P0009\\"}"
+
+API docs: http://127.0.0.1:8000/schema"""
+
+
 def demo(
     data_dir: Annotated[Path, typer.Option("--data", help="Data directory to show.")] = Path("data/sample"),
+    out: Annotated[Path, typer.Option("--out", help="Where the demo writes the schedule's files.")] = Path(
+        "out/demo-schedule"
+    ),
 ) -> None:
     """Show the sample world and what the product does with it."""
     with user_errors():
@@ -153,6 +207,12 @@ def demo(
         for table in ranking_tables(data, as_of=as_of):
             console.print(table)
         console.print(eligibility_demo_table(data, as_of=as_of))
+        event_path = data_dir / "next_event.json"
+        if event_path.exists():
+            grid, written = schedule_table(data, event_path, out, as_of=as_of)
+            console.print(grid)
+            console.print("Schedule files: " + ", ".join(written), highlight=False)
+    console.print(Panel(SERVER_HELP, title="The HTTP API", expand=False))
     console.print(
         Panel.fit(
             "Next steps:\n"

@@ -23,9 +23,8 @@ from matcher.eligibility import (
 from matcher.eligibility.engine import resolve_model
 from matcher.errors import InvalidInputError
 from matcher.io import DataSet
-from roadshow.commands._common import console, load_data, parse_date, user_errors
+from roadshow.commands._common import DataDirOption, console, load_data, parse_date, user_errors
 
-DataOpt = Annotated[Path, typer.Option("--data", help="Data directory (DATA_FORMAT.md).")]
 AsOfOpt = Annotated[
     str | None,
     typer.Option("--as-of", help="Evaluation date (YYYY-MM-DD); loans before it train the model. Default: today."),
@@ -75,7 +74,7 @@ def _summary(scores: pl.DataFrame, product: str) -> Table:
 
 def eligibility(
     *,
-    data: DataOpt,
+    data: DataDirOption = None,
     product: Annotated[
         str, typer.Option("--product", help="knowledge_value_credit, ip_pledge, other, or a product_id.")
     ],
@@ -103,7 +102,8 @@ def eligibility(
 
 
 def train_eligibility(
-    data: DataOpt,
+    *,
+    data: DataDirOption = None,
     out: Annotated[Path, typer.Option("--out", help="Where to save the model (.skops).")],
     as_of: AsOfOpt = None,
     policy: PolicyOpt = None,

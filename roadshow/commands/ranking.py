@@ -12,9 +12,8 @@ from rich.table import Table
 
 from matcher.errors import InvalidInputError
 from matcher.ranking import MODELS, evaluate, get_model
-from roadshow.commands._common import console, load_data, parse_date, user_errors
+from roadshow.commands._common import DataDirOption, console, load_data, parse_date, user_errors
 
-DataOpt = Annotated[Path, typer.Option("--data", help="Data directory (DATA_FORMAT.md).")]
 AsOfOpt = Annotated[str, typer.Option("--as-of", help="Fit on interactions before this date (YYYY-MM-DD).")]
 EncodingOpt = Annotated[str, typer.Option(help="Text encoding of the CSV files, e.g. utf-8, gbk, cp1252.")]
 
@@ -29,7 +28,7 @@ def _read_targets(path: Path, side: str) -> list[str]:
 
 def recommend(
     *,
-    data: DataOpt,
+    data: DataDirOption = None,
     as_of: AsOfOpt,
     out: Annotated[Path, typer.Option("--out", help="CSV to write.")],
     k: Annotated[int, typer.Option("--k", help="Recommendations per target.")] = 10,
@@ -61,7 +60,7 @@ def recommend(
 
 def evaluate_command(
     *,
-    data: DataOpt,
+    data: DataDirOption = None,
     as_of: AsOfOpt,
     k: Annotated[int, typer.Option("--k", help="Cut-off K for recall, NDCG and MAP.")] = 10,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the metrics as JSON.")] = None,

@@ -16,6 +16,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.settings import Settings
+from matcher.io import DataSet
 from roadshow.commands._common import console, err_console, load_data, parse_date, user_errors
 
 T = TypeVar("T")
@@ -37,6 +38,15 @@ def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
             await engine.dispose()
 
     return asyncio.run(main())
+
+
+def database_dataset() -> DataSet:
+    """Every table of the configured database as the frames the batch commands read from a directory."""
+    from api.services.frames import load_dataset
+
+    settings = _settings()
+    with user_errors():
+        return _run(settings, load_dataset)
 
 
 def _settings() -> Settings:

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matcher.eligibility import assess, assess_one, default_policy, evaluate_tech_sme, tech_sme_frame
+from matcher.eligibility.engine import _canonical_row_json, _polars_json
 from matcher.eligibility.pd_model import training_set
 from matcher.eligibility.reasons import HARD_CONDITIONS
 from matcher.eligibility.tech_sme import startup_records
@@ -152,3 +153,39 @@ def test_the_api_path_gives_the_batch_decision(firm: dict[str, Any], ips: list[d
     batch = assess(data, product=product, as_of=AS_OF, model=eligibility_model())[0]
     record = startup_records(data.startups, data.ip_assets)[0]
     assert assess_one(record, product=product, as_of=AS_OF, model=eligibility_model()) == batch
+
+
+tricky_floats = st.one_of(
+    st.none(), st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([1e-5, 2.5e-7, 1e16, 1e22, -0.0]),
+    st.integers(-(10**6), 10**6),  # an int in a float column is the float
+)
+tricky_text = st.one_of(st.none(), st.text(max_size=8), st.sampled_from(['湘"潭\\', "a\tb", "\x7f", "\u2028/"]))
+maybe_date = st.one_of(st.none(), st.dates())
+
+
+@st.composite
+def hashed_rows(draw: st.DrawFn) -> dict[str, Any]:
+    ints, flags = st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)), st.one_of(st.none(), st.booleans())
+    row = {
+        "startup_id": draw(st.text(max_size=6)), "sector": draw(tricky_text), "stage": draw(tricky_text),
+        "founded_on": draw(maybe_date), "region": draw(tricky_text), "employees": draw(ints),
+        "rd_staff": draw(ints), "revenue_wan": draw(tricky_floats), "rd_expense_wan": draw(tricky_floats),
+        "total_cost_wan": draw(tricky_floats), "total_assets_wan": draw(tricky_floats),
+        "funding_ask_wan": draw(tricky_floats), "high_tech_enterprise": draw(flags),
+        "provincial_rd_center": draw(flags), "national_award_5y": draw(flags), "standards_led_5y": draw(ints),
+        "credit_flags": draw(ints),
+    }
+    ips = draw(st.lists(st.fixed_dictionaries({
+        "kind": st.sampled_from(KINDS), "status": st.sampled_from(["granted", "pending"]),
+        "granted_on": maybe_date, "expires_on": maybe_date,
+        # Ints only at firm level: polars itself refuses an int inside a list of float structs.
+        "appraised_value_wan": st.one_of(st.none(), st.floats(), st.sampled_from([1e-5, 1e16])),
+    }), max_size=3))
+    return {**row, "ip": ips or None}
+
+
+@PROPERTY_SETTINGS
+@given(hashed_rows())
+def test_the_direct_hash_text_is_polars_encoding(row: dict[str, Any]) -> None:
+    # The API path writes the hashed row itself; it must be the batch path's polars text exactly.
+    assert _canonical_row_json(row) == _polars_json(row)

@@ -1,0 +1,32 @@
+"""`make demo` runs the main job on the bundled sample world without a network or a server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from roadshow.cli import app
+from tests.conftest import SAMPLE_DIR
+
+
+@pytest.mark.slow
+def test_demo_shows_the_world_matches_eligibility_and_schedule(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "--data", str(SAMPLE_DIR), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for heading in (
+        "Startups by sector",
+        "Roadshow history by year",
+        "Best matches for S00001",
+        "Top 5 startups for",
+        "Credit eligibility",
+        "Meeting grid of",
+        "The HTTP API",
+    ):
+        assert heading in result.output
+    meetings = pl.read_csv(tmp_path / "meetings.csv")
+    assert meetings.height > 0
+    assert meetings.select("slot_id", "table").is_duplicated().sum() == 0  # one meeting per table and slot
+    assert list((tmp_path / "ics").glob("*.ics"))
