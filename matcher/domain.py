@@ -1,12 +1,13 @@
 """Typed domain records. Amounts are in 万元 (10,000 CNY); dates are ``datetime.date``.
 
 The batch path works on polars frames (see ``matcher.io``); these records are the row-level view used
-by the API, the scheduler's event problem and tests.
+by the API and the single-firm eligibility path. A roadshow to schedule (``event.json``) is
+``matcher.scheduling.EventProblem``, with its slots as datetimes and every default resolved.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
@@ -201,34 +202,3 @@ class Loan:
     amount_wan: float | None = None
     term_months: int | None = None
     defaulted: bool | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Slot:
-    slot_id: str
-    start: str
-    end: str
-
-
-@dataclass(frozen=True, slots=True)
-class EventParticipant:
-    participant_id: str
-    available: tuple[str, ...] | None = None
-    min_meetings: int = 0
-    max_meetings: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """A roadshow to schedule (the ``event.json`` of the data contract)."""
-
-    event_id: str
-    name: str
-    tables: int
-    slots: tuple[Slot, ...]
-    startups: tuple[EventParticipant, ...]
-    investors: tuple[EventParticipant, ...]
-    scores: dict[tuple[str, str], float] = field(default_factory=dict)
-    must: frozenset[tuple[str, str]] = frozenset()
-    wish: frozenset[tuple[str, str]] = frozenset()
-    conflicts: frozenset[tuple[str, str]] = frozenset()

@@ -32,7 +32,19 @@ def _file(download: events.Download) -> Response[bytes]:
     )
 
 
-def _outcome(outcome: ScheduleOutcome) -> Response[ScheduleOutcome]:
+async def _solve(
+    db: Db, service: Service, event_id: str, request: ScheduleRequest | RescheduleRequest
+) -> Response[ScheduleOutcome]:
+    """Schedule or reschedule: 200 with the result, or 202 with a job for a large event."""
+    outcome = await events.run(
+        db,
+        service.sessions,
+        service.models,
+        service.jobs,
+        event_id=event_id,
+        request=request,
+        background_pairs=service.settings.background_schedule_pairs,
+    )
     return Response(outcome, status_code=HTTP_202_ACCEPTED if outcome.job is not None else HTTP_200_OK)
 
 
@@ -65,31 +77,13 @@ class EventController(Controller):
     async def schedule(
         self, event_id: EntityId, data: JSONBody[ScheduleRequest], db: Db, service: Service
     ) -> Response[ScheduleOutcome]:
-        outcome = await events.run(
-            db,
-            service.sessions,
-            service.models,
-            service.jobs,
-            event_id=event_id,
-            request=data,
-            background_pairs=service.settings.background_schedule_pairs,
-        )
-        return _outcome(outcome)
+        return await _solve(db, service, event_id, data)
 
     @post("/{event_id:str}/reschedule", summary="Re-solve after cancellations, late arrivals, no-shows")
     async def reschedule(
         self, event_id: EntityId, data: JSONBody[RescheduleRequest], db: Db, service: Service
     ) -> Response[ScheduleOutcome]:
-        outcome = await events.run(
-            db,
-            service.sessions,
-            service.models,
-            service.jobs,
-            event_id=event_id,
-            request=data,
-            background_pairs=service.settings.background_schedule_pairs,
-        )
-        return _outcome(outcome)
+        return await _solve(db, service, event_id, data)
 
     @get("/{event_id:str}/meetings", summary="The meetings as JSON, CSV, Excel or iCalendar (zip)")
     async def meetings(

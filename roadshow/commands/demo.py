@@ -79,65 +79,44 @@ def world_summary(data: DataSet) -> list[Table]:
     ]
 
 
-def _names(frame: pl.DataFrame, id_column: str) -> dict[str, str]:
-    return dict(frame.select(id_column, "name").iter_rows())
+def _display(
+    recs: pl.DataFrame, who: pl.DataFrame, id_column: str, label: str, keep: tuple[str, ...] = ()
+) -> pl.DataFrame:
+    """Recommendations as printable columns: rank, kind, who (id and name), score, reasons."""
+    return recs.join(who, left_on=id_column, right_on="id", how="left").select(
+        *keep,
+        pl.col("rank").cast(pl.Utf8),
+        pl.col("kind").fill_null(""),
+        pl.concat_str(id_column, pl.col("name").fill_null(""), separator=" ").alias(label),
+        pl.col("score").round(3).cast(pl.Utf8),
+        pl.col("reasons").list.join("；"),
+    )
 
 
 def ranking_tables(data: DataSet, *, as_of: date, startups: int = 3, k: int = 5) -> list[Table]:
-    """Top investors and banks for the first few startups, and the top startups for one investor."""
+    """Best investors and banks for the first few startups, and the top startups for one investor."""
     model = get_model("learned").fit(data, as_of)
     targets = data.startups["startup_id"].head(startups).to_list()
-    firm_names = _names(data.startups, "startup_id")
-    investor_names = _names(data.investors, "investor_id")
-    kinds = dict(data.investors.select("investor_id", pl.col("kind").fill_null("other")).iter_rows())
-    tables: list[Table] = []
+    investors = data.investors.select(pl.col("investor_id").alias("id"), "name", pl.col("kind").fill_null("other"))
+    firms = data.startups.select(pl.col("startup_id").alias("id"), "name", pl.col("stage").alias("kind"))
     # Rank everyone, then show the best investors and the best banks side by side: banks attend most
     # roadshows and would otherwise fill a short list on their own.
-    ranked = model.recommend(data, targets, k=data.investors.height).with_columns(
-        pl.col("investor_id").replace_strict(kinds, default="other").alias("kind")
-    )
+    recs = model.recommend(data, targets, k=investors.height).sort("startup_id", "rank")
+    ranked = _display(recs, investors, "investor_id", "investor / bank", keep=("startup_id",))
+    tables: list[Table] = []
     for startup_id in targets:
-        mine = ranked.filter(pl.col("startup_id") == startup_id).sort("rank")
+        mine = ranked.filter(pl.col("startup_id") == startup_id).drop("startup_id")
         shown = pl.concat(
             [mine.filter(pl.col("kind") != "bank").head(k - 2), mine.filter(pl.col("kind") == "bank").head(2)]
         )
-        table = Table(
-            "rank",
-            "kind",
-            "investor / bank",
-            "score",
-            "reasons",
-            title_justify="left",
-            title=f"Best matches for {startup_id} {firm_names.get(startup_id, '')}",
-        )
-        for row in shown.iter_rows(named=True):
-            table.add_row(
-                str(row["rank"]),
-                row["kind"],
-                f"{row['investor_id']} {investor_names.get(row['investor_id'], '')}",
-                f"{row['score']:.3f}",
-                "；".join(row["reasons"]),
-            )
-        tables.append(table)
-    investor_id = data.investors.filter(pl.col("kind") != "bank")["investor_id"].head(1).to_list()
-    for_investor = model.recommend(data, investor_id, k=k, side="startups").sort("rank")
-    if investor_id:
-        table = Table(
-            "rank",
-            "startup",
-            "score",
-            "reasons",
-            title_justify="left",
-            title=f"Top {k} startups for {investor_id[0]} {investor_names.get(investor_id[0], '')}",
-        )
-        for row in for_investor.iter_rows(named=True):
-            table.add_row(
-                str(row["rank"]),
-                f"{row['startup_id']} {firm_names.get(row['startup_id'], '')}",
-                f"{row['score']:.3f}",
-                "；".join(row["reasons"]),
-            )
-        tables.append(table)
+        name = firms.filter(pl.col("id") == startup_id)["name"].to_list()
+        tables.append(_table(f"Best matches for {startup_id} {''.join(name)}", shown))
+    investor = investors.filter(pl.col("kind") != "bank").head(1)
+    if investor.height:
+        investor_id, investor_name = investor["id"][0], investor["name"][0]
+        recs = model.recommend(data, [investor_id], k=k, side="startups").sort("rank")
+        table = _display(recs, firms, "startup_id", "startup").rename({"kind": "stage"})
+        tables.append(_table(f"Top {k} startups for {investor_id} {investor_name}", table))
     return tables
 
 
