@@ -18,6 +18,7 @@ from matcher.scheduling import load_event, solve, write_exports
 from roadshow.commands._common import console, load_data, user_errors
 from roadshow.commands.eligibility import DEMO_AS_OF, eligibility_demo_table
 from roadshow.commands.scheduling import ranking_pair_scorer
+from roadshow.commands.service import open_database
 
 
 def _table(title: str, frame: pl.DataFrame) -> Table:
@@ -132,16 +133,17 @@ def schedule_table(data: DataSet, event_path: Path, out: Path, *, as_of: date) -
         .sort("slot")
     )
     summary = result.summary()
-    table = _table(
-        f"Meeting grid of {summary['event_id']}: {summary['meetings']} meetings, objective {summary['objective']:.3f}, "
-        f"upper bound {summary['upper_bound']:.3f}, gap {summary['gap']:.2%}, {summary['seconds']:.1f} s",
-        per_slot.with_columns(pl.col("mean score").cast(pl.Utf8)),
-    )
-    written = [
-        f"{len(paths)} calendars in {paths[0].parent}/" if kind == "ics" else str(paths[0])
-        for kind, paths in files.items()
+    table = _table(f"Meeting grid of {summary['event_id']}", per_slot.with_columns(pl.col("mean score").cast(pl.Utf8)))
+    lines = [
+        f"{summary['meetings']} meetings, objective {summary['objective']:.3f}, upper bound "
+        f"{summary['upper_bound']:.3f}, gap {summary['gap']:.2%}, solved in {summary['seconds']:.1f} s",
+        "Schedule files: "
+        + ", ".join(
+            f"{len(paths)} calendars in {paths[0].parent}/" if kind == "ics" else str(paths[0])
+            for kind, paths in files.items()
+        ),
     ]
-    return table, written
+    return table, lines
 
 
 SERVER_HELP = """Start the service on the sample data (imported into ./var/roadshow.db on first start):
@@ -170,15 +172,21 @@ API docs: http://127.0.0.1:8000/schema"""
 
 
 def demo(
-    data_dir: Annotated[Path, typer.Option("--data", help="Data directory to show.")] = Path("data/sample"),
+    data_dir: Annotated[
+        Path, typer.Option("--data", help="Data directory imported into the database when it is empty.")
+    ] = Path("data/sample"),
     out: Annotated[Path, typer.Option("--out", help="Where the demo writes the schedule's files.")] = Path(
         "out/demo-schedule"
     ),
 ) -> None:
     """Show the sample world and what the product does with it."""
+    # The embedded default: the sample goes into the configured database (a SQLite file under ./var
+    # unless DATABASE_URL says otherwise) on first run, and everything below runs on what it holds.
+    url, imported = open_database(data_dir)
     with user_errors():
-        data = load_data(data_dir)
-    console.print(Panel.fit(f"智造莲城 Roadshow Matcher — sample world from [bold]{data_dir}[/bold]"))
+        data = load_data(None)
+    loaded = f"imported from {data_dir} now" if imported else "already imported"
+    console.print(Panel.fit(f"智造莲城 Roadshow Matcher — sample world in [bold]{url}[/bold] ({loaded})"))
     for table in world_summary(data):
         console.print(table)
     as_of = DEMO_AS_OF
@@ -188,9 +196,10 @@ def demo(
         console.print(eligibility_demo_table(data, as_of=as_of))
         event_path = data_dir / "next_event.json"
         if event_path.exists():
-            grid, written = schedule_table(data, event_path, out, as_of=as_of)
+            grid, lines = schedule_table(data, event_path, out, as_of=as_of)
             console.print(grid)
-            console.print("Schedule files: " + ", ".join(written), highlight=False)
+            for line in lines:
+                console.print(line, highlight=False)
     console.print(Panel(SERVER_HELP, title="The HTTP API", expand=False))
     console.print(
         Panel.fit(

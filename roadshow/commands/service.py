@@ -157,6 +157,22 @@ def revoke_key(key_id: Annotated[str, typer.Argument(help="The key id printed wh
     console.print(f"revoked {key_id}")
 
 
+def open_database(import_if_empty: Path | None) -> tuple[str, dict[str, int]]:
+    """Migrate the configured database and load ``import_if_empty`` into it when it holds nothing yet.
+
+    Returns the database URL (password hidden) and the imported row counts (empty when nothing was imported).
+    """
+    from api.services.frames import is_empty
+
+    settings = _settings()
+    counts: dict[str, int] = {}
+    with user_errors():
+        _upgrade(settings)
+        if import_if_empty is not None and _run(settings, is_empty):
+            counts = _import(settings, import_if_empty, "utf-8")
+    return _safe_url(settings), counts
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
@@ -171,12 +187,11 @@ def serve(
     from api.services.frames import is_empty
     from api.services.models import has_registered_model
 
+    _, counts = open_database(import_if_empty)
+    if counts:
+        console.print("imported " + ", ".join(f"{n} {t}" for t, n in counts.items() if n))
     settings = _settings()
     with user_errors():
-        _upgrade(settings)
-        if import_if_empty is not None and _run(settings, is_empty):
-            counts = _import(settings, import_if_empty, "utf-8")
-            console.print("imported " + ", ".join(f"{n} {t}" for t, n in counts.items() if n))
         if not _run(settings, has_registered_model) and not _run(settings, is_empty):
             console.print("no model registered yet: training one on the database")
             _train(settings, None, "learned")

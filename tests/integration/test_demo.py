@@ -14,8 +14,11 @@ from tests.conftest import SAMPLE_DIR
 
 @pytest.mark.slow
 def test_demo_shows_the_world_matches_eligibility_and_schedule(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["demo", "--data", str(SAMPLE_DIR), "--out", str(tmp_path)])
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}", "ROADSHOW_DATA_DIR": str(tmp_path)}
+    runner = CliRunner(env=env)
+    result = runner.invoke(app, ["demo", "--data", str(SAMPLE_DIR), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
+    assert "imported from" in result.output  # the embedded database was empty: the sample went in first
     for heading in (
         "Startups by sector",
         "Roadshow history by year",
@@ -30,3 +33,5 @@ def test_demo_shows_the_world_matches_eligibility_and_schedule(tmp_path: Path) -
     assert meetings.height > 0
     assert meetings.select("slot_id", "table").is_duplicated().sum() == 0  # one meeting per table and slot
     assert list((tmp_path / "ics").glob("*.ics"))
+    again = runner.invoke(app, ["demo", "--data", str(SAMPLE_DIR), "--out", str(tmp_path)])
+    assert again.exit_code == 0 and "already imported" in again.output
