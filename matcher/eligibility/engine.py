@@ -261,6 +261,7 @@ def _decide(a: FirmArrays, pd: FloatArray, *, spec: ProductSpec, policy: Policy)
     no_ip = (a.pledgeable_ip == 0) if spec.kind is ProductKind.IP_PLEDGE else np.zeros(n, dtype=bool)
     hard["NO_PLEDGEABLE_IP"] = no_ip
     hard["ZERO_CREDIT_LIMIT"] = (limit <= 0) & ~no_grade & ~no_ip
+    hard["LIMIT_BELOW_MINIMUM"] = (limit > 0) & (limit < spec.rules.min_amount_wan) & ~no_grade & ~no_ip
     hard["PD_ABOVE_THRESHOLD"] = pd > spec.rules.pd_threshold
     eligible = np.ones(n, dtype=bool)
     for mask in hard.values():

@@ -115,6 +115,7 @@ class ProductRules:
     requires_tech_sme: bool
     requires_grade: bool
     max_amount_wan: float
+    min_amount_wan: float
     term_months: int
     pd_threshold: float
     revenue_capacity_multiple: float
@@ -374,6 +375,7 @@ def _products(raw: Mapping[str, Any]) -> dict[ProductKind, ProductRules]:
             requires_tech_sme=flags["requires_tech_sme"],
             requires_grade=flags["requires_grade"],
             max_amount_wan=_number(raw, f"{p}.max_amount_wan"),
+            min_amount_wan=_number(raw, f"{p}.min_amount_wan"),
             term_months=int(_number(raw, f"{p}.term_months")),
             pd_threshold=threshold,
             revenue_capacity_multiple=_number(raw, f"{p}.revenue_capacity_multiple"),

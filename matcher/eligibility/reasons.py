@@ -41,6 +41,7 @@ HARD_CONDITIONS: tuple[str, ...] = (
     "GRADE_BELOW_MIN",
     "NO_PLEDGEABLE_IP",
     "ZERO_CREDIT_LIMIT",
+    "LIMIT_BELOW_MINIMUM",
     "PD_ABOVE_THRESHOLD",
 )
 LOWERING: tuple[str, ...] = (
@@ -90,6 +91,10 @@ def catalogue(policy: Policy, rules: ProductRules, *, min_grade: str | None = No
         ),
         "NO_PLEDGEABLE_IP": ("无可质押的有效知识产权", "No valid IP that can be pledged"),
         "ZERO_CREDIT_LIMIT": ("按政策测算的授信额度为0", "The credit limit under the policy works out to zero"),
+        "LIMIT_BELOW_MINIMUM": (
+            f"测算额度低于产品最低贷款额{rules.min_amount_wan:g}万",
+            f"The computed limit is below the product's minimum loan of {rules.min_amount_wan:g} (10k CNY)",
+        ),
         "PD_ABOVE_THRESHOLD": (
             f"预测违约概率高于产品阈值{_pct(rules.pd_threshold)}",
             f"Predicted default probability above the product threshold {_pct(rules.pd_threshold)}",

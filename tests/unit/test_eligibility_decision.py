@@ -178,3 +178,18 @@ def test_bad_product_and_targets_name_the_field() -> None:
 def test_default_policy_is_used_when_none_given() -> None:
     d = assess(eligibility_data([eligibility_firm()]), product="other", as_of=AS_OF, model=eligibility_model())[0]
     assert d.policy_version == default_policy().version
+
+
+def test_a_limit_below_the_product_minimum_is_not_offered() -> None:
+    # 25% of an appraised 20万 invention patent is a 5万 pledge line: below the default 10万 minimum.
+    small = one(eligibility_firm(), [eligibility_ip(appraised_value_wan=20.0)], product="ip_pledge")
+    assert (small.eligible, small.credit_limit_wan) == (False, 0.0)
+    assert small.reasons[0].code == "LIMIT_BELOW_MINIMUM" and "10万" in small.reasons[0].zh
+    # The minimum is policy data: a bank that books smaller loans lowers it without code.
+    with DEFAULT_POLICY_PATH.open("rb") as fh:
+        raw: dict[str, Any] = tomllib.load(fh)
+    raw["products"]["ip_pledge"]["min_amount_wan"] = 5
+    raw["products"]["ip_pledge"]["pd_threshold"] = 1.0
+    relaxed = one(eligibility_firm(), [eligibility_ip(appraised_value_wan=20.0)], product="ip_pledge",
+                  policy=policy_from_dict(raw))
+    assert (relaxed.eligible, relaxed.credit_limit_wan) == (True, 5.0)
