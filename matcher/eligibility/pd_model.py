@@ -22,7 +22,7 @@ cannot run code. ``model_version`` is a hash of the training data, the parameter
 scikit-learn version, so the same training reproduces the same version.
 
 Scoring: a frame goes through scikit-learn; one firm (``predict_pd_one``, the API path) goes through
-the boosters flattened by ``matcher.eligibility.trees`` at fit or load time, which return the same raw
+the boosters flattened by ``matcher.trees`` at fit or load time, which return the same raw
 scores to the bit without scikit-learn's per-call preprocessing; both then share one calibration step.
 """
 
@@ -51,9 +51,9 @@ from matcher.domain import STAGE_ORDER, Startup
 from matcher.eligibility.kv_index import kv_frame
 from matcher.eligibility.policy import Policy
 from matcher.eligibility.tech_sme import AsOf, TechSmeResult, tech_sme_frame, to_units
-from matcher.eligibility.trees import CompiledBooster
 from matcher.errors import InvalidInputError, NotFittedError
 from matcher.taxonomy import sector_code
+from matcher.trees import CompiledBooster
 
 FloatArray = npt.NDArray[np.float64]
 ModelSource = Literal["trained", "prior"]

@@ -266,24 +266,29 @@ class PairFeaturizer:
         desc = feats["description"].to_list()
         text = (sp.csr_matrix(self.text_.transform(desc)) if self.text_ is not None
                 else sp.csr_matrix((len(desc), 1), dtype=np.float32))
-        stage = feats["stage_ordinal"].fill_null(-1).cast(pl.Int64).to_numpy()
+        # Plain conversions (Float64 nulls come out as NaN) rather than one polars query per column: on the
+        # serving path each query costs more than the whole encoding of one startup.
+        numeric = feats.select(STARTUP_NUMERIC).to_numpy().astype(np.float64, copy=False)
+        stage_ordinal = numeric[:, STARTUP_NUMERIC.index("stage_ordinal")]
+        tokens = {name: feats[name].to_list()
+                  for name in ("sector_token", "sub_sector_token", "region_token", "city_token")}
         return StartupBlock(
             ids=feats["startup_id"].to_numpy().astype(str),
-            sector=_index(feats["sector_token"], self.sector_vocab_),
-            sub_sector=_index(feats["sub_sector_token"], self.sub_sector_vocab_),
-            region=_index(feats["region_token"], self.region_vocab_),
-            city=_index(feats["city_token"], self.region_vocab_),
-            stage=stage,
-            ask=feats["funding_ask_wan"].fill_null(np.nan).to_numpy().astype(np.float32),
-            numeric=feats.select(STARTUP_NUMERIC).cast(pl.Float64).fill_null(np.nan).to_numpy().astype(np.float32),
+            sector=lookup(tokens["sector_token"], self.sector_vocab_, len(self.sector_vocab_)),
+            sub_sector=lookup(tokens["sub_sector_token"], self.sub_sector_vocab_, len(self.sub_sector_vocab_)),
+            region=lookup(tokens["region_token"], self.region_vocab_, len(self.region_vocab_)),
+            city=lookup(tokens["city_token"], self.region_vocab_, len(self.region_vocab_)),
+            stage=np.where(np.isnan(stage_ordinal), -1, stage_ordinal).astype(np.int64),
+            ask=feats["funding_ask_wan"].cast(pl.Float64).to_numpy().astype(np.float32),
+            numeric=numeric.astype(np.float32),
             text=text,
             fit_row=lookup(feats["startup_id"].to_list(), self.history_index_, -1),
-            has_sector=feats["sector_token"].is_not_null().to_numpy(),
-            has_region=feats["region_token"].is_not_null().to_numpy(),
-            sector_token=feats["sector_token"].to_list(),
-            sub_sector_token=feats["sub_sector_token"].to_list(),
-            region_token=feats["region_token"].to_list(),
-            city_token=feats["city_token"].to_list(),
+            has_sector=np.array([t is not None for t in tokens["sector_token"]], dtype=bool),
+            has_region=np.array([t is not None for t in tokens["region_token"]], dtype=bool),
+            sector_token=tokens["sector_token"],
+            sub_sector_token=tokens["sub_sector_token"],
+            region_token=tokens["region_token"],
+            city_token=tokens["city_token"],
         )
 
     # --- pair features ---------------------------------------------------------------------------

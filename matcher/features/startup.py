@@ -86,7 +86,11 @@ def startup_features(startups: pl.DataFrame, ip_assets: pl.DataFrame, as_of: dat
     """One row per startup: ``startup_id``, the numeric ``STARTUP_NUMERIC`` columns (null when unknown),
     ``sector_token``, ``sub_sector_token``, ``region_token`` (region, else city), ``city_token`` (city, else
     region), ``funding_ask_wan`` and ``description``."""
-    ip = _ip_features(ip_assets.join(startups.select("startup_id"), on="startup_id", how="semi"), as_of)
+    # A filter, not a semi join: same rows, and on the serving path (one startup against every IP record)
+    # an equality test is several times cheaper than either a join or ``is_in``.
+    ids = startups["startup_id"]
+    ip = _ip_features(ip_assets.filter(pl.col("startup_id") == ids[0] if len(ids) == 1
+                                       else pl.col("startup_id").is_in(ids.implode())), as_of)
     frame = startups.select(
         "startup_id",
         pl.max_horizontal(_ratio("rd_expense_wan", "revenue_wan"), _ratio("rd_expense_wan", "total_cost_wan"))

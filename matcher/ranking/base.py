@@ -114,12 +114,17 @@ class PairRecommender(ABC):
     def _block(self, data: DataSet, startup_ids: Sequence[str] | None, field: str) -> StartupBlock:
         startups = data.startups
         if startup_ids is not None:
-            wanted = pl.DataFrame({"startup_id": list(dict.fromkeys(startup_ids))}, schema={"startup_id": pl.Utf8})
-            found = startups.filter(pl.col("startup_id").is_in(wanted["startup_id"].implode()))
-            if found.height < wanted.height:
-                missing = sorted(set(wanted["startup_id"].to_list()) - set(found["startup_id"].to_list()))
+            wanted = list(dict.fromkeys(startup_ids))
+            found = startups.filter(pl.col("startup_id") == wanted[0] if len(wanted) == 1
+                                    else pl.col("startup_id").is_in(pl.Series(wanted, dtype=pl.Utf8).implode()))
+            found_ids = found["startup_id"].to_list()
+            if found.height < len(wanted):
+                missing = sorted(set(wanted) - set(found_ids))
                 raise InvalidInputError(f"unknown startup(s): {', '.join(missing[:5])}", field=field)
-            startups = wanted.join(found, on="startup_id", how="left", maintain_order="left")
+            # Reordering by a join costs a query; a single target (the serving path) is already in order.
+            startups = found if found_ids == wanted else pl.DataFrame(
+                {"startup_id": wanted}, schema={"startup_id": pl.Utf8}).join(
+                found, on="startup_id", how="left", maintain_order="left")
         return self.featurizer_.prepare(startups, data.ip_assets)
 
     def _seen(self, block: StartupBlock) -> sp.csr_matrix:

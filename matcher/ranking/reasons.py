@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 
 from matcher.domain import STAGE_LABELS_ZH, STAGE_ORDER, InvestorKind
 from matcher.features.pairs import PAIR_FEATURES, FloatArray, IntArray, PairFeaturizer, StartupBlock
@@ -21,6 +22,11 @@ REGION_SHARE = 0.3
 TEXT_SIMILARITY = 0.2
 CO_INVESTOR = 0.05
 LEARNED_TICKET_GAP = 0.4  # |log(ask) − log(typical cheque)|: within ~1.5× of what it usually puts in
+
+# Up to this many pairs (one target's top k on the serving path) reasons are formatted in plain Python:
+# the polars query below has a fixed cost of several milliseconds, more than formatting a few rows.
+_PYTHON_ROWS = 64
+_REASONS = ("sector", "stage", "ticket", "region", "text", "co", "recent", "kind")
 
 STAGE_LABELS_EN: dict[str, str] = {
     "idea": "Idea", "seed": "Seed", "angel": "Angel", "pre_a": "Pre-A", "a": "Series A", "b": "Series B",
@@ -51,22 +57,6 @@ def explain(
     sector_tok = np.array(block.sector_token, dtype=object)[s_rows] if len(block) else np.array([], dtype=object)
     region_tok = np.array(block.region_token, dtype=object)[s_rows] if len(block) else np.array([], dtype=object)
     city_tok = np.array(block.city_token, dtype=object)[s_rows] if len(block) else np.array([], dtype=object)
-    stage = block.stage[s_rows]
-    stage_values = [s.value for s in STAGE_ORDER]
-    frame = pl.DataFrame(
-        {
-            "sector": pl.Series(sector_tok.tolist(), dtype=pl.Utf8),
-            "region": pl.Series(region_tok.tolist(), dtype=pl.Utf8),
-            "city": pl.Series(city_tok.tolist(), dtype=pl.Utf8),
-            "stage": pl.Series([stage_values[s] if s >= 0 else None for s in stage.tolist()], dtype=pl.Utf8),
-            "ticket_min": f.ticket_min_[inv_rows],
-            "ticket_max": f.ticket_max_[inv_rows],
-            "typical": np.expm1(f.log_median_amount_[inv_rows]),
-            "recent": f.n_positive_recent_[inv_rows],
-            "kind": f.investor_kind_label_[inv_rows],
-        },
-        nan_to_null=True,
-    )
 
     def fit(name: str) -> np.ndarray:
         return np.nan_to_num(col[name], nan=0.0)
@@ -85,8 +75,30 @@ def explain(
     text_strength = np.where(text >= TEXT_SIMILARITY, np.minimum(1.5 * text, 0.95), 0.0)
     co = fit("co_investor_score")
     co_strength = np.where(co >= CO_INVESTOR, np.minimum(0.6 + co, 0.9), 0.0)
-    recent_strength = np.where(frame["recent"].fill_null(0).to_numpy() >= 1, 0.3, 0.0)
-
+    recent_strength = np.where(np.nan_to_num(f.n_positive_recent_[inv_rows], nan=0.0) >= 1, 0.3, 0.0)
+    strengths = np.column_stack([
+        sector_strength, stage_strength, ticket_strength, region_strength, text_strength, co_strength,
+        recent_strength, np.full(len(s_rows), 0.01),
+    ])
+    stage = block.stage[s_rows]
+    if len(s_rows) <= _PYTHON_ROWS:
+        return _explain_few(f, inv_rows, sector_tok=sector_tok, region_tok=region_tok, city_tok=city_tok, stage=stage,
+                            declared_ticket=declared_ticket, declared_region=declared_region, strengths=strengths)
+    stage_values = [s.value for s in STAGE_ORDER]
+    frame = pl.DataFrame(
+        {
+            "sector": pl.Series(sector_tok.tolist(), dtype=pl.Utf8),
+            "region": pl.Series(region_tok.tolist(), dtype=pl.Utf8),
+            "city": pl.Series(city_tok.tolist(), dtype=pl.Utf8),
+            "stage": pl.Series([stage_values[s] if s >= 0 else None for s in stage.tolist()], dtype=pl.Utf8),
+            "ticket_min": f.ticket_min_[inv_rows],
+            "ticket_max": f.ticket_max_[inv_rows],
+            "typical": np.expm1(f.log_median_amount_[inv_rows]),
+            "recent": f.n_positive_recent_[inv_rows],
+            "kind": f.investor_kind_label_[inv_rows],
+        },
+        nan_to_null=True,
+    )
     sector_zh = frame["sector"].replace_strict(
         {t: sector_label(t, "zh") for t in frame["sector"].drop_nulls().unique().to_list()}, default=None)
     sector_en = frame["sector"].replace_strict(
@@ -131,11 +143,7 @@ def explain(
         pl.format("Investor type: {}", pl.col("kind").replace_strict(
             {k: e for k, (_, e) in KIND_LABELS.items()}, default="Other institution")).alias("kind_en"),
     )
-    strengths = np.column_stack([
-        sector_strength, stage_strength, ticket_strength, region_strength, text_strength, co_strength,
-        recent_strength, np.full(len(s_rows), 0.01),
-    ])
-    names = ("sector", "stage", "ticket", "region", "text", "co", "recent", "kind")
+    names = _REASONS
     # A reason whose text could not be formed (e.g. no stage label) does not apply.
     missing = texts.select([pl.col(f"{n}_zh").is_null() for n in names]).to_numpy().reshape(len(s_rows), len(names))
     strengths = np.where((strengths > 0) & ~missing, strengths, -np.inf)
@@ -154,3 +162,67 @@ def explain(
         pl.concat_list([pick(pl.col(f"slot{j}"), "en") for j in range(slots.shape[1])]).list.drop_nulls().alias("en"),
     )
     return lists["zh"], lists["en"]
+
+
+def _amount_text(value: float) -> str | None:
+    """:func:`_amount` for one value: NaN is null, ties round to even as polars' ``round`` does."""
+    return None if np.isnan(value) else str(round(value))
+
+
+def _format(template: str, value: str | None) -> str | None:
+    return None if value is None else template.format(value)
+
+
+def _explain_few(
+    f: PairFeaturizer, inv_rows: IntArray, *, sector_tok: NDArray[np.object_], region_tok: NDArray[np.object_],
+    city_tok: NDArray[np.object_], stage: IntArray, declared_ticket: NDArray[np.bool_],
+    declared_region: NDArray[np.bool_], strengths: NDArray[np.float64],
+) -> tuple[pl.Series, pl.Series]:
+    """The texts :func:`explain` builds with polars, row by row for a handful of pairs; ``None`` wherever
+    the polars expression gives null (a null part makes the whole ``format`` null)."""
+    stage_zh = {s.value: z for s, z in STAGE_LABELS_ZH.items()}
+    zh_lists: list[list[str]] = []
+    en_lists: list[list[str]] = []
+    for j, inv in enumerate(inv_rows.tolist()):
+        lo, hi = float(f.ticket_min_[inv]), float(f.ticket_max_[inv])
+        lo_t, hi_t = _amount_text(lo), _amount_text(hi)
+        if declared_ticket[j]:
+            if lo_t is not None and hi_t is not None:
+                ticket_zh: str | None = f"投资额匹配: {lo_t}–{hi_t}万"
+                ticket_en: str | None = f"Ticket fit: {lo_t}–{hi_t} (10k CNY)"
+            elif lo_t is not None:
+                ticket_zh, ticket_en = f"投资额匹配: {lo_t}万以上", f"Ticket fit: from {lo_t} (10k CNY)"
+            elif hi_t is not None:
+                ticket_zh, ticket_en = f"投资额匹配: {hi_t}万以内", f"Ticket fit: up to {hi_t} (10k CNY)"
+            else:
+                ticket_zh = ticket_en = None
+        else:
+            typical = _amount_text(float(np.expm1(f.log_median_amount_[inv])))
+            ticket_zh = None if typical is None else f"投资额匹配: 过往单笔约{typical}万"
+            ticket_en = None if typical is None else f"Ticket fit: past cheques about {typical} (10k CNY)"
+        sector, place = sector_tok[j], region_tok[j] if declared_region[j] else city_tok[j]
+        stage_value = STAGE_ORDER[stage[j]].value if stage[j] >= 0 else None
+        recent = _amount_text(float(f.n_positive_recent_[inv]))
+        kind = str(f.investor_kind_label_[inv])
+        texts: dict[str, tuple[str | None, str | None]] = {
+            "sector": (None, None) if sector is None else (
+                f"同赛道: {sector_label(sector, 'zh')}", f"Same sector: {sector_label(sector, 'en')}"),
+            "stage": (_format("阶段匹配: {}", stage_zh.get(stage_value or "")),
+                      _format("Stage fit: {}", STAGE_LABELS_EN.get(stage_value or ""))),
+            "ticket": (ticket_zh, ticket_en),
+            "region": (None, None) if place is None else (f"同地区: {place}", f"Same region: {place}"),
+            "text": ("业务相近: 与其已投项目描述相似", "Similar business: close to its portfolio descriptions"),
+            "co": ("同投网络: 常与您接触过的机构共同出手",
+                   "Co-investor network: backs the same startups as your past contacts"),
+            "recent": (None, None) if recent is None else (
+                f"近一年活跃: {recent}个项目达成意向", f"Active: {recent} positive outcomes in the last year"),
+            "kind": (f"机构类型: {KIND_LABELS.get(kind, ('其他机构', ''))[0]}",
+                     f"Investor type: {KIND_LABELS.get(kind, ('', 'Other institution'))[1]}"),
+        }
+        # Strongest first, ties in _REASONS order (the stable sort of the polars path).
+        usable = [(-strengths[j, r], r) for r, name in enumerate(_REASONS)
+                  if strengths[j, r] > 0 and texts[name][0] is not None]
+        chosen = [_REASONS[r] for _, r in sorted(usable)[:MAX_REASONS]]
+        zh_lists.append([t for name in chosen if (t := texts[name][0]) is not None])
+        en_lists.append([t for name in chosen if (t := texts[name][1]) is not None])
+    return pl.Series(zh_lists, dtype=pl.List(pl.Utf8)), pl.Series(en_lists, dtype=pl.List(pl.Utf8))
