@@ -13,29 +13,25 @@ Labels = Annotated[list[Label], Meta(max_length=50)]
 Stages = Annotated[list[Stage], Meta(max_length=len(Stage))]
 
 
-class InvestorCreate(Struct, forbid_unknown_fields=True):
+class _InstitutionCreate(Struct, forbid_unknown_fields=True):
+    """The fields an investor and a bank share when created."""
+
     name: Name
     investor_id: Id | None = None
+    sectors: Labels = msgspec.field(default_factory=list)
+    stages: Stages = msgspec.field(default_factory=list)
+    regions: Labels = msgspec.field(default_factory=list)
+    ticket_min_wan: Wan | None = None
+    ticket_max_wan: Wan | None = None
+    description: LongText | None = None
+
+
+class InvestorCreate(_InstitutionCreate, forbid_unknown_fields=True):
     kind: InvestorKind = InvestorKind.OTHER
-    sectors: Labels = msgspec.field(default_factory=list)
-    stages: Stages = msgspec.field(default_factory=list)
-    regions: Labels = msgspec.field(default_factory=list)
-    ticket_min_wan: Wan | None = None
-    ticket_max_wan: Wan | None = None
-    description: LongText | None = None
 
 
-class BankCreate(Struct, forbid_unknown_fields=True):
+class BankCreate(_InstitutionCreate, forbid_unknown_fields=True):
     """A bank is an investor of kind ``bank``; the kind is implied."""
-
-    name: Name
-    investor_id: Id | None = None
-    sectors: Labels = msgspec.field(default_factory=list)
-    stages: Stages = msgspec.field(default_factory=list)
-    regions: Labels = msgspec.field(default_factory=list)
-    ticket_min_wan: Wan | None = None
-    ticket_max_wan: Wan | None = None
-    description: LongText | None = None
 
 
 class InvestorUpdate(Struct, forbid_unknown_fields=True):
