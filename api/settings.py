@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,26 +28,49 @@ class Settings:
     model_dir: Path
     secret: str = DEVELOPMENT_SECRET
     env: str = DEVELOPMENT
-    # POST /api/startups is open to anyone: at most this many registrations per client per minute.
+    # POST /api/startups is open to anyone: at most this many registrations per client address per minute.
     registration_rate_per_minute: int = 20
+    # Requests made with a key: at most this many per key per minute (staff bulk work stays possible).
+    key_rate_per_minute: int = 6_000
+    # Addresses (or CIDR networks) of proxies whose X-Forwarded-For is believed; none by default.
+    trusted_proxies: tuple[str, ...] = ()
+    # Shared store for rate limits and the job queue across processes; None: in memory / SQLite.
+    redis_url: str | None = None
+    # Every Redis key of this deployment starts with this (several deployments may share one Redis).
+    redis_prefix: str = "roadshow"
+    # Seconds a client is told to wait when the database is unavailable (503 Retry-After).
+    retry_after_seconds: int = 5
     max_body_bytes: int = 1_000_000
     # How often a process checks the model registry for a newer active version.
     model_refresh_seconds: float = 5.0
     # Events with more candidate pairs than this are scheduled as a background job.
     background_schedule_pairs: int = 2_000
     echo_sql: bool = False
+    # Run the job worker inside ``serve`` (the embedded default); ``roadshow worker`` runs it apart.
+    embedded_worker: bool = True
+    # Worker threads of one job worker (solves are CPU-heavy: one or two per core).
+    job_threads: int = 1
 
     def __post_init__(self) -> None:
         if self.env not in ENVIRONMENTS:
             raise InvalidInputError(
                 f"ROADSHOW_ENV must be one of {', '.join(ENVIRONMENTS)}, not {self.env!r}", field="ROADSHOW_ENV"
             )
+        try:
+            for proxy in self.trusted_proxies:
+                ipaddress.ip_network(proxy, strict=False)
+        except ValueError as exc:
+            raise InvalidInputError(f"TRUSTED_PROXIES: {exc}", field="TRUSTED_PROXIES") from None
         if self.env != DEVELOPMENT and (self.secret == DEVELOPMENT_SECRET or len(self.secret) < MIN_SECRET_LENGTH):
             raise InvalidInputError(
                 f"ROADSHOW_SECRET must be set to a random string of at least {MIN_SECRET_LENGTH} characters "
                 f"outside development",
                 field="ROADSHOW_SECRET",
             )
+
+    @property
+    def uses_development_secret(self) -> bool:
+        return self.secret == DEVELOPMENT_SECRET
 
     @property
     def is_sqlite(self) -> bool:
@@ -64,7 +88,26 @@ class Settings:
             model_dir=model_dir,
             secret=env.get("ROADSHOW_SECRET") or DEVELOPMENT_SECRET,
             env=env.get("ROADSHOW_ENV", DEVELOPMENT),
+            trusted_proxies=tuple(p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()),
+            redis_url=env.get("REDIS_URL") or None,
+            redis_prefix=env.get("ROADSHOW_REDIS_PREFIX") or "roadshow",
+            registration_rate_per_minute=_int(env, "ROADSHOW_REGISTRATIONS_PER_MINUTE", 20),
+            key_rate_per_minute=_int(env, "ROADSHOW_KEY_REQUESTS_PER_MINUTE", 6_000),
+            embedded_worker=env.get("ROADSHOW_EMBEDDED_WORKER", "1").strip().lower() not in ("0", "false", "no"),
         )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInputError(f"{name} must be a whole number, not {raw!r}", field=name) from None
+    if not 1 <= value <= 1_000_000:
+        raise InvalidInputError(f"{name} must be between 1 and 1000000, not {value}", field=name)
+    return value
 
 
 def default_database_url(data_dir: Path) -> str:

@@ -12,13 +12,13 @@ import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.models import Assessment, Consent, LoanProduct, Startup
+from api.db.models import Assessment, Consent, Investor, LoanProduct, Startup
 from api.schemas.eligibility import DecisionPage, DecisionRead
 from api.services.frames import load_dataset
 from api.services.keys import Principal, Role
 from api.services.models import ModelStore
 from matcher.eligibility import Decision, PDModel, assess, prior_model
-from matcher.errors import MatcherError, NotFittedError, NotFoundError, PermissionDeniedError
+from matcher.errors import ConflictError, MatcherError, NotFittedError, NotFoundError, PermissionDeniedError
 
 
 def _decision_json(d: Decision, bank_id: str, product_id: str) -> dict[str, Any]:
@@ -77,10 +77,17 @@ async def decide(
             raise NotFoundError(f"no loan product with id {product_id}")
         if product.bank_id != bank_id:
             raise PermissionDeniedError(f"product {product_id} belongs to another bank")
-        known = set((await session.scalars(select(Startup.startup_id).where(Startup.startup_id.in_(wanted)))).all())
-        unknown = [s for s in wanted if s not in known]
+        bank = await session.get(Investor, bank_id)
+        if bank is not None and bank.archived_at is not None:
+            raise ConflictError(f"bank {bank_id} is archived: its decisions stay readable, it makes no new ones")
+        query = select(Startup.startup_id, Startup.archived_at).where(Startup.startup_id.in_(wanted))
+        found: dict[str, Any] = {r[0]: r[1] for r in (await session.execute(query)).all()}
+        unknown = [s for s in wanted if s not in found]
         if unknown:
             raise NotFoundError(f"no startup with id {', '.join(unknown[:5])}")
+        archived = [s for s in wanted if found[s] is not None]
+        if archived:
+            raise ConflictError(f"startup(s) archived, no longer assessed: {', '.join(archived[:5])}")
         consented = set(
             (
                 await session.scalars(

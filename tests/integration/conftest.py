@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -127,3 +128,13 @@ def api(api_settings: Settings) -> Iterator[Api]:
             harness.run(drop_all, harness.state.engine)
             harness.run(create_all, harness.state.engine)
         yield harness
+
+
+def wait_for_job(api: Api, job_id: str, headers: dict[str, str], seconds: float = 60.0) -> dict[str, Any]:
+    """Poll ``GET /api/jobs/{id}`` until the job is done or failed (the queue's worker runs it)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        job: dict[str, Any] = api.client.get(f"/api/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("done", "failed") or time.monotonic() > deadline:
+            return job
+        time.sleep(0.05)
