@@ -336,11 +336,11 @@ async def sweep(sessions: async_sessionmaker[AsyncSession], queue: JobQueue) -> 
 
 async def sweep_forever(sessions: async_sessionmaker[AsyncSession], queue: JobQueue) -> None:
     while True:
+        await asyncio.sleep(SWEEP_SECONDS)
         try:
             await sweep(sessions, queue)
         except Exception:
             logger.warning("job sweep failed", exc_info=True)
-        await asyncio.sleep(SWEEP_SECONDS)
 
 
 async def wait_for(sessions: async_sessionmaker[AsyncSession], job_id: str, seconds: float) -> ScheduleJob:
