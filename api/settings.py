@@ -61,6 +61,7 @@ class Settings:
                 ipaddress.ip_network(proxy, strict=False)
         except ValueError as exc:
             raise InvalidInputError(f"TRUSTED_PROXIES: {exc}", field="TRUSTED_PROXIES") from None
+        check_database_url(self.database_url)
         if self.env != DEVELOPMENT and (self.secret == DEVELOPMENT_SECRET or len(self.secret) < MIN_SECRET_LENGTH):
             raise InvalidInputError(
                 f"ROADSHOW_SECRET must be set to a random string of at least {MIN_SECRET_LENGTH} characters "
@@ -94,6 +95,23 @@ class Settings:
             registration_rate_per_minute=_int(env, "ROADSHOW_REGISTRATIONS_PER_MINUTE", 20),
             key_rate_per_minute=_int(env, "ROADSHOW_KEY_REQUESTS_PER_MINUTE", 6_000),
             embedded_worker=env.get("ROADSHOW_EMBEDDED_WORKER", "1").strip().lower() not in ("0", "false", "no"),
+        )
+
+
+def check_database_url(url: str) -> None:
+    """Refuse a URL SQLAlchemy cannot parse or whose driver is not asynchronous, naming DATABASE_URL."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    example = "sqlite+aiosqlite:///path/roadshow.db or postgresql+asyncpg://user@host/db"
+    try:
+        dialect = make_url(url).get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise InvalidInputError(f"cannot be used ({exc}); e.g. {example}", field="DATABASE_URL") from None
+    if not getattr(dialect, "is_async", False):
+        raise InvalidInputError(
+            f"names the synchronous driver {dialect.driver!r}; use an async one, e.g. {example}",
+            field="DATABASE_URL",
         )
 
 

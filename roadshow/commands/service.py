@@ -63,7 +63,8 @@ def _upgrade(settings: Settings) -> None:
 def upgrade_db() -> None:
     """Create or migrate the database schema to the newest revision (Alembic)."""
     settings = _settings()
-    _upgrade(settings)
+    with user_errors():
+        _upgrade(settings)
     console.print(f"database at revision head: {_safe_url(settings)}")
 
 
