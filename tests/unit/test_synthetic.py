@@ -539,3 +539,13 @@ def test_meeting_outcomes_become_contract_interactions() -> None:
     early = meeting_interactions(outcomes, date(2025, 5, 1), until=date(2025, 5, 1))
     assert early.filter(pl.col("startup_id") == "S3")["outcome"].to_list() == ["met"]
     assert early["event_id"].null_count() == early.height
+
+
+def test_shipped_sample_yearly_roadshow_figures(sample_dir: Path) -> None:
+    """The figures data/README.md states for the sample, as `roadshow demo` shows them."""
+    from roadshow.commands.demo import roadshow_history
+
+    history = roadshow_history(read_data_dir(sample_dir))
+    assert history.select("year", "roadshows", "investor visits", "bank visits", "intents signed").rows() == [
+        (2023, 6, 57, 91, 139), (2024, 6, 53, 86, 99), (2025, 6, 64, 87, 88)]
+    assert history["intents 亿"].round(4).to_list() == [30.659, 22.983, 17.881]
