@@ -50,6 +50,8 @@ class Settings:
     embedded_worker: bool = True
     # Worker threads of one job worker (solves are CPU-heavy: one or two per core).
     job_threads: int = 1
+    # A running job whose worker sent no heartbeat for this long is retried (or failed after two tries).
+    job_lease_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         if self.env not in ENVIRONMENTS:
@@ -94,6 +96,7 @@ class Settings:
             redis_prefix=env.get("ROADSHOW_REDIS_PREFIX") or "roadshow",
             registration_rate_per_minute=_int(env, "ROADSHOW_REGISTRATIONS_PER_MINUTE", 20),
             key_rate_per_minute=_int(env, "ROADSHOW_KEY_REQUESTS_PER_MINUTE", 6_000),
+            job_lease_seconds=float(_int(env, "ROADSHOW_JOB_LEASE_SECONDS", 30)),
             embedded_worker=env.get("ROADSHOW_EMBEDDED_WORKER", "1").strip().lower() not in ("0", "false", "no"),
         )
 

@@ -8,7 +8,7 @@ middleware answers both with a 4xx naming the field, and enforces the route's bo
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import numpy as np
@@ -16,7 +16,7 @@ from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.middleware import ASGIMiddleware
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPReceiveMessage, Receive, Scope, Send
 
 MAX_JSON_DEPTH = 32
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -81,10 +81,11 @@ class BodyLimitsMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if scope["method"] not in _BODY_METHODS:
+        handler: Any = scope["route_handler"]
+        if scope.get("method") not in _BODY_METHODS or not hasattr(handler, "resolve_request_max_body_size"):
             await next_app(scope, receive, send)
             return
-        limit = scope["route_handler"].resolve_request_max_body_size()
+        limit = handler.resolve_request_max_body_size()
         chunks: list[bytes] = []
         size = 0
         more = True
@@ -105,11 +106,12 @@ class BodyLimitsMiddleware(ASGIMiddleware):
             check_json_body(body)
         replayed = False
 
-        async def replay() -> Message:
+        async def replay() -> HTTPReceiveMessage:
             nonlocal replayed
             if not replayed:
                 replayed = True
                 return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+            message: Any = await receive()
+            return cast("HTTPReceiveMessage", message)
 
         await next_app(scope, replay, send)

@@ -56,12 +56,11 @@ KINDS: dict[str, str] = {
     "reschedule": "api.services.events:run_solve_job",
 }
 MAX_ATTEMPTS = 2
-HEARTBEAT_SECONDS = 2.0
-# A running job whose heartbeat is older than this lost its worker.
-LEASE_SECONDS = 20.0
+# Beats per lease: a job is declared lost only after this many missed heartbeats.
+BEATS_PER_LEASE = 6
 # A queued job not picked up for this long is put on the queue again (a duplicate message is harmless).
 REQUEUE_SECONDS = 60.0
-SWEEP_SECONDS = 5.0
+SWEEP_SECONDS = 2.0
 ACTIVE = ("queued", "running")
 
 
@@ -194,13 +193,44 @@ class JobQueue:
         self._consumer.start()
 
     def stop_embedded(self) -> None:
+        """Stop taking jobs. A job still running is left to its daemon thread: the process is ending, and
+        the sweeper of a surviving process puts the job back on the queue when its heartbeat stops."""
         if self._consumer is not None:
             self._consumer.stop(graceful=False)
+            for _, thread in self._consumer.worker_threads:
+                thread.join(timeout=2.0)
             self._consumer = None
         with self._lock:
-            runtimes, self._all_runtimes = self._all_runtimes, []
-        for runtime in runtimes:
+            idle = [r for r in self._all_runtimes if not r.thread.is_alive()]
+            self._all_runtimes = [r for r in self._all_runtimes if r.thread.is_alive()]
+        for runtime in idle:
             runtime.close()
+
+
+def run_worker(settings: Settings, threads: int) -> None:
+    """``roadshow worker``: run jobs until SIGINT or SIGTERM (blocking; the caller's main thread)."""
+    queue = JobQueue(settings)
+    sweeper = threading.Thread(target=_sweep_in_thread, args=(settings, queue), name="job-sweeper", daemon=True)
+    sweeper.start()
+    consumer = Consumer(queue.huey, workers=threads, worker_type="thread", periodic=False, initial_delay=0.05,
+                        max_delay=0.5, backoff=1.5)
+    try:
+        consumer.run()
+    finally:
+        queue.stop_embedded()
+
+
+def _sweep_in_thread(settings: Settings, queue: JobQueue) -> None:
+    from api.db.engine import create_engine, session_factory
+
+    async def main() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            await sweep_forever(session_factory(engine), queue)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())
 
 
 class WorkerRuntime:
@@ -211,6 +241,7 @@ class WorkerRuntime:
         from api.services.models import ModelStore
 
         self.settings = settings
+        self.thread = threading.current_thread()
         self.runner = asyncio.Runner()
         self.engine: AsyncEngine = create_engine(settings.database_url)
         self.sessions = session_factory(self.engine)
@@ -242,7 +273,7 @@ async def _claim(sessions: async_sessionmaker[AsyncSession], job_id: str) -> Sch
 
 async def _beat(sessions: async_sessionmaker[AsyncSession], context: JobContext) -> None:
     while True:
-        await asyncio.sleep(HEARTBEAT_SECONDS)
+        await asyncio.sleep(context.settings.job_lease_seconds / BEATS_PER_LEASE)
         try:
             async with sessions() as session, session.begin():
                 await session.execute(
@@ -250,7 +281,7 @@ async def _beat(sessions: async_sessionmaker[AsyncSession], context: JobContext)
                     .where(ScheduleJob.job_id == context.job_id, ScheduleJob.status == "running")
                     .values(heartbeat_at=utcnow(), progress=dict(context.progress))
                 )
-        except Exception:  # a missed beat is retried; the lease is ten beats long
+        except Exception:  # a missed beat is retried; the lease is several beats long
             logger.warning("heartbeat of job %s failed", context.job_id, exc_info=True)
 
 
@@ -293,7 +324,7 @@ async def execute(job_id: str, runtime: WorkerRuntime) -> None:
 async def sweep(sessions: async_sessionmaker[AsyncSession], queue: JobQueue) -> dict[str, int]:
     """Requeue or fail jobs whose worker died; requeue queued jobs the queue may never have seen."""
     now = utcnow()
-    lost_before = now - timedelta(seconds=LEASE_SECONDS)
+    lost_before = now - timedelta(seconds=queue.settings.job_lease_seconds)
     requeue_before = now - timedelta(seconds=REQUEUE_SECONDS)
     counts = {"retried": 0, "failed": 0, "requeued": 0}
     async with sessions() as session, session.begin():
