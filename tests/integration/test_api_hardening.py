@@ -329,3 +329,25 @@ def test_pages_get_a_content_security_policy() -> None:
     api_run(security_headers(message, {"type": "http", "path": "/console"}))  # type: ignore[arg-type]
     assert (b"content-security-policy", PAGE_POLICY.encode()) in [(k.lower(), v) for k, v in message["headers"]]
     assert "'unsafe-inline'" not in PAGE_POLICY and "script-src 'self'" in PAGE_POLICY
+
+
+def test_200_concurrent_registrations_all_land_once(api_settings: Settings) -> None:
+    import asyncio
+
+    import httpx
+
+    for api in _run_app(dataclasses.replace(api_settings, registration_rate_per_minute=100_000)):
+
+        async def storm() -> list[int]:
+            transport = httpx.ASGITransport(app=api.client.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=120.0) as client:
+                responses = await asyncio.gather(
+                    *(client.post("/api/startups", json=registration(uscc=None, name=f"同时注册{k}"))
+                      for k in range(200))
+                )
+            return [r.status_code for r in responses]
+
+        codes = api.run(storm)
+        assert codes == [201] * 200
+        organiser = api.headers("organiser")
+        assert api.client.get("/api/startups", headers=organiser).json()["total"] == 200
