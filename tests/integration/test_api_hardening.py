@@ -338,7 +338,7 @@ def test_200_concurrent_registrations_all_land_once(api_settings: Settings) -> N
 
     for api in _run_app(dataclasses.replace(api_settings, registration_rate_per_minute=100_000)):
 
-        async def storm() -> list[int]:
+        async def storm(api: Api = api) -> list[int]:
             transport = httpx.ASGITransport(app=api.client.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=120.0) as client:
                 responses = await asyncio.gather(
