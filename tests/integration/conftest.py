@@ -8,6 +8,7 @@ import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -43,18 +44,25 @@ async def _admin(url: str, statement: str) -> None:
         await engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A database of its own for this test session, dropped at the end, so runs never collide."""
+@contextmanager
+def own_postgres_database(prefix: str = "roadshow_test") -> Iterator[str]:
+    """The URL of a new PostgreSQL database, dropped afterwards (skips the test without PostgreSQL)."""
     base = postgres_test_url()
     if base is None:
         pytest.skip("PostgreSQL not configured: set DATABASE_URL_TEST=postgresql+asyncpg://user@host/db")
-    name = f"roadshow_test_{os.getpid()}_{secrets.token_hex(3)}"
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
     asyncio.run(_admin(base, f'CREATE DATABASE "{name}"'))
     try:
         yield make_url(base).set(database=name).render_as_string(hide_password=False)
     finally:
         asyncio.run(_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of its own for this test session, dropped at the end, so runs never collide."""
+    with own_postgres_database() as url:
+        yield url
 
 
 BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)]

@@ -5,7 +5,7 @@
 - ``kill -9`` of the job worker (a separate ``roadshow worker``, or the one embedded in ``serve``) in
   the middle of a solve leaves no job "running": it is retried and finishes;
 - two API processes on Redis let at most the configured number of registrations through for one
-  client address, whatever ``X-Forwarded-For`` says.
+  client address, whatever ``X-Forwarded-For`` says, and a revoked key stops working in both within 2 s.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from typing import Any
 import httpx
 import polars as pl
 import pytest
-from sqlalchemy.engine import make_url
 
 from api.db.engine import create_engine, session_factory
 from api.db.migrate import upgrade
@@ -37,7 +36,7 @@ from api.settings import Settings
 from matcher.io import DataSet, from_frames
 from matcher.scheduling.generate import generate_event
 from tests.factories import registration, service_world
-from tests.integration.conftest import _admin, postgres_test_url
+from tests.integration.conftest import own_postgres_database, postgres_test_url
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -56,15 +55,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'roadshow.db'}"
         return
-    base = postgres_test_url()
-    if base is None:
-        pytest.skip("PostgreSQL not configured: set DATABASE_URL_TEST=postgresql+asyncpg://user@host/db")
-    name = f"roadshow_proc_{os.getpid()}_{secrets.token_hex(3)}"
-    asyncio.run(_admin(base, f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with own_postgres_database("roadshow_proc") as url:
+        yield url
 
 
 class Deployment:
@@ -81,7 +73,9 @@ class Deployment:
             "ROADSHOW_REDIS_PREFIX": f"test12-{secrets.token_hex(4)}",
             **env,
         }
-        self.env.pop("REDIS_URL", None) if "REDIS_URL" not in env else None
+        if "REDIS_URL" not in env:
+            # Without Redis the queue is the SQLite file and limits are per process: the embedded default.
+            self.env.pop("REDIS_URL", None)
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.processes: list[subprocess.Popen[bytes]] = []
@@ -122,6 +116,19 @@ class Deployment:
                 await engine.dispose()
 
         return {"Authorization": f"Bearer {asyncio.run(work())}"}
+
+    def revoke(self, key_id: str) -> None:
+        settings = self.settings
+
+        async def work() -> None:
+            engine = create_engine(settings.database_url)
+            try:
+                async with session_factory(engine)() as session:
+                    await keys.revoke_key(session, key_id=key_id)
+            finally:
+                await engine.dispose()
+
+        asyncio.run(work())
 
     def start(self, *args: str, wait: bool = True) -> subprocess.Popen[bytes]:
         log = (self.logs / f"{args[0]}-{len(self.processes)}.log").open("wb")
@@ -279,6 +286,25 @@ def test_kill_9_of_the_worker_mid_solve_leaves_no_job_running(deployment: Deploy
     assert len(meetings) == done["result"]["meetings"]
 
 
+def _key_id(service: Deployment, headers: dict[str, str]) -> str:
+    settings = service.settings
+    hashed = keys.hash_key(headers["Authorization"].removeprefix("Bearer "), settings.secret)
+
+    async def work() -> str:
+        from sqlalchemy import select
+
+        from api.db.models import ApiKey
+
+        engine = create_engine(settings.database_url)
+        try:
+            async with session_factory(engine)() as session:
+                return str(await session.scalar(select(ApiKey.key_id).where(ApiKey.key_hash == hashed)))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(work())
+
+
 def _redis_url() -> str | None:
     url = os.environ.get("REDIS_URL")
     if not url:
@@ -294,17 +320,15 @@ def _redis_url() -> str | None:
 
 @pytest.mark.postgres
 def test_two_workers_on_redis_share_the_registration_limit(tmp_path: Path) -> None:
-    redis_url, base = _redis_url(), postgres_test_url()
-    if redis_url is None or base is None:
+    redis_url = _redis_url()
+    if redis_url is None or postgres_test_url() is None:
         pytest.skip("needs REDIS_URL (a reachable Redis) and DATABASE_URL_TEST (PostgreSQL)")
-    name = f"roadshow_rate_{os.getpid()}_{secrets.token_hex(3)}"
-    asyncio.run(_admin(base, f'CREATE DATABASE "{name}"'))
-    service = Deployment(
-        tmp_path,
-        make_url(base).set(database=name).render_as_string(hide_password=False),
-        REDIS_URL=redis_url,
-        ROADSHOW_REGISTRATIONS_PER_MINUTE="20",
-    )
+    with own_postgres_database("roadshow_rate") as url:
+        _two_workers_share_the_limit(tmp_path, url, redis_url)
+
+
+def _two_workers_share_the_limit(tmp_path: Path, url: str, redis_url: str) -> None:
+    service = Deployment(tmp_path, url, REDIS_URL=redis_url, ROADSHOW_REGISTRATIONS_PER_MINUTE="20")
     try:
         service.setup()
         service.start("serve", "--workers", "2")
@@ -315,6 +339,13 @@ def test_two_workers_on_redis_share_the_registration_limit(tmp_path: Path) -> No
                 range(200),
             ))
         assert codes.count(201) == 20 and codes.count(429) == 180, sorted(set(codes))
+        # A revoked key stops working in every process within 2 s (each caches keys for at most 2 s).
+        organiser = service.key()
+        with httpx.Client(base_url=service.base, headers=organiser) as client:
+            assert {client.get("/api/startups").status_code for _ in range(20)} == {200}
+            key_id = _key_id(service, organiser)
+            service.revoke(key_id)
+            time.sleep(2.2)
+            assert {client.get("/api/startups").status_code for _ in range(40)} == {401}
     finally:
         service.stop()
-        asyncio.run(_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
