@@ -24,6 +24,7 @@ Job kinds are named in ``KINDS`` (kind → ``module:function``), imported when a
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import importlib
 import logging
 import secrets
@@ -143,7 +144,9 @@ class ActiveJobError(ConflictError):
 
 def make_huey(settings: Settings) -> Huey:
     if settings.redis_url:
-        return RedisHuey(name=f"{settings.redis_prefix}:jobs", url=settings.redis_url, results=False)
+        # One queue per database: job ids mean nothing to the workers of another deployment's database.
+        database = hashlib.sha256(settings.database_url.encode()).hexdigest()[:12]
+        return RedisHuey(name=f"{settings.redis_prefix}:jobs:{database}", url=settings.redis_url, results=False)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return SqliteHuey(name="roadshow-jobs", filename=str(Path(settings.data_dir) / "queue.db"), results=False)
 
