@@ -14,7 +14,7 @@ import pytest
 from litestar.testing import TestClient
 
 from api.app import create_app
-from api.db.engine import create_all
+from api.db.engine import create_all, drop_all
 from api.settings import Settings
 from tests.factories import OTHER_VALID_USCC, registration, service_event, service_world
 from tests.integration.conftest import Api, wait_for_job
@@ -24,8 +24,11 @@ PAGED = ("/api/startups", "/api/investors", "/api/banks", "/api/eligibility")
 
 
 def _run_app(settings: Settings) -> Iterator[Api]:
+    """The app on ``settings`` with empty tables (the PostgreSQL database is shared by the session)."""
     with TestClient(app=create_app(settings), raise_server_exceptions=False) as client:
         harness = Api(client)
+        if not settings.is_sqlite:
+            harness.run(drop_all, harness.state.engine)
         harness.run(create_all, harness.state.engine)
         yield harness
 
