@@ -62,7 +62,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run
 
 lint: $(STAMP)
-	$(BIN)/ruff check matcher api roadshow tests bench tools
+	$(BIN)/ruff check matcher api roadshow tests bench tools notebooks
 	$(BIN)/mypy matcher api roadshow
 
 clean:
