@@ -10,6 +10,7 @@ import re
 import sys
 import tomllib
 from collections.abc import Iterator
+from functools import cache
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
@@ -82,6 +83,7 @@ def _first_party() -> set[str]:
     return packages | {p.stem for p in (ROOT / "data").rglob("*.py")}
 
 
+@cache
 def _imported() -> dict[str, dict[str, set[str]]]:
     """scope -> distribution -> the files importing it."""
     installed = packages_distributions()

@@ -8,7 +8,7 @@ import itertools
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher.errors import InfeasibleError, InvalidInputError
@@ -182,7 +182,7 @@ def brute_force_optimum(problem: EventProblem) -> float | None:
     return best
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40)
 @given(raw=small_events())
 def test_every_solver_matches_brute_force_on_random_tiny_events(raw: dict[str, Any]) -> None:
     problem = parse_event(raw)
@@ -202,7 +202,7 @@ def test_every_solver_matches_brute_force_on_random_tiny_events(raw: dict[str, A
             assert schedule.objective == pytest.approx(optimum, abs=1e-6)
 
 
-@settings(max_examples=12)
+@settings(max_examples=6)
 @given(seed=st.integers(0, 10_000))
 def test_fair_mode_lifts_the_worst_off_and_total_mode_keeps_the_most_value(seed: int) -> None:
     # Events with room for everyone, where the best total leaves some startup with fewer meetings.
