@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import statistics
 import subprocess
 import sys
@@ -48,9 +49,15 @@ print(json.dumps({"seconds": seconds, "rss_kib": usage.ru_maxrss, "code": child.
 """
 
 
+# As a user's shell runs it: bytecode is cached (the warm-up round writes it for the project's own modules).
+_ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+
+
 def _run_once(argv: list[str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one run of ``argv``, which must succeed."""
-    done = subprocess.run([sys.executable, "-c", _MEASURE, *argv], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *argv], capture_output=True, text=True, check=True, env=_ENV
+    )
     measured = json.loads(done.stdout)
     if measured["code"] != 0:
         raise RuntimeError(f"{' '.join(argv)} exited with {measured['code']}")
