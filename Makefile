@@ -9,9 +9,11 @@ STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 SAMPLE := data/sample
 
-# uv builds .venv on this Python and never downloads an interpreter of its own.
+# uv builds .venv on this Python and never downloads an interpreter of its own; it trusts the machine's
+# certificate store, as pip does (a proxy's CA installed there works).
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
+export UV_SYSTEM_CERTS := 1
 
 .PHONY: install lock lock-upgrade demo test test-fast notebooks serve bench lint clean
 
