@@ -35,6 +35,10 @@ def _table(title: str, frame: pl.DataFrame) -> Table:
 def roadshow_history(data: DataSet) -> pl.DataFrame:
     """Per year: roadshows, investor and bank visits (distinct roadshow × institution), interactions,
     and the intents signed at that year's roadshows (count and total in 亿元)."""
+    import polars as pl
+
+    from matcher.domain import Outcome
+
     # A visit belongs to the year its roadshow was held, even when the outcome is recorded later.
     held = data.events.select("event_id", pl.col("held_on").dt.year().alias("event_year"))
     inter = data.interactions.join(held, on="event_id", how="left").with_columns(
@@ -63,7 +67,6 @@ def world_summary(data: DataSet) -> list[Table]:
     """Tables describing the world: startups by sector and stage, IP by kind, investors, roadshow history."""
     import polars as pl
 
-    from matcher.domain import Outcome
 
     s = data.startups
     by_sector = (
