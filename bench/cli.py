@@ -87,12 +87,14 @@ def main(results_dir: Path, quick: bool) -> str:
              [python, "-c", "import polars, sklearn.ensemble, scipy.optimize"], None),
         ]
         print(f"   cli: {len(cases)} commands × {runs} runs", flush=True)
+        load_before = os.getloadavg()[0]
         for _, argv, _ in cases:
             _run_once(argv)
         samples: dict[str, list[tuple[float, float]]] = {label: [] for label, _, _ in cases}
         for _ in range(runs):
             for label, argv, _ in cases:
                 samples[label].append(_run_once(argv))
+        load_after = os.getloadavg()[0]
     rows = []
     for label, argv, target in cases:
         seconds = [s for s, _ in samples[label]]
@@ -101,7 +103,9 @@ def main(results_dir: Path, quick: bool) -> str:
                         max(rss for _, rss in samples[label]), target))
     results_dir.mkdir(parents=True, exist_ok=True)
     (results_dir / "cli.json").write_text(
-        json.dumps({"quick": quick, "rows": [asdict(r) for r in rows]}, indent=2), encoding="utf-8"
+        json.dumps({"quick": quick, "load_average": [load_before, load_after], "rows": [asdict(r) for r in rows]},
+                   indent=2),
+        encoding="utf-8",
     )
 
     base = rows[0].median_s
@@ -110,7 +114,9 @@ def main(results_dir: Path, quick: bool) -> str:
         "",
         f"`python -m bench.run --only cli`: each command as a fresh process, {runs} runs each, the commands "
         "taking turns, after one untimed warm-up round. The tiny event is `generate_event(4, 3, 4, seed=1)` "
-        "with its scores, so no model is fitted; it writes all exports. Raw: `bench/results/cli.json`.",
+        "with its scores, so no model is fitted; it writes all exports. Raw: `bench/results/cli.json`. "
+        f"Machine load average (1 min) {load_before:.1f} before and {load_after:.1f} after the timed rounds: "
+        "on a busy machine every row, `python -c pass` included, is slower alike.",
         "",
         "| command | median s | p95 s | over Python start-up s | peak RSS MB | target | met |",
         "|---|---:|---:|---:|---:|---:|---|",
