@@ -8,6 +8,7 @@ UV := $(TOOLS)/bin/uv
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 SAMPLE := data/sample
+LOCK_HINT := install failed; if uv says the lockfile needs to be updated, pyproject.toml changed: run make lock
 
 # uv builds .venv on this Python and never downloads an interpreter of its own; it trusts the machine's
 # certificate store, as pip does (a proxy's CA installed there works).
@@ -26,12 +27,12 @@ $(UV): tools/uv.txt
 # --locked: install exactly uv.lock, and stop if pyproject.toml changed without `make lock`.
 # --compile-bytecode: every library is compiled once here, so no command pays for it at start-up.
 $(STAMP): $(UV) pyproject.toml uv.lock
-	$(UV) sync --locked --compile-bytecode --extra dev
+	$(UV) sync --locked --compile-bytecode --extra dev || { echo "$(LOCK_HINT)" >&2; exit 1; }
 	touch $@
 
 # The benchmark baselines on top of dev; a dev-only re-sync (newer $(STAMP)) removes them, so this re-adds them.
 $(BENCH_STAMP): $(STAMP)
-	$(UV) sync --locked --compile-bytecode --extra dev --extra bench
+	$(UV) sync --locked --compile-bytecode --extra dev --extra bench || { echo "$(LOCK_HINT)" >&2; exit 1; }
 	touch $@
 
 install: $(STAMP)
@@ -39,12 +40,12 @@ install: $(STAMP)
 # After adding or removing a dependency in pyproject.toml: re-resolve, keeping every other pin.
 lock: $(UV)
 	$(UV) lock
-	@echo "uv.lock updated: run 'make test' on it before committing it"
+	@echo "uv.lock matches pyproject.toml: if it changed, run 'make test' on it before committing it"
 
 # Move every pin to the newest release pyproject.toml allows.
 lock-upgrade: $(UV)
 	$(UV) lock --upgrade
-	@echo "uv.lock upgraded: run 'make test' on it before committing it"
+	@echo "uv.lock upgraded: run 'make test' (and 'make bench' for the bench extra) on it before committing it"
 
 demo: $(STAMP)
 	$(BIN)/roadshow demo --data $(SAMPLE)
