@@ -354,3 +354,35 @@ def test_200_concurrent_registrations_all_land_once(api_settings: Settings) -> N
         assert codes == [201] * 200
         organiser = api.headers("organiser")
         assert api.client.get("/api/startups", headers=organiser).json()["total"] == 200
+
+
+# --- 3. the queue's sweeper --------------------------------------------------------------------------
+
+
+def test_the_sweeper_requeues_lost_jobs_and_fails_twice_lost_ones(api: Api) -> None:
+    from datetime import timedelta
+
+    from api.db.models import utcnow
+    from api.services.jobs import new_job, sweep
+
+    api.load(service_world())
+    organiser = api.headers("organiser")
+    assert api.client.post("/api/events", json=service_event(), headers=organiser).status_code == 201
+    long_ago = utcnow() - timedelta(minutes=10)
+    params = {"mode": "total", "time_limit": 10.0}
+    # Committed but never put on the queue (the API died in between), and running on a dead worker twice.
+    orphan = new_job("schedule", params, event_id="2026-12-lotus-01", lock_key="event:2026-12-lotus-01")
+    orphan.heartbeat_at = long_ago
+    dead = new_job("schedule", params, event_id="2026-12-lotus-01")
+    dead.status, dead.attempts, dead.heartbeat_at = "running", 2, long_ago
+
+    async def insert() -> None:
+        async with api.state.sessions() as session, session.begin():
+            session.add_all([orphan, dead])
+
+    api.run(insert)
+    assert api.run(sweep, api.state.sessions, api.state.queue) == {"retried": 0, "failed": 1, "requeued": 1}
+    failed = api.client.get(f"/api/jobs/{dead.job_id}", headers=organiser).json()
+    assert failed["status"] == "failed" and "worker stopped" in failed["error"]["detail"]
+    done = wait_for_job(api, orphan.job_id, organiser)
+    assert done["status"] == "done" and done["attempts"] == 1 and done["result"]["meetings"] == 6
