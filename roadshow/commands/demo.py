@@ -15,9 +15,10 @@ from matcher.domain import Outcome
 from matcher.io import DataSet
 from matcher.ranking import get_model
 from matcher.scheduling import load_event, solve, write_exports
+from matcher.scheduling.handout import participant_names
+from matcher.scheduling.scoring import fitted_pair_scorer
 from roadshow.commands._common import console, load_data, user_errors
 from roadshow.commands.eligibility import DEMO_AS_OF, eligibility_demo_table
-from roadshow.commands.scheduling import ranking_pair_scorer
 from roadshow.commands.service import open_database
 
 
@@ -123,7 +124,7 @@ def ranking_tables(data: DataSet, *, as_of: date, startups: int = 3, k: int = 5)
 
 def schedule_table(data: DataSet, event_path: Path, out: Path, *, as_of: date) -> tuple[Table, list[str]]:
     """Solve the next roadshow's meeting grid, write its exports and summarise it per slot."""
-    problem = load_event(event_path, pair_scorer=ranking_pair_scorer(data, as_of))
+    problem = load_event(event_path, pair_scorer=fitted_pair_scorer(data, as_of), names=participant_names(data))
     result = solve(problem)
     files = write_exports(problem, result, out)
     per_slot = (
