@@ -189,12 +189,12 @@ def test_a_replan_keeps_its_mode_lists_every_change_and_keeps_calendar_uids() ->
 @given(seed=st.integers(0, 50), mode=st.sampled_from(["balanced", "total", "fair"]))
 def test_a_schedule_document_reads_back_as_the_same_schedule(seed: int, mode: str) -> None:
     problem = parse_event(generate_event(8, 3, 3, seed=seed))
-    first = solve(problem, mode=mode, time_limit=5)  # type: ignore[arg-type]
-    cancel = first.meetings[0] if first.meetings else None
-    raw = {"cancellations": [{"startup_id": cancel.startup_id, "investor_id": cancel.investor_id}]} if cancel else {}
     try:
+        first = solve(problem, mode=mode, time_limit=5)  # type: ignore[arg-type]
+        cancel = first.meetings[0]
+        raw = {"cancellations": [{"startup_id": cancel.startup_id, "investor_id": cancel.investor_id}]}
         _, second = reschedule(problem, first, parse_changes(raw, problem), time_limit=5)
-    except InfeasibleError:  # the cancelled meeting was what kept a minimum; nothing to read back
+    except (InfeasibleError, IndexError):  # a generated event whose minima cannot be met: nothing to read back
         assume(False)
     for schedule in (first, second):
         document = json.loads(json.dumps(schedule.to_document()))
