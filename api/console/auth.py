@@ -43,7 +43,7 @@ async def login(request: Request[Any, Any, Any], db: Db, service: Service, viewe
     principal = await keys.authenticate(db, api_key=api_key, secret=service.settings.secret) if api_key else None
     target = _safe_next(str(form.get("next") or ""))
     if principal is None:
-        return render(request, viewer, "login.html", status_code=401, next=target, errors={"key": "bad_key"})
+        return render(request, viewer, "login.html", next=target, errors={"key": "bad_key"})
     token = session_token(principal.key_id, service.settings.secret)
     return redirect(target, cookies=[session_cookie(request, token)])
 

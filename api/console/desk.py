@@ -104,7 +104,7 @@ async def register(request: Request[Any, Any, Any], db: Db, service: Service, vi
         body = msgspec.convert(registration_body(form), StartupCreate)
         registered = await startups.register(db, body=body, secret=service.settings.secret)
     except (MatcherError, msgspec.ValidationError) as exc:
-        return render(request, viewer, "register.html", status_code=422, values=values, errors=field_errors(exc),
+        return render(request, viewer, "register.html", values=values, errors=field_errors(exc),
                       banks=await _banks(db), sectors=[s.zh for s in SECTORS], stages=[s.value for s in Stage],
                       chosen_banks={str(b) for b in form.getall("consents", [])}, registered=None)
     page = render(request, viewer, "register.html", values={}, errors={}, banks=[], sectors=[], stages=[],

@@ -1,5 +1,8 @@
 """What every console page shares: who may see it, the navigation, the language, rendering and errors.
 
+A form that fails validation is shown again with 200 and its errors next to the fields (as Django's admin
+does): a browser reports any 4xx document as an error, and nothing went wrong with the request itself.
+
 Adding a page: a handler in one of the page modules (or a new one listed in ``api.console.routers``) that
 calls ``need(viewer, …)`` then the same service the API controller calls, a template extending
 ``base.html``, and, if it belongs in the menu, a ``NavItem`` in ``NAV``.

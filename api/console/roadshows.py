@@ -152,7 +152,7 @@ async def create_event(request: Request[Any, Any, Any], db: Db, service: Service
         errors = field_errors(exc, _FORM_FIELDS)
         values = {k: str(form.get(k) or "") for k in form}
         chosen = {str(x) for x in (*form.getall("startups", []), *form.getall("investors", []))}
-        return render(request, viewer, "events.html", status_code=422, events=await events.list_events(db),
+        return render(request, viewer, "events.html", events=await events.list_events(db),
                       values=values, errors=errors, chosen=chosen, **await _pickers(db))
     return redirect(f"/console/events/{created.event_id}")
 
@@ -208,7 +208,7 @@ async def job_fragment(
     job = await events.get_job(db, job_id=job_id)
     if job.event_id != event_id:
         raise NotFoundError(f"no job {job_id} for event {event_id}")
-    return render(request, viewer, "job.html", job=job, job_elapsed=_elapsed(job), event_id=event_id)
+    return render(request, viewer, "job.html", job=job, job_elapsed=_elapsed(job))
 
 
 async def _start(db: Any, service: Any, event_id: str, request_body: ScheduleRequest | RescheduleRequest) -> None:
