@@ -14,7 +14,7 @@ from api.schemas.ranking import MatchItem, MatchList
 from api.services import investors, matches, startups
 from api.services.keys import Role
 from api.state import Db, Service
-from matcher.domain import IPKind, Stage
+from matcher.domain import Stage
 from matcher.errors import MatcherError, NotFittedError
 from matcher.taxonomy import SECTORS
 
@@ -76,7 +76,6 @@ async def startup_page(
         request, viewer, "startup.html", startup=profile, best_investors=best_investors, best_banks=best_banks,
         match_problem=problem, assessments=await startups.assessments_of(db, principal=who, startup_id=startup_id),
         consents=(await startups.get_consents(db, principal=who, startup_id=startup_id)).bank_ids,
-        ip_kinds={k.value for k in IPKind},
     )
 
 

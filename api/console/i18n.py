@@ -171,6 +171,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "investor_kind.cvc": ("产业资本", "Corporate VC"),
     "investor_kind.bank": ("银行", "Bank"),
     "investor_kind.other": ("其他", "Other"),
+    "ip_kind.invention_patent": ("发明专利", "Invention patent"),
+    "ip_kind.utility_model": ("实用新型", "Utility model"),
+    "ip_kind.design_patent": ("外观设计", "Design patent"),
+    "ip_kind.software_copyright": ("软件著作权", "Software copyright"),
+    "ip_kind.trademark": ("商标", "Trademark"),
+    "ip_kind.ic_layout": ("集成电路布图", "IC layout"),
+    "ip_kind.plant_variety": ("植物新品种", "Plant variety"),
+    "ip_kind.new_drug": ("新药", "New drug"),
+    "ip_status.granted": ("有效", "Granted"),
+    "ip_status.pending": ("审查中", "Pending"),
+    "ip_status.expired": ("已过期", "Expired"),
+    "ip_status.invalid": ("无效", "Invalid"),
 }
 
 

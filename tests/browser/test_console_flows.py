@@ -4,22 +4,15 @@ workbook, a bank's desk, a startup's registration, and the API docs offline."""
 from __future__ import annotations
 
 import io
-import re
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook
 
 from tests.browser.live import LiveServer
+from tests.browser.steps import create_roadshow, sign_in, solve
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page: Any, key: str) -> None:
-    page.goto("/console/login")
-    page.fill("input[name=key]", key)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/console(/.*)?$"))
 
 
 def test_an_organiser_finds_a_startup_plans_a_roadshow_replans_and_downloads(page: Any, server: LiveServer) -> None:
@@ -35,25 +28,9 @@ def test_an_organiser_finds_a_startup_plans_a_roadshow_replans_and_downloads(pag
     assert "银行" not in investors.first.inner_text() and "银行" in banks.first.inner_text()
     assert page.locator("#best-investors ul.reasons li").count() >= 1
 
-    page.goto("/console/events")
-    form = page.locator("#new-event form")
-    form.locator("input[name=event_id]").fill("2026-03-lotus-browser")
-    form.locator("input[name=name]").fill("智造莲城 浏览器测试专场")
-    form.locator("input[name=tables]").fill("4")
-    form.locator("input[name=max_meetings]").fill("4")
-    pickers = form.locator("fieldset.pick")
-    for k, needle in enumerate(("湘潭", "")):
-        picker = pickers.nth(k)
-        picker.locator(".pick-filter").fill(needle)
-        visible = picker.locator(".pick-item:not([hidden]) input")
-        for j in range(8 if k == 0 else 6):
-            visible.nth(j).check()
-    form.locator("button[type=submit]").click()
-    page.wait_for_url("**/console/events/2026-03-lotus-browser")
+    create_roadshow(page, "2026-03-lotus-browser", "智造莲城 浏览器测试专场")
     assert "尚未排程" in page.inner_text("main")
-
-    page.click("#solve button[type=submit]")
-    page.wait_for_selector("#summary", timeout=60_000)  # the progress display reloads the page when done
+    solve(page)  # the progress display reloads the page when the job is done
     assert int(page.inner_text("#meeting-count")) > 0
     grid = page.inner_text("#grid")
     assert "S000" not in grid and "有限公司" in grid  # names, not ids
