@@ -22,6 +22,7 @@ from api.state import Db, Service
 from matcher.errors import InvalidInputError, MatcherError, NotFoundError
 from matcher.scheduling import DEFAULT_MODE, MODES, Download, meetings_per_startup
 from matcher.scheduling.handout import DEFAULT_TZ, agendas, local_times
+from matcher.scheduling.schedule import CHANGE_KINDS
 
 EventId = Annotated[str, PathParameter(max_length=64)]
 PICK_LIMIT = 2_000
@@ -188,7 +189,7 @@ async def event_page(request: Request[Any, Any, Any], event_id: EventId, db: Db,
         most=max(counts.values(), default=0),
         agendas=agendas(problem, schedule.meetings, DEFAULT_TZ) if schedule else [],
         modes=MODES, default_mode=schedule.mode if schedule else DEFAULT_MODE,
-        changes=[(kind, schedule.changes(kind)) for kind in ("moved", "added", "dropped")] if schedule else [],
+        changes=[(kind, schedule.changes(kind)) for kind in CHANGE_KINDS] if schedule else [],
     )
 
 

@@ -134,15 +134,12 @@ async def _scored(session: AsyncSession, store: ModelStore, problem: EventProble
 async def create_event(
     session: AsyncSession, store: ModelStore, *, body: EventCreate, default_venue: str | None = None
 ) -> EventRead:
-    """Parse the event once (the library's validation: slots, availability, duplicates, pairs), name and
-    score it, and store it as one document."""
-    raw = msgspec.to_builtins(body)
-    parse_event(raw)  # fail on the content before touching the database
+    """Parse the event once, named from the database (the library's validation: slots, availability,
+    duplicates, pairs), score it, and store it as one document."""
     async with session.begin():
         if await session.get(Event, body.event_id) is not None:
             raise FieldConflictError(f"an event with id {body.event_id} already exists", field="event_id")
-        names = await _names(session, body)
-        problem = parse_event(raw, names=names)
+        problem = parse_event(msgspec.to_builtins(body), names=await _names(session, body))
         problem = await _scored(session, store, replace(problem, venue=problem.venue or default_venue))
         event = Event(
             event_id=problem.event_id,

@@ -16,7 +16,9 @@ from tests.browser.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, live_server
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is open its event loop runs in this thread, and
+# every later test that calls asyncio.run() (the rest of the suite) would fail.
+@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     if not CHROMIUM.exists():
         pytest.skip(f"Chromium not installed at {CHROMIUM} (apt-get install -y chromium)")
@@ -24,7 +26,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield live
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(server: LiveServer) -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install playwright)")
     with sync_api.sync_playwright() as playwright:
