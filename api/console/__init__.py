@@ -40,13 +40,9 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
 def console_routes(settings: Settings) -> list[ControllerRouterHandler]:
     """The pages, ``GET /`` and the static files, each public to the API-key middleware (pages check
     their own session)."""
-    csrf = CSRFConfig(
-        secret=settings.secret,
-        cookie_name=CSRF_COOKIE,
-        cookie_httponly=True,
-        cookie_samesite="strict",
-        cookie_secure=settings.env != "development",
-    )
+    # The CSRF cookie is no credential (it only has to match the form's copy), so it is not Secure-only:
+    # a console served over plain http on an office network must still be able to sign in.
+    csrf = CSRFConfig(secret=settings.secret, cookie_name=CSRF_COOKIE, cookie_httponly=True, cookie_samesite="strict")
     pages = Router(
         path="/",
         route_handlers=[*auth.HANDLERS, *directory.HANDLERS, *roadshows.HANDLERS, *desk.HANDLERS],

@@ -16,8 +16,8 @@ from api.state import Db, Service
 
 
 def _safe_next(target: str | None) -> str:
-    # Only a path on this site: never an open redirect to another host.
-    if target and target.startswith("/") and not target.startswith("//"):
+    # Only a path on this site: never an open redirect to another host (browsers read "/\\x" as "//x").
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/console"
 

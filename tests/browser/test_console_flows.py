@@ -40,7 +40,7 @@ def test_an_organiser_finds_a_startup_plans_a_roadshow_replans_and_downloads(pag
     page.locator("#replan form").first.locator("button").click()
     page.wait_for_selector("#changes", timeout=60_000)
     changes = page.inner_text("#changes")
-    assert "cancelled" in changes and first_meeting.split(" · ")[1].split(" × ")[0] in changes
+    assert "已取消" in changes and first_meeting.split(" · ")[1].split(" × ")[0] in changes
 
     with page.expect_download() as download_info:
         page.click("a[href$='/download/xlsx']")

@@ -58,6 +58,11 @@ def test_signing_in_sets_a_strict_httponly_session_that_never_holds_the_key(worl
     world.client.cookies.delete(SESSION_COOKIE)
     after = world.client.get("/console", follow_redirects=False)
     assert after.status_code == 303 and after.headers["location"].startswith("/console/login")
+    # After signing in, only a path on this site is followed.
+    for target in ("https://evil.example/", "//evil.example", "/\\evil.example"):
+        again = world.client.post("/console/login", data={"key": key, "_csrf_token": _csrf(world), "next": target},
+                                  follow_redirects=False)
+        assert again.headers["location"] == "/console", target
 
 
 def test_a_wrong_key_a_forged_or_expired_session_and_a_missing_csrf_token_are_refused(world: Api) -> None:
@@ -216,7 +221,7 @@ def test_an_organiser_creates_solves_replans_and_downloads_a_roadshow(world: Api
                                                         "_csrf_token": token})
     world.run(world.state.jobs.wait)
     replanned = world.client.get("/console/events/c1").text
-    assert 'id="changes"' in replanned and "cancelled" in replanned
+    assert 'id="changes"' in replanned and "已取消" in replanned
     workbook = world.client.get("/console/events/c1/download/xlsx")
     assert workbook.status_code == 200 and workbook.content[:2] == b"PK"
     assert "attachment" in workbook.headers["content-disposition"]
