@@ -122,6 +122,13 @@ def test_staff_see_every_page_with_names(world: Api, role: str) -> None:
         assert page.status_code == 200, (path, page.text[:300])
     found = world.client.get("/console/startups", params={"q": "机器人"})
     assert "智能机器人0" in found.text and "生物医药0" not in found.text
+    # The same search over the API (one service behind both): every hit named with the fragment.
+    api_hits = world.client.get("/api/startups", params={"q": "机器人", "limit": 100},
+                                headers=world.headers("organiser")).json()
+    assert api_hits["total"] > 0 and all("机器人" in s["name"] for s in api_hits["items"])
+    assert all(s["startup_id"] in found.text for s in api_hits["items"][:20])
+    assert world.client.get("/api/startups", params={"q": "100%_"}, headers=world.headers("organiser")).json()[
+        "total"] == 0  # LIKE wildcards are literal
     profile = world.client.get("/console/startups/S_robotics_0").text
     best_investors = profile.split('id="best-investors"')[1].split('id="best-banks"')[0]
     best_banks = profile.split('id="best-banks"')[1].split("</section>")[0]
