@@ -10,12 +10,13 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, Response, get, post
-from litestar.datastructures import FormMultiDict
+from litestar.datastructures import FormMultiDict, UploadFile
 from litestar.params import FromPath, PathParameter
 from litestar.response import Redirect, Template
 
 from api.console.pages import STAFF, field_errors, need, redirect, render
 from api.console.session import Viewer
+from api.controllers.events import EVENT_MAX_BODY_BYTES
 from api.schemas.events import EventCreate, RescheduleRequest, ScheduleRequest
 from api.services import events, investors, startups
 from api.state import Db, Service
@@ -139,7 +140,7 @@ async def event_list(request: Request[Any, Any, Any], db: Db, viewer: Viewer) ->
     tomorrow = datetime.now(UTC).date() + timedelta(days=1)
     values = {"slots": default_slots(tomorrow), "tables": "8", "min_meetings": "2", "max_meetings": "6"}
     return render(request, viewer, "events.html", events=await events.list_events(db), values=values, errors={},
-                  chosen=set(), **await _pickers(db))
+                  import_errors={}, chosen=set(), **await _pickers(db))
 
 
 @post("/console/events", include_in_schema=False)
@@ -154,7 +155,30 @@ async def create_event(request: Request[Any, Any, Any], db: Db, service: Service
         values = {k: str(form.get(k) or "") for k in form}
         chosen = {str(x) for x in (*form.getall("startups", []), *form.getall("investors", []))}
         return render(request, viewer, "events.html", events=await events.list_events(db),
-                      values=values, errors=errors, chosen=chosen, **await _pickers(db))
+                      values=values, errors=errors, import_errors={}, chosen=chosen, **await _pickers(db))
+    return redirect(f"/console/events/{created.event_id}")
+
+
+@post("/console/events/import", include_in_schema=False, request_max_body_size=EVENT_MAX_BODY_BYTES)
+async def import_event(request: Request[Any, Any, Any], db: Db, service: Service, viewer: Viewer) -> Response[Any]:
+    """Upload an event.json (DATA_FORMAT.md), as ``POST /api/events`` takes it."""
+    need(viewer, *STAFF)
+    form = await request.form()
+    upload = form.get("event")
+    try:
+        content = await upload.read() if isinstance(upload, UploadFile) else b""
+        if not content:
+            raise InvalidInputError("choose an event.json file", field="event_file")
+        try:
+            body = msgspec.json.decode(content, type=EventCreate)
+        except msgspec.DecodeError as exc:
+            raise InvalidInputError(f"not a valid event.json: {exc}", field="event_file") from None
+        created = await events.create_event(db, service.models, body=body, default_venue=service.settings.default_venue)
+    except MatcherError as exc:
+        tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+        return render(request, viewer, "events.html", events=await events.list_events(db), errors={},
+                      import_errors={"event_file": str(exc)}, values={"slots": default_slots(tomorrow)},
+                      chosen=set(), **await _pickers(db))
     return redirect(f"/console/events/{created.event_id}")
 
 
@@ -293,5 +317,5 @@ async def participant_calendar(
                     headers={"Content-Disposition": f'attachment; filename="{file.filename}"'})
 
 
-HANDLERS = [event_list, create_event, event_page, job_fragment, solve_event, replan_event, download,
+HANDLERS = [event_list, create_event, import_event, event_page, job_fragment, solve_event, replan_event, download,
             participant_calendar]

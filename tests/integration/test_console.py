@@ -238,3 +238,18 @@ def test_an_organiser_creates_solves_replans_and_downloads_a_roadshow(world: Api
     assert api_view["summary"]["mode"] == "balanced"
     world.client.post("/api/events", json=service_event("api-made"), headers=world.headers("organiser"))
     assert "api-made" in world.client.get("/console/events").text  # one store behind both doors
+
+
+def test_an_organiser_imports_an_event_json_and_bad_files_are_named(world: Api) -> None:
+    import json
+
+    _sign_in(world, _key(world, "organiser"))
+    token = _csrf(world, "/console/events")
+    upload = json.dumps(service_event("uploaded"), ensure_ascii=False).encode()
+    made = world.client.post("/console/events/import", data={"_csrf_token": token},
+                             files={"event": ("event.json", upload, "application/json")}, follow_redirects=False)
+    assert made.status_code == 303 and made.headers["location"] == "/console/events/uploaded"
+    assert "机器人基金" in world.client.get("/console/events/uploaded").text  # named from the database
+    broken = world.client.post("/console/events/import", data={"_csrf_token": token},
+                               files={"event": ("event.json", b'{"event_id": 5}', "application/json")})
+    assert 'id="event_file-error"' in broken.text and "event_id" in broken.text
