@@ -58,6 +58,11 @@ def test_signing_in_sets_a_strict_httponly_session_that_never_holds_the_key(worl
     world.client.cookies.delete(SESSION_COOKIE)
     after = world.client.get("/console", follow_redirects=False)
     assert after.status_code == 303 and after.headers["location"].startswith("/console/login")
+    # Over https the session cookie is Secure too.
+    form = {"key": key, "_csrf_token": _csrf(world), "next": "/console"}
+    secure = world.client.post("https://testserver.local/console/login", data=form, follow_redirects=False)
+    assert secure.status_code == 303
+    assert "Secure" in next(h for h in secure.headers.get_list("set-cookie") if h.startswith(f"{SESSION_COOKIE}="))
     # After signing in, only a path on this site is followed.
     for target in ("https://evil.example/", "//evil.example", "/\\evil.example"):
         again = world.client.post("/console/login", data={"key": key, "_csrf_token": _csrf(world), "next": target},
