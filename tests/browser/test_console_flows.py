@@ -90,3 +90,20 @@ def test_the_api_docs_render_offline_and_english_is_one_click_away(page: Any) ->
     assert page.inner_text("h1") == "Sign in"
     page.goto("/console/login")
     assert page.inner_text("h1") == "Sign in"  # remembered in a cookie
+
+
+def test_the_printable_agenda_is_the_grid_then_one_a4_page_per_participant(page: Any) -> None:
+    import re
+
+    from matcher.scheduling import export_files, parse_event, solve
+    from matcher.scheduling.generate import generate_event
+
+    problem = parse_event(generate_event(12, 5, 6, seed=1))
+    html = export_files(problem, solve(problem, time_limit=5), "html")["agenda.html"].decode("utf-8")
+    page.set_content(html)
+    pdf = page.pdf(prefer_css_page_size=True)
+    pages = re.findall(rb"/Type\s*/Page[^s]", pdf)
+    assert len(pages) == 1 + len(problem.startups) + len(problem.investors)
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)", pdf)
+    sizes = {tuple(round(float(v)) for v in box) for box in boxes}
+    assert sizes == {(595, 842), (842, 595)}  # A4 portrait pages and the landscape grid
