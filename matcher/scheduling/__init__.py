@@ -3,7 +3,13 @@
 event.json → :func:`load_event` → :func:`solve` (encoder → solver → decoder, then :func:`verify`) →
 :func:`export_files` / :func:`write_exports`. :func:`reschedule` re-solves after changes with confirmed
 meetings fixed; :func:`plan_sessions` groups pitches into themed sessions and invites investors.
+
+Session planning needs polars and solving a grid does not, so its names are imported on first use.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from matcher.scheduling.encoder import DEFAULT_MODE, MODES, Mode
 from matcher.scheduling.exports import FORMATS, Download, download, export_files, write_exports
@@ -19,8 +25,21 @@ from matcher.scheduling.reschedule import (
     reschedule,
 )
 from matcher.scheduling.schedule import Meeting, Move, Schedule, meetings_per_startup, spread
-from matcher.scheduling.sessions import PitchSession, SessionPlan, plan_sessions
 from matcher.scheduling.verify import Verification, verify
+
+if TYPE_CHECKING:
+    from matcher.scheduling.sessions import PitchSession, SessionPlan, plan_sessions
+
+_SESSIONS = ("PitchSession", "SessionPlan", "plan_sessions")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SESSIONS:
+        from matcher.scheduling import sessions
+
+        return getattr(sessions, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_MODE",

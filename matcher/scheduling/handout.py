@@ -7,12 +7,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from matcher.errors import InvalidInputError
-from matcher.io import DataSet
 from matcher.scheduling.problem import EventProblem, Participant
 from matcher.scheduling.schedule import Meeting
+
+if TYPE_CHECKING:
+    from matcher.io import DataSet
 
 DEFAULT_TZ = "Asia/Shanghai"
 

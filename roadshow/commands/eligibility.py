@@ -4,38 +4,33 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
-import polars as pl
 import typer
-from rich.table import Table
 
-from matcher.eligibility import (
-    CONTRACT_COLUMNS,
-    assess,
-    assess_frame,
-    default_policy,
-    load_pd_model,
-    load_policy,
-    train_pd_model,
-)
-from matcher.eligibility.engine import resolve_model
 from matcher.errors import InvalidInputError
-from matcher.io import DataSet
 from roadshow.commands._common import DataDirOption, console, load_data, parse_date, user_errors
+
+if TYPE_CHECKING:
+    import polars as pl
+    from rich.table import Table
+
+    from matcher.io import DataSet
 
 AsOfOpt = Annotated[
     str | None,
     typer.Option("--as-of", help="Evaluation date (YYYY-MM-DD); loans before it train the model. Default: today."),
 ]
 PolicyOpt = Annotated[
-    Path | None, typer.Option("--policy", help="A bank's policy TOML merged over the default policy.")
+    Path | None,
+    typer.Option("--policy", exists=True, dir_okay=False, help="A bank's policy TOML merged over the default policy."),
 ]
 EncodingOpt = Annotated[str, typer.Option(help="Text encoding of the CSV files, e.g. utf-8, gbk, cp1252.")]
 
 
 def _read_targets(path: Path) -> list[str]:
+    import polars as pl
+
     frame = pl.read_csv(path, infer_schema=False)
     if "startup_id" not in frame.columns:
         raise InvalidInputError(f"{path} needs a 'startup_id' column", field="--targets")
@@ -43,6 +38,10 @@ def _read_targets(path: Path) -> list[str]:
 
 
 def _summary(scores: pl.DataFrame, product: str) -> Table:
+    import numpy as np
+    import polars as pl
+    from rich.table import Table
+
     first = scores.row(0, named=True) if scores.height else {}
     table = Table(
         title=f"Eligibility for {product} — model {first.get('model_source', '-')} {first.get('model_version', '')}, "
@@ -78,16 +77,21 @@ def eligibility(
     product: Annotated[
         str, typer.Option("--product", help="knowledge_value_credit, ip_pledge, other, or a product_id.")
     ],
-    out: Annotated[Path, typer.Option("--out", help="CSV to write (columns as in DATA_FORMAT.md).")],
+    out: Annotated[Path, typer.Option("--out", dir_okay=False, help="CSV to write (columns as in DATA_FORMAT.md).")],
     as_of: AsOfOpt = None,
-    targets: Annotated[Path | None, typer.Option("--targets", help="CSV with a startup_id column.")] = None,
+    targets: Annotated[
+        Path | None, typer.Option("--targets", exists=True, dir_okay=False, help="CSV with a startup_id column.")
+    ] = None,
     model: Annotated[
-        Path | None, typer.Option("--model", help="A PD model saved by train-eligibility (.skops).")
+        Path | None,
+        typer.Option("--model", exists=True, dir_okay=False, help="A PD model saved by train-eligibility (.skops)."),
     ] = None,
     policy: PolicyOpt = None,
     encoding: EncodingOpt = "utf-8",
 ) -> None:
     """Score each target startup for one loan product: eligibility, tech-SME score, grade, PD, limit, reasons."""
+    from matcher.eligibility import CONTRACT_COLUMNS, assess_frame, load_pd_model, load_policy
+
     with user_errors():
         day = parse_date(as_of, "--as-of") or date.today()
         rules = load_policy(policy)
@@ -104,12 +108,14 @@ def eligibility(
 def train_eligibility(
     *,
     data: DataDirOption = None,
-    out: Annotated[Path, typer.Option("--out", help="Where to save the model (.skops).")],
+    out: Annotated[Path, typer.Option("--out", dir_okay=False, help="Where to save the model (.skops).")],
     as_of: AsOfOpt = None,
     policy: PolicyOpt = None,
     encoding: EncodingOpt = "utf-8",
 ) -> None:
     """Train the calibrated PD model on a bank's own loans issued before --as-of (all when omitted)."""
+    from matcher.eligibility import load_policy, train_pd_model
+
     with user_errors():
         day = parse_date(as_of, "--as-of")
         ds = load_data(data, encoding)
@@ -127,6 +133,11 @@ DEMO_AS_OF = date(2026, 1, 1)
 
 def eligibility_demo_table(data: DataSet, *, as_of: date = DEMO_AS_OF, firms: int = 5) -> Table:
     """The ``roadshow demo`` table: the first ``firms`` startups for both loan products (issue 5)."""
+    from rich.table import Table
+
+    from matcher.eligibility import assess, default_policy
+    from matcher.eligibility.engine import resolve_model
+
     targets = data.startups["startup_id"].head(firms).to_list()
     model = resolve_model(data, as_of=as_of, model=None, policy=default_policy())
     table = Table(title=f"Credit eligibility as of {as_of} (PD model: {model.source})", title_justify="left")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from roadshow.commands._common import DataDirOption, err_console, load_data, parse_date, user_errors
+from roadshow.commands.choices import ScheduleMode, Solver
 
 if TYPE_CHECKING:
     from matcher.scheduling import Organiser
@@ -30,20 +31,33 @@ def _handouts(name: str | None, email: str | None) -> tuple[Organiser, str | Non
 
 
 def schedule(
-    event: Annotated[Path, typer.Argument(help="event.json (DATA_FORMAT.md).")],
+    event: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="event.json (DATA_FORMAT.md).")],
     *,
-    out: Annotated[Path, typer.Option("--out", help="Directory for meetings.csv, the workbook, .ics files, agenda.")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", file_okay=False, help="Directory for meetings.csv, the workbook, .ics files, agenda."),
+    ],
     data: DataDirOption = None,
-    mode: Annotated[str | None, typer.Option("--mode", help=MODE_HELP)] = None,
-    solver: Annotated[str, typer.Option("--solver", help="auto, milp (exact) or decomposition.")] = "auto",
+    mode: Annotated[ScheduleMode | None, typer.Option("--mode", help=MODE_HELP)] = None,
+    solver: Annotated[
+        Solver,
+        typer.Option("--solver", help="milp: exact; decomposition: pair selection, then slots; auto: both."),
+    ] = "auto",
     time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds the solver may use.")] = 60.0,
     seed: Annotated[int, typer.Option("--seed", help="Seed for any randomised step.")] = 0,
     wish_bonus: Annotated[float, typer.Option("--wish-bonus", help="Added to the objective per wish met.")] = 0.25,
     current: Annotated[
         Path | None,
-        typer.Option("--reschedule", help="The confirmed meetings.csv (or schedule.json) to keep where possible."),
+        typer.Option(
+            "--reschedule",
+            exists=True,
+            dir_okay=False,
+            help="The confirmed meetings.csv (or schedule.json) to keep where possible.",
+        ),
     ] = None,
-    changes: Annotated[Path | None, typer.Option("--changes", help="changes.json for --reschedule.")] = None,
+    changes: Annotated[
+        Path | None, typer.Option("--changes", exists=True, dir_okay=False, help="changes.json for --reschedule.")
+    ] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Fit the ranking model on history before this date.")]
     = None,
     venue: Annotated[str | None, typer.Option("--venue", help="Where the meetings are held (calendar LOCATION).")]
@@ -65,7 +79,6 @@ def schedule(
     from matcher.errors import InvalidInputError
     from matcher.scheduling import (
         DEFAULT_MODE,
-        MODES,
         load_changes,
         load_current,
         load_event,
@@ -76,18 +89,12 @@ def schedule(
     )
     from matcher.scheduling.handout import participant_names
     from matcher.scheduling.scoring import fitted_pair_scorer
-    from matcher.scheduling.solvers import SOLVER_NAMES
 
     with user_errors():
-        if mode is not None and mode not in MODES:
-            raise InvalidInputError(f"must be one of {', '.join(MODES)}", field="--mode")
-        if solver not in SOLVER_NAMES:
-            raise InvalidInputError(f"must be one of {', '.join(SOLVER_NAMES)}", field="--solver")
         if time_limit <= 0:
             raise InvalidInputError("must be positive", field="--time-limit")
         if (current is None) != (changes is None):
             raise InvalidInputError("--reschedule and --changes go together", field="--changes")
-        chosen = next((m for m in MODES if m == mode), None)
         organiser, default_venue = _handouts(organiser_name, organiser_email)
         dataset = load_data(data, encoding)
         names = participant_names(dataset)
@@ -115,7 +122,7 @@ def schedule(
                     problem,
                     load_current(current),
                     load_changes(changes, problem),
-                    mode=chosen,
+                    mode=mode,
                     solver=solver,
                     time_limit=time_limit,
                     seed=seed,
@@ -123,7 +130,7 @@ def schedule(
                 )
             else:
                 result = solve(
-                    problem, mode=chosen or DEFAULT_MODE, solver=solver, time_limit=time_limit, seed=seed,
+                    problem, mode=mode or DEFAULT_MODE, solver=solver, time_limit=time_limit, seed=seed,
                     progress=progress,
                 )
             status.update("writing exports")
@@ -138,10 +145,15 @@ def schedule(
 
 def plan_sessions_command(
     *,
-    out: Annotated[Path, typer.Option("--out", help="Directory for sessions.csv and invitations.csv.")],
+    out: Annotated[
+        Path, typer.Option("--out", file_okay=False, help="Directory for sessions.csv and invitations.csv.")
+    ],
     data: DataDirOption = None,
     event: Annotated[
-        Path | None, typer.Option("--event", help="Plan for the startups of this event.json (default: all).")
+        Path | None,
+        typer.Option(
+            "--event", exists=True, dir_okay=False, help="Plan for the startups of this event.json (default: all)."
+        ),
     ] = None,
     capacity: Annotated[int, typer.Option("--capacity", help="Pitches per session.")] = 8,
     pitch_minutes: Annotated[int, typer.Option("--pitch-minutes", help="Minutes per pitch.")] = 8,
