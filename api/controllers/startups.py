@@ -44,6 +44,7 @@ class StartupController(Controller):
         self,
         *,
         db: Db,
+        q: Annotated[str | None, QueryParameter(max_length=100, description="Any part of the name or id")] = None,
         sector: Annotated[str | None, QueryParameter(max_length=100)] = None,
         stage: FromQuery[Stage | None] = None,
         tech_sme: FromQuery[bool | None] = None,
@@ -51,7 +52,7 @@ class StartupController(Controller):
         offset: PageOffset = 0,
     ) -> StartupPage:
         return await startups.list_startups(
-            db, sector=sector, stage=stage.value if stage else None, tech_sme=tech_sme, limit=limit, offset=offset
+            db, q=q, sector=sector, stage=stage.value if stage else None, tech_sme=tech_sme, limit=limit, offset=offset
         )
 
     @get("/{startup_id:str}", summary="A startup's profile (itself, organisers, admins)")
