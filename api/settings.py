@@ -7,8 +7,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from matcher.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from matcher.scheduling.handout import Organiser
 
 DEVELOPMENT = "development"
 PRODUCTION = "production"
@@ -17,6 +21,7 @@ ENVIRONMENTS = (DEVELOPMENT, PRODUCTION)
 # Used only in development so that `roadshow serve` works out of the box; refused in production.
 DEVELOPMENT_SECRET = "development-secret-do-not-use-in-production"
 MIN_SECRET_LENGTH = 32
+DEFAULT_VENUE = "湘潭高新区"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +57,11 @@ class Settings:
     job_threads: int = 1
     # A running job whose worker sent no heartbeat for this long is retried (or failed after two tries).
     job_lease_seconds: float = 30.0
+    # Who the handouts' calendar entries name as ORGANIZER (None: the library's default, see
+    # matcher.scheduling.Organiser), and the venue of events that name none.
+    organiser_name: str | None = None
+    organiser_email: str | None = None
+    default_venue: str | None = DEFAULT_VENUE
 
     def __post_init__(self) -> None:
         if self.env not in ENVIRONMENTS:
@@ -98,7 +108,17 @@ class Settings:
             key_rate_per_minute=_int(env, "ROADSHOW_KEY_REQUESTS_PER_MINUTE", 6_000),
             job_lease_seconds=float(_int(env, "ROADSHOW_JOB_LEASE_SECONDS", 30)),
             embedded_worker=env.get("ROADSHOW_EMBEDDED_WORKER", "1").strip().lower() not in ("0", "false", "no"),
+            organiser_name=env.get("ROADSHOW_ORGANISER_NAME") or None,
+            organiser_email=env.get("ROADSHOW_ORGANISER_EMAIL") or None,
+            default_venue=env.get("ROADSHOW_VENUE", DEFAULT_VENUE) or None,
         )
+
+    def organiser(self) -> Organiser:
+        """The calendar ORGANIZER of this deployment."""
+        from matcher.scheduling.handout import Organiser
+
+        default = Organiser()
+        return Organiser(self.organiser_name or default.name, self.organiser_email or default.email)
 
 
 def check_database_url(url: str) -> None:

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
-from litestar.params import FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from api.controllers._idempotency import NO_STORE, IdempotencyKey, idempotent_request
 from api.controllers._params import EntityId, PageLimit, PageOffset, QueryLabel, TopK
 from api.guards.auth import NO_AUTH, Caller, staff_only
 from api.guards.rate_limit import REGISTRATION
+from api.schemas.common import ONE_LINE
 from api.schemas.ranking import MatchList
 from api.schemas.startups import (
     AssessmentSummary,
@@ -66,6 +67,9 @@ class StartupController(Controller):
         self,
         *,
         db: Db,
+        q: Annotated[
+            str | None, QueryParameter(max_length=100, pattern=ONE_LINE, description="Any part of the name or id")
+        ] = None,
         sector: QueryLabel = None,
         stage: FromQuery[Stage | None] = None,
         tech_sme: FromQuery[bool | None] = None,
@@ -73,7 +77,7 @@ class StartupController(Controller):
         offset: PageOffset = 0,
     ) -> StartupPage:
         return await startups.list_startups(
-            db, sector=sector, stage=stage.value if stage else None, tech_sme=tech_sme, limit=limit, offset=offset
+            db, q=q, sector=sector, stage=stage.value if stage else None, tech_sme=tech_sme, limit=limit, offset=offset
         )
 
     @get("/{startup_id:str}", summary="A startup's profile (itself, organisers, admins)")

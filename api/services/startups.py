@@ -212,13 +212,24 @@ async def remove(session: AsyncSession, *, principal: Principal, startup_id: str
 async def list_startups(
     session: AsyncSession,
     *,
+    q: str | None = None,
     sector: str | None = None,
     stage: str | None = None,
     tech_sme: bool | None = None,
+    consented_to: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> StartupPage:
+    """Startups matching every filter given: ``q`` is any part of the name (Chinese included) or the id;
+    ``consented_to`` keeps those that allow that bank to assess them."""
     query = select(Startup).where(Startup.archived_at.is_(None))
+    if q:
+        pattern = "%" + q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(Startup.name.ilike(pattern, escape="\\") | Startup.startup_id.ilike(pattern, escape="\\"))
+    if consented_to is not None:
+        query = query.where(
+            Startup.startup_id.in_(select(Consent.startup_id).where(Consent.bank_id == consented_to))
+        )
     if sector is not None:
         query = query.where(Startup.sector == sector)
     if stage is not None:
