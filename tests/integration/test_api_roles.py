@@ -62,6 +62,8 @@ ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
     ("GET", "/api/jobs/job_missing", None, STAFF),
     ("GET", "/health", None, ALL),
     ("GET", "/schema/openapi.json", None, ALL),
+    ("GET", "/static/console/console.js", None, ALL),
+    ("GET", "/static/swagger-ui/index.css", None, ALL),
     # Last: it archives the registered startup (it has a consent), which the entries above use.
     ("DELETE", "/api/startups/{sid}", None, SELF),
 ]
