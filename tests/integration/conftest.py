@@ -146,3 +146,20 @@ def wait_for_job(api: Api, job_id: str, headers: dict[str, str], seconds: float 
         if job["status"] in ("done", "failed") or time.monotonic() > deadline:
             return job
         time.sleep(0.05)
+
+
+def wait_for_queue(api: Api, seconds: float = 60.0) -> None:
+    """Wait until no job is queued or running (the queue's worker runs them in its own threads)."""
+
+    async def active() -> int:
+        from sqlalchemy import func, select
+
+        from api.db.models import ScheduleJob
+
+        async with api.state.sessions() as session:
+            query = select(func.count()).select_from(ScheduleJob).where(ScheduleJob.status.in_(("queued", "running")))
+            return int(await session.scalar(query) or 0)
+
+    deadline = time.monotonic() + seconds
+    while api.run(active) and time.monotonic() < deadline:
+        time.sleep(0.05)
