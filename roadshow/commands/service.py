@@ -1,4 +1,4 @@
-"""Service commands: ``serve``, ``import``, ``train``, ``keys create|revoke`` and ``db upgrade``.
+"""Service commands: ``serve``, ``worker``, ``import``, ``train``, ``keys create|revoke`` and ``db upgrade``.
 
 Each honours ``DATABASE_URL`` (default: a SQLite file under ``ROADSHOW_DATA_DIR``) through
 ``api.settings.Settings.from_env()``, read when the command runs, never at import. The service layer
