@@ -324,10 +324,10 @@ def _assess(
     else:
         pledge_capacity, pledgeable = np.zeros(n), np.zeros(n, dtype=np.int64)
     labels = firms["sector"].drop_nulls().unique().to_list()
-    failed = tech["tech_sme_failed"]
-    revenue = firms["revenue_wan"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    failed = tech.select(pl.col("tech_sme_failed").list.contains(c).alias(c) for c in TECH_SME_CONDITIONS)
+    revenue = firms.select(pl.col("revenue_wan").cast(pl.Float64).fill_null(np.nan)).to_series().to_numpy()
     arrays = FirmArrays(
-        failed={c: failed.list.contains(c).to_numpy() for c in TECH_SME_CONDITIONS},
+        failed={c: failed[c].to_numpy() for c in TECH_SME_CONDITIONS},
         direct=tech["tech_sme_direct"].to_numpy(),
         rd_points=tech["rd_points"].to_numpy(),
         tech_staff_points=tech["tech_staff_points"].to_numpy(),
@@ -350,7 +350,6 @@ def _assess(
     frame = pl.DataFrame(
         {
             "startup_id": firms["startup_id"],
-            "product": pl.repeat(spec.kind.value, n, eager=True, dtype=pl.Utf8),
             "eligible": outcome.eligible,
             "tech_sme_score": tech["tech_sme_score"],
             "tech_sme_qualified": tech["tech_sme_qualified"],
@@ -358,8 +357,6 @@ def _assess(
             "pd": pd,
             "credit_limit_wan": outcome.credit_limit_wan,
             "reasons": pl.Series("reasons", outcome.reasons, dtype=pl.Utf8),
-            "policy_version": pl.repeat(policy.version, n, eager=True, dtype=pl.Utf8),
-            "model_version": pl.repeat(model.model_version_, n, eager=True, dtype=pl.Utf8),
             "input_hash": _hashes(firms, _ip_hash_frame(data.ip_assets), _context(as_of, spec, policy, model)),
             "limit_basis": pl.Series("limit_basis", outcome.limit_basis.tolist(), dtype=pl.Utf8),
             "kv_score": kv["kv_score"],
@@ -370,6 +367,9 @@ def _assess(
         },
         schema_overrides={"grade": pl.Utf8, "tech_sme_score": pl.Int64, "input_hash": pl.Utf8},
     ).with_columns(
+        pl.lit(spec.kind.value, dtype=pl.Utf8).alias("product"),
+        pl.lit(policy.version, dtype=pl.Utf8).alias("policy_version"),
+        pl.lit(model.model_version_, dtype=pl.Utf8).alias("model_version"),
         pl.lit(spec.product_id, dtype=pl.Utf8).alias("product_id"),
         pl.when(pl.col("reasons") == "").then(pl.lit([], dtype=pl.List(pl.Utf8)))
         .otherwise(pl.col("reasons").str.split(";")).alias("reason_codes"),

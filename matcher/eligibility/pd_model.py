@@ -14,8 +14,10 @@ What a fit does, on the labelled loans issued before the as-of date (``loan_feat
    the log-odds scale, each with and without the issue year (a vintage effect helps only if it carries
    forward). The candidate with the lowest validation log-loss wins; with too few recent defaults to
    judge, a fixed blend is used and the card says so.
-4. **Refits the winner on every training loan and calibrates it** (Platt scaling on out-of-fold
-   scores), so a PD of 0.05 means about 5 defaults in 100.
+4. **Calibrates and refits.** Platt scaling maps the winner's log-odds to PDs, fitted on the
+   validation split (the most recent loans, scored by a model that had not seen them: the risk level
+   the next loans most likely share), or on out-of-fold scores when there is no usable split; then the
+   winner is refitted on every training loan. A PD of 0.05 means about 5 defaults in 100.
 
 Monotone constraints where the domain is sure (the trees and the sign of the linear part agree): more
 valid invention / class-I patents, higher R&D intensity, a larger tech-staff share or a 高新技术企业
@@ -29,7 +31,8 @@ Persistence: skops, trusting only scikit-learn and numpy types; everything else 
 card) is JSON inside the file. ``model_version_`` hashes the training matrix, labels, choices and the
 scikit-learn version, so the same training reproduces the same version.
 
-Scoring is one path: ``predict_pd`` on a feature frame, whether it has one row (the API) or 100,000.
+Scoring is one path: ``predict_pd`` on a feature frame, whether it has one row (the API) or 100,000,
+through the flattened trees of ``matcher.trees`` and the logistic part folded into one affine map.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ from matcher.eligibility.loan_features import (
 from matcher.eligibility.policy import Policy
 from matcher.eligibility.woe import CategoryEncoder, fit_encoder, out_of_fold
 from matcher.errors import InvalidInputError, NotFittedError
+from matcher.trees import CompiledBooster
 
 __all__ = [
     "BOOK_SPECIFIC", "CATEGORICAL_FEATURES", "FEATURES", "NUMERIC_FEATURES", "PDModel", "TrainingSet", "load_pd_model",
@@ -96,6 +100,7 @@ MIN_TRAINING_DEFAULTS = 10
 # Enough recent evidence to judge candidates on the validation split; below it a fixed form is used.
 MIN_VALIDATION_EVENTS = 8
 CALIBRATION_FOLDS = 3
+SCORING_SLICE = 2048
 ENCODING_FOLDS = 5
 
 
@@ -154,18 +159,60 @@ def _signed_log(x: FloatArray) -> FloatArray:
 
 @dataclass(slots=True)
 class _Parts:
+    """The fitted parts, and their scoring state derived once (never saved): the trees flattened by
+    ``matcher.trees`` (the same raw scores as scikit-learn's to the bit, without its per-call
+    overhead of one Python call per tree) and the logistic pipeline folded into one affine map."""
+
     booster: HistGradientBoostingClassifier | None
     linear: Pipeline | None
     blend: float
+    compiled_: CompiledBooster | None = field(default=None, repr=False)
+    affine_: _Affine | None = field(default=None, repr=False)
+
+    def _derive(self) -> None:
+        if self.booster is not None and self.compiled_ is None:
+            self.compiled_ = CompiledBooster.from_estimator(self.booster)
+        if self.linear is not None and self.affine_ is None:
+            self.affine_ = _Affine.of(self.linear)
 
     def score(self, x: FloatArray) -> FloatArray:
         """Log-odds: the blend of the boosted and the logistic parts."""
+        self._derive()
         total = np.zeros(x.shape[0])
-        if self.booster is not None:
-            total += self.blend * self.booster.decision_function(x)
-        if self.linear is not None:
-            total += (1.0 - self.blend if self.booster is not None else 1.0) * self.linear.decision_function(x)
+        if self.compiled_ is not None:
+            # In slices, so the tree walk's (rows × trees) index arrays stay small.
+            trees = [self.compiled_.decision_function(x[k:k + SCORING_SLICE])
+                     for k in range(0, x.shape[0], SCORING_SLICE)]
+            total += self.blend * np.concatenate(trees)
+        if self.affine_ is not None:
+            total += (1.0 - self.blend if self.booster is not None else 1.0) * self.affine_.score(x)
         return total
+
+
+@dataclass(frozen=True, slots=True)
+class _Affine:
+    """``SimpleImputer(median, indicators) → StandardScaler → LogisticRegression`` as one affine map."""
+
+    medians: FloatArray
+    indicator_columns: npt.NDArray[np.intp]
+    weights: FloatArray
+    indicator_weights: FloatArray
+    intercept: float
+
+    @classmethod
+    def of(cls, pipeline: Pipeline) -> _Affine:
+        imputer, scaler, logistic = (pipeline.named_steps[k] for k in ("impute", "scale", "logistic"))
+        n = len(imputer.statistics_)
+        columns = np.asarray(imputer.indicator_.features_ if imputer.indicator_ is not None else [], dtype=np.intp)
+        w = logistic.coef_[0] / scaler.scale_
+        return cls(np.asarray(imputer.statistics_, dtype=np.float64), columns, w[:n], w[n:],
+                   float(logistic.intercept_[0] - np.sum(scaler.mean_ * w)))
+
+    def score(self, x: FloatArray) -> FloatArray:
+        missing = np.isnan(x)
+        filled = np.where(missing, self.medians, x)
+        return np.asarray(filled @ self.weights + missing[:, self.indicator_columns] @ self.indicator_weights
+                          + self.intercept, dtype=np.float64)
 
 
 def _fit_booster(x: FloatArray, y: IntArray, c: Candidate, monotone: Sequence[int], seed: int,
@@ -221,6 +268,7 @@ class PDModel:
     encoder_: CategoryEncoder | None = field(default=None, repr=False)
     parts_: _Parts | None = field(default=None, repr=False)
     calibration_: tuple[float, float] = (1.0, 0.0)
+    calibration_source_: str = ""
     chosen_: str = ""
     selection_: list[dict[str, Any]] = field(default_factory=list)
     model_version_: str = ""
@@ -300,7 +348,9 @@ class PDModel:
         out[:, self.numeric_.index("issue_year")] = np.nan
         return out
 
-    def _select(self, features: pl.DataFrame, y: IntArray, issued_on: pl.Series) -> Candidate:
+    def _select(self, features: pl.DataFrame, y: IntArray, issued_on: pl.Series
+                ) -> tuple[Candidate, tuple[FloatArray, IntArray] | None]:
+        """The winning form and, when there was a validation split, its validation scores and labels."""
         n = len(y)
         default = Candidate("blend", False, 4, max(20, n // 100), 150, 0.5)
         days = issued_on.cast(pl.Date).to_physical().to_numpy()
@@ -312,7 +362,7 @@ class PDModel:
             self.selection_ = [{"candidate": default.label(), "note": (
                 f"too few recent defaults or repayments to compare forms ({events} of the rarer outcome in the "
                 f"latest {self.validation_share:.0%} of loans; need {MIN_VALIDATION_EVENTS}); fixed form used")}]
-            return default
+            return default, None
         f_train, f_val = features.filter(pl.Series(train)), features.filter(pl.Series(val))
         encoder = fit_encoder(f_train, y[train], self.categorical_, smoothing=self.smoothing,
                               min_count=self.min_category_count)
@@ -350,7 +400,7 @@ class PDModel:
             {"candidate": c.label(), "validation_log_loss": round(loss, 6), "validation_auc": round(_auc(y_val, s), 6)}
             for loss, c, s in results
         ]
-        return results[0][1]
+        return results[0][1], (results[0][2], y_val)
 
     # --- fitting -------------------------------------------------------------------------------------
 
@@ -368,7 +418,7 @@ class PDModel:
         if not self.numeric_ and not self.categorical_:
             raise NotFittedError("no column of the loan book varies between loans: nothing to learn defaults from")
         with _one_thread():
-            chosen = self._select(features, y, issued_on)
+            chosen, recent = self._select(features, y, issued_on)
         if not chosen.use_year and "issue_year" in self.numeric_:
             self.dropped_["issue_year"] = "the vintage effect did not carry forward on the validation split"
             self.numeric_ = tuple(c for c in self.numeric_ if c != "issue_year")
@@ -376,15 +426,22 @@ class PDModel:
                                     min_count=self.min_category_count)
         x = self._encoded_for_training(features, y)
         monotone = self._monotone()
-        # Out-of-fold scores for the calibration map, then the winner on every loan.
-        oof = np.zeros(n)
-        fold = np.random.default_rng(self.random_state + 1).permutation(n) % CALIBRATION_FOLDS
         with _one_thread():
-            for k in range(CALIBRATION_FOLDS):
-                held = fold == k
-                oof[held] = _fit_parts(x[~held], y[~held], chosen, monotone, self.random_state).score(x[held])
+            if recent is not None:
+                # Calibrated on the most recent loans, scored by a model that never saw them: the level of
+                # risk the next loans are most likely to share (books drift; the whole history's average
+                # default rate is the wrong anchor after a bad or a good vintage).
+                self.calibration_ = _platt(*recent)
+                self.calibration_source_ = "the temporal validation split"
+            else:
+                oof = np.zeros(n)
+                fold = np.random.default_rng(self.random_state + 1).permutation(n) % CALIBRATION_FOLDS
+                for k in range(CALIBRATION_FOLDS):
+                    held = fold == k
+                    oof[held] = _fit_parts(x[~held], y[~held], chosen, monotone, self.random_state).score(x[held])
+                self.calibration_ = _platt(oof, y)
+                self.calibration_source_ = f"{CALIBRATION_FOLDS}-fold out-of-fold scores"
             self.parts_ = _fit_parts(x, y, chosen, monotone, self.random_state)
-        self.calibration_ = _platt(oof, y)
         self.chosen_ = chosen.label()
         digest = hashlib.sha256()
         digest.update(np.ascontiguousarray(np.nan_to_num(x, nan=-9e99)).tobytes())
@@ -422,8 +479,8 @@ class PDModel:
             "model_version": self.model_version_, "source": self.source, "trained_until": self.trained_until_,
             "loans": self.n_loans_, "defaults": self.n_defaults_, "default_rate": self.default_rate_,
             "form": self.chosen_, "features": self.feature_names(), "dropped": dict(self.dropped_),
-            "selection": list(self.selection_), "calibration": {"method": "platt", "a": self.calibration_[0],
-                                                                 "b": self.calibration_[1]},
+            "selection": list(self.selection_), "calibration": {"method": "platt", "on": self.calibration_source_,
+                            "a": self.calibration_[0], "b": self.calibration_[1]},
             "fallback_reason": self.fallback_reason,
         }
 
@@ -438,6 +495,7 @@ class PDModel:
             "params": self._params(), "source": self.source, "numeric": list(self.numeric_),
             "categorical": list(self.categorical_), "dropped": self.dropped_, "encoder": self.encoder_.to_json(),
             "blend": self.parts_.blend, "calibration": list(self.calibration_), "chosen": self.chosen_,
+            "calibration_source": self.calibration_source_,
             "selection": self.selection_, "model_version": self.model_version_,
             "n_loans": self.n_loans_, "n_defaults": self.n_defaults_, "default_rate": self.default_rate_,
             "trained_until": self.trained_until_, "format": FORMAT,
@@ -484,7 +542,7 @@ def load_pd_model(path: Path | str, *, source: ModelSource | None = None) -> PDM
     model.parts_ = _Parts(blob["booster"], blob["linear"], float(meta["blend"]))
     a, b = meta["calibration"]
     model.calibration_ = (float(a), float(b))
-    model.chosen_ = str(meta["chosen"])
+    model.chosen_, model.calibration_source_ = str(meta["chosen"]), str(meta["calibration_source"])
     model.selection_ = list(meta["selection"])
     model.model_version_ = meta["model_version"]
     model.n_loans_, model.n_defaults_ = int(meta["n_loans"]), int(meta["n_defaults"])

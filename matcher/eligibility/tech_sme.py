@@ -80,8 +80,7 @@ def ip_counts(ip_assets: pl.DataFrame, as_of: AsOf) -> pl.DataFrame:
 IntArray = npt.NDArray[np.int64]
 
 
-def _units(values: pl.Series) -> tuple[IntArray, npt.NDArray[np.bool_]]:
-    x = values.cast(pl.Float64).to_numpy()
+def _units(x: npt.NDArray[np.float64]) -> tuple[IntArray, npt.NDArray[np.bool_]]:
     present = ~np.isnan(x)
     return np.rint(np.where(present, x, 0.0) * SCALE).astype(np.int64), present
 
@@ -118,16 +117,22 @@ def tech_sme_frame(
     """
     rules = policy.tech_sme
     counts = ip_counts(ip_assets, as_of)
-    base = startups.select("startup_id").join(counts, on="startup_id", how="left", maintain_order="left")
-    class_i = base["valid_class_i"].fill_null(0).to_numpy().astype(np.int64)
-    class_ii = base["valid_class_ii"].fill_null(0).to_numpy().astype(np.int64)
-
-    employees = startups["employees"].fill_null(0).to_numpy().astype(np.int64)
-    rd_staff = startups["rd_staff"].fill_null(0).to_numpy().astype(np.int64)
-    rd, _ = _units(startups["rd_expense_wan"])
-    revenue, has_revenue = _units(startups["revenue_wan"])
-    cost, has_cost = _units(startups["total_cost_wan"])
-    assets, has_assets = _units(startups["total_assets_wan"])
+    # Every input in one pass over the frame: one firm (the API) pays for one query, not thirty.
+    counted = ("valid_class_i", "valid_class_ii", "valid_invention_patents", "valid_trademarks")
+    base = startups.select("startup_id").join(counts, on="startup_id", how="left", maintain_order="left").select(
+        pl.col(c).fill_null(0).cast(pl.Int64) for c in counted)
+    class_i, class_ii = (base[c].to_numpy() for c in counted[:2])
+    amounts = ("rd_expense_wan", "revenue_wan", "total_cost_wan", "total_assets_wan")
+    routes = {r: pl.col(r).fill_null(False) if startups.schema[r] == pl.Boolean else pl.col(r).fill_null(0) >= 1
+              for r in rules.direct_routes}
+    inputs = startups.select(
+        *(pl.col(c).fill_null(0).cast(pl.Int64) for c in ("employees", "rd_staff", "credit_flags")),
+        *(pl.col(c).cast(pl.Float64).fill_null(np.nan) for c in amounts),
+        *(expr.alias(f"_route_{r}") for r, expr in routes.items()),
+    )
+    employees, rd_staff, credit_flags = (inputs[c].to_numpy() for c in ("employees", "rd_staff", "credit_flags"))
+    (rd, _), (revenue, has_revenue), (cost, has_cost), (assets, has_assets) = (
+        _units(inputs[c].to_numpy()) for c in amounts)
     revenue_den = np.where(has_revenue, revenue, 0)
     cost_den = np.where(has_cost, cost, 0)
 
@@ -144,15 +149,13 @@ def tech_sme_frame(
 
     direct = np.zeros(len(startups), dtype=bool)
     for route in rules.direct_routes:
-        col = startups[route]
-        met = col.fill_null(False) if col.dtype == pl.Boolean else col.fill_null(0) >= 1
-        direct |= met.to_numpy().astype(bool)
+        direct |= inputs[f"_route_{route}"].to_numpy().astype(bool)
 
     failed_masks = {
         STAFF_OVER_LIMIT: employees > rules.max_employees,
         REVENUE_OVER_LIMIT: has_revenue & _gt(revenue, Fraction(rules.max_revenue_wan)),
         ASSETS_OVER_LIMIT: has_assets & _gt(assets, Fraction(rules.max_total_assets_wan)),
-        ADVERSE_CREDIT: startups["credit_flags"].fill_null(0).to_numpy() > rules.max_credit_flags,
+        ADVERSE_CREDIT: credit_flags > rules.max_credit_flags,
         NO_TECH_STAFF_SCORE: ~direct & (staff_points == 0),
         TECH_SME_SCORE_LOW: ~direct & (score < rules.min_total_score),
     }
@@ -176,8 +179,8 @@ def tech_sme_frame(
             **{f"_fail_{code}": mask for code, mask in failed_masks.items()},
             "valid_class_i": class_i,
             "valid_class_ii": class_ii,
-            "valid_invention_patents": base["valid_invention_patents"].fill_null(0),
-            "valid_trademarks": base["valid_trademarks"].fill_null(0),
+            "valid_invention_patents": base["valid_invention_patents"],
+            "valid_trademarks": base["valid_trademarks"],
             "tech_staff_ratio": ratio(rd_staff, employees),
             "rd_sales_ratio": ratio(rd, revenue_den),
             "rd_cost_ratio": ratio(rd, cost_den),

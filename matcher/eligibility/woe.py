@@ -70,9 +70,11 @@ def _fit_one(levels: pl.Series, y: npt.NDArray[np.int64], *, smoothing: float, m
 
 
 def _apply_one(code: CategoryCode, levels: pl.Series) -> tuple[FloatArray, FloatArray]:
-    woe = levels.replace_strict(dict(code.woe), default=code.rare_woe, return_dtype=pl.Float64).to_numpy()
-    count = levels.replace_strict(dict(code.count), default=code.rare_count, return_dtype=pl.Float64).to_numpy()
-    return woe.astype(np.float64), count.astype(np.float64)
+    # Plain dict lookups: a few microseconds for the API's one row, about 10 ms per 100,000 rows.
+    values = levels.to_list()
+    woe, count, rare_woe, rare_count = code.woe, code.count, code.rare_woe, code.rare_count
+    return (np.fromiter((woe.get(v, rare_woe) for v in values), np.float64, len(values)),
+            np.fromiter((count.get(v, rare_count) for v in values), np.float64, len(values)))
 
 
 @dataclass(frozen=True, slots=True)
