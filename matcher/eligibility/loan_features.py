@@ -52,6 +52,7 @@ _FIRM_COLUMNS: tuple[str, ...] = (
     "standards_led_5y", "credit_flags", "high_tech_enterprise", "provincial_rd_center", "national_award_5y",
 )
 _STAGE_INDEX = {s.value: i for i, s in enumerate(STAGE_ORDER)}
+MATURE_SHARE = 0.9
 # A code-like sector label: an optional GB/T 4754 section letter, then digits (NAICS 541511, C3511).
 _CODE_PREFIX = r"^([a-z]?\d{2})\d*$"
 
@@ -146,10 +147,19 @@ def training_set(
     as_of: date | None,
     policy: Policy,
 ) -> TrainingSet:
-    """Loans issued before ``as_of`` (all when None) with a known outcome, featurised as of issue."""
-    labelled = loans.filter(pl.col("defaulted").is_not_null())
-    if as_of is not None:
-        labelled = labelled.filter(pl.col("issued_on") < as_of)
+    """Loans issued before ``as_of`` (all when None) with a known, final outcome, featurised as of issue.
+
+    A quarter of issue in which fewer than ``MATURE_SHARE`` of the loans have a known outcome is left
+    out: its loans are mostly still running, and the few outcomes already known are its early defaults,
+    so keeping them would teach the model that recent loans default (a performance-window rule)."""
+    book = loans if as_of is None else loans.filter(pl.col("issued_on") < as_of)
+    quarter = pl.col("issued_on").dt.truncate("3mo")
+    mature = (
+        book.group_by(quarter.alias("_quarter"))
+        .agg(pl.col("defaulted").is_not_null().mean().alias("_known"))
+        .filter(pl.col("_known") >= MATURE_SHARE)["_quarter"]
+    )
+    labelled = book.filter(pl.col("defaulted").is_not_null() & quarter.is_in(mature.implode()))
     labelled = labelled.join(startups, on="startup_id", how="inner").sort("issued_on", "loan_id")
     # Key every per-firm frame by loan so each loan is evaluated on its own issue date.
     firms = labelled.with_columns(pl.col("loan_id").alias("startup_id"))

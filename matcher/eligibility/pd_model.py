@@ -16,8 +16,9 @@ What a fit does, on the labelled loans issued before the as-of date (``loan_feat
    judge, a fixed blend is used and the card says so.
 4. **Calibrates and refits.** Platt scaling maps the winner's log-odds to PDs, fitted on the
    validation split (the most recent loans, scored by a model that had not seen them: the risk level
-   the next loans most likely share), or on out-of-fold scores when there is no usable split; then the
-   winner is refitted on every training loan. A PD of 0.05 means about 5 defaults in 100.
+   the next loans most likely share) when every recent loan's outcome is known, otherwise on
+   out-of-fold scores of all loans (a window of still-running loans knows mostly its early defaults);
+   then the winner is refitted on every training loan. A PD of 0.05 means about 5 defaults in 100.
 
 Monotone constraints where the domain is sure (the trees and the sign of the linear part agree): more
 valid invention / class-I patents, higher R&D intensity, a larger tech-staff share or a 高新技术企业
@@ -405,7 +406,10 @@ class PDModel:
     # --- fitting -------------------------------------------------------------------------------------
 
     def fit(self, features: pl.DataFrame, defaulted: npt.ArrayLike, issued_on: pl.Series, *,
-            trained_until: str = "") -> PDModel:
+            trained_until: str = "", recent_outcomes_complete: bool = False) -> PDModel:
+        """Fit on labelled loans. ``recent_outcomes_complete`` says the latest loans' outcomes are all
+        known (none still running): only then is the calibration anchored on them, since a window of
+        immature loans whose known outcomes are mostly early defaults would overstate every PD."""
         y = np.asarray(defaulted, dtype=np.int64)
         n, n_pos = len(y), int(y.sum())
         if n < MIN_TRAINING_LOANS or n_pos < MIN_TRAINING_DEFAULTS or n - n_pos < MIN_TRAINING_DEFAULTS:
@@ -427,7 +431,7 @@ class PDModel:
         x = self._encoded_for_training(features, y)
         monotone = self._monotone()
         with _one_thread():
-            if recent is not None:
+            if recent is not None and recent_outcomes_complete:
                 # Calibrated on the most recent loans, scored by a model that never saw them: the level of
                 # risk the next loans are most likely to share (books drift; the whole history's average
                 # default rate is the wrong anchor after a bad or a good vintage).
@@ -570,5 +574,19 @@ def train_pd_model(
     if "exclude" in settings:
         settings["exclude"] = tuple(settings["exclude"])
     model = PDModel(**settings, source=source)
-    return model.fit(ts.features, ts.defaulted, ts.issued_on, trained_until=str(until or ""))
+    return model.fit(ts.features, ts.defaulted, ts.issued_on, trained_until=str(until or ""),
+                     recent_outcomes_complete=recent_outcomes_complete(loans, ts, as_of, model.validation_share))
+
+
+def recent_outcomes_complete(loans: pl.DataFrame, ts: TrainingSet, as_of: date | None, share: float) -> bool:
+    """Whether every loan issued in the validation window (the latest ``share`` of the labelled ones)
+    before ``as_of`` has a known outcome."""
+    if ts.issued_on.is_empty():
+        return False
+    days = ts.issued_on.cast(pl.Date).to_physical().to_numpy()
+    cut = date(1970, 1, 1) + timedelta(days=int(np.quantile(days, 1 - share)))
+    window = loans.filter(pl.col("issued_on") >= cut)
+    if as_of is not None:
+        window = window.filter(pl.col("issued_on") < as_of)
+    return window.height > 0 and window["defaulted"].null_count() == 0
 

@@ -31,14 +31,32 @@ from tests.factories import (
 def test_training_uses_only_loans_issued_before_the_date_with_known_outcome() -> None:
     book = eligibility_loan_book()
     cut = date(2024, 1, 1)
+    # One loan in 25 still running (outcome unknown): every quarter stays mature.
     loans = book.loans.with_columns(
-        pl.when(pl.col("loan_id").str.ends_with("-1")).then(None).otherwise(pl.col("defaulted")).alias("defaulted")
+        pl.when(pl.int_range(pl.len()) % 25 == 0).then(None).otherwise(pl.col("defaulted")).alias("defaulted")
     )
     ts = training_set(book.startups, book.ip_assets, loans, as_of=cut, policy=default_policy())
     expected = loans.filter((pl.col("issued_on") < cut) & pl.col("defaulted").is_not_null()).height
     assert ts.features.height == expected == len(ts.defaulted)
     assert (ts.issued_on < cut).all()
     assert ts.features.columns == list(FEATURES)
+
+
+def test_a_quarter_of_mostly_running_loans_is_left_out() -> None:
+    # The last quarter's loans are mostly still running; its few known outcomes are early defaults,
+    # which would teach the model that recent loans default.
+    book = eligibility_loan_book()
+    last = book.loans["issued_on"].max()
+    assert isinstance(last, date)
+    start = date(last.year, 3 * ((last.month - 1) // 3) + 1, 1)
+    recent = pl.col("issued_on") >= start
+    loans = book.loans.with_columns(
+        pl.when(recent & ~pl.col("defaulted") & (pl.int_range(pl.len()) % 10 != 0)).then(None)
+        .otherwise(pl.col("defaulted")).alias("defaulted")
+    )
+    ts = training_set(book.startups, book.ip_assets, loans, as_of=None, policy=default_policy())
+    assert (ts.issued_on < start).all()
+    assert ts.features.height == loans.filter(~recent).height
 
 
 def test_firm_features_are_taken_as_of_each_loans_issue_date() -> None:
