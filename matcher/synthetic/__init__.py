@@ -16,28 +16,49 @@ The generative model, in brief:
   sectors, shifted stage focus). Banks are investors of kind ``bank`` with loan products.
 - The hidden pair utility ``u(s, i)`` (see ``_utility``) mixes sector, stage, cheque and region fit,
   quality and ``z·t``. At each roadshow, guests meet the pitching startups that look best to them
-  (declared fit + part of ``u`` + noise); each meeting's outcome is ``u`` + logistic noise cut into
-  declined / met / interested / intent_signed / invested. Contacts outside roadshows use the same
-  model.
+  (declared fit + part of ``u`` + noise). 8% of planned meetings are no-shows (a `requested` row);
+  a held meeting's outcome is ``u`` + logistic noise cut into declined / met / interested /
+  intent_signed / invested, most intents signed on the day (see ``_outcomes``). Contacts outside
+  roadshows use the same model.
 - Loans default with a logistic PD in R&D intensity, valid invention patents (never raising risk),
   credit flags, revenue, leverage, stage, sector and quality (see ``_loans``).
 - ``small`` is calibrated on the 2021 figures: 6 roadshows, 56 investor and 93 bank visits, about
-  25亿 of signed intents a year; larger sizes scale roadshows and visits with about the square root
-  of the population (``_config.SIZES``).
+  25亿 of intents signed at a year's roadshows; larger sizes scale roadshows and visits with about
+  the square root of the population (``_config.SIZES``).
+
+Benchmarks replay roadshows from a written directory alone: ``read_truth`` → ``roadshow_event`` (a
+past roadshow as an ``event.json``) → ``draw_wishes`` / ``apply_wishes`` (participants' requests and
+no-thanks from their hidden utilities) → a schedule → ``simulate_meeting_outcomes`` →
+``meeting_interactions`` (the ``interactions.csv`` rows).
 """
 
 from matcher.synthetic._config import HISTORY_END, HISTORY_START, SIZES, SizeSpec
+from matcher.synthetic._event import roadshow_event
+from matcher.synthetic._outcomes import NO_SHOW_RATE, ON_THE_DAY_SHARE, meeting_interactions, simulate_meeting_outcomes
+from matcher.synthetic._truth import Truth, read_truth
 from matcher.synthetic._utility import true_utility
+from matcher.synthetic._wishes import Wish, WishKind, apply_wishes, draw_wishes
 from matcher.synthetic._world import STEPS, GeneratedWorld, generate, write_world
 
 __all__ = [
     "HISTORY_END",
     "HISTORY_START",
+    "NO_SHOW_RATE",
+    "ON_THE_DAY_SHARE",
     "SIZES",
     "STEPS",
     "GeneratedWorld",
     "SizeSpec",
+    "Truth",
+    "Wish",
+    "WishKind",
+    "apply_wishes",
+    "draw_wishes",
     "generate",
+    "meeting_interactions",
+    "read_truth",
+    "roadshow_event",
+    "simulate_meeting_outcomes",
     "true_utility",
     "write_world",
 ]

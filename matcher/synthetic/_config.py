@@ -14,7 +14,10 @@ HISTORY_YEARS: tuple[int, ...] = (2023, 2024, 2025)
 TARGET_INVESTOR_VISITS_PER_YEAR = 56
 TARGET_BANK_VISITS_PER_YEAR = 93
 TARGET_INTENT_WAN_PER_YEAR = 250_000.0
-INTENT_TOLERANCE = 0.35
+# Intents signed at a year's roadshows: the three-year mean within 15% of the target, each single year
+# within 35% (a few late-stage deals make years differ: across seeds 0-31 single years vary by about 22%).
+INTENT_TOLERANCE = 0.15
+INTENT_YEAR_TOLERANCE = 0.35
 
 LATENT_DIM = 8
 

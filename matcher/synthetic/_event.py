@@ -1,22 +1,29 @@
-"""The next roadshow after the history, as an ``event.json`` (scores omitted: the ranking fills them)."""
+"""Roadshows as ``event.json``: the next one after the history (scores omitted: the ranking fills them)
+and the past ones, for benchmarks that replay the history."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 
+from matcher.errors import NotFoundError
 from matcher.synthetic._config import HISTORY_END, SizeSpec
 from matcher.synthetic._investors import InvestorWorld
 from matcher.synthetic._startups import StartupWorld
+from matcher.synthetic._truth import Truth
+from matcher.synthetic._wishes import apply_wishes, draw_wishes
 
 IntArray = npt.NDArray[np.int64]
 
 SLOTS = 12
 SLOT_MINUTES = 20
 NEXT_EVENT_START = datetime(2026, 1, 15, 14, 0)
+STARTUP_MAX_MEETINGS = 6
+GUEST_MAX_MEETINGS = 8
 
 
 def _availability(rng: np.random.Generator, n: int, slot_ids: list[str]) -> list[list[str] | None]:
@@ -35,13 +42,21 @@ def _availability(rng: np.random.Generator, n: int, slot_ids: list[str]) -> list
     return out
 
 
-def make_next_event(rng: np.random.Generator, spec: SizeSpec, s: StartupWorld, inv: InvestorWorld) -> dict[str, Any]:
+def event_slots(day: date) -> list[dict[str, str]]:
+    """The afternoon grid of a roadshow day: ``SLOTS`` slots of ``SLOT_MINUTES`` from 14:00."""
+    first = datetime.combine(day, NEXT_EVENT_START.time())
     slots = []
     for k in range(SLOTS):
-        start = NEXT_EVENT_START + timedelta(minutes=SLOT_MINUTES * k)
+        start = first + timedelta(minutes=SLOT_MINUTES * k)
         stop = start + timedelta(minutes=SLOT_MINUTES)
         slots.append({"slot_id": f"s{k + 1:02d}", "start": f"{start:%Y-%m-%dT%H:%M}",
                       "end": f"{stop:%Y-%m-%dT%H:%M}"})
+    return slots
+
+
+def make_next_event(rng: np.random.Generator, spec: SizeSpec, s: StartupWorld, inv: InvestorWorld,
+                    truth: Truth) -> dict[str, Any]:
+    slots = event_slots(NEXT_EVENT_START.date())
     slot_ids = [x["slot_id"] for x in slots]
 
     end = np.datetime64(HISTORY_END, "D")
@@ -66,7 +81,7 @@ def make_next_event(rng: np.random.Generator, spec: SizeSpec, s: StartupWorld, i
         row: dict[str, Any] = {"startup_id": s.ids[k]}
         if av is not None:
             row["available"] = av
-        row |= {"min_meetings": lo, "max_meetings": 6}
+        row |= {"min_meetings": lo, "max_meetings": STARTUP_MAX_MEETINGS}
         startup_rows.append(row)
     investor_rows: list[dict[str, Any]] = []
     for k, av, hi in zip(guests.tolist(), g_avail, g_max.tolist(), strict=True):
@@ -75,40 +90,33 @@ def make_next_event(rng: np.random.Generator, spec: SizeSpec, s: StartupWorld, i
             row["available"] = av
         row["max_meetings"] = hi
         investor_rows.append(row)
-
-    # Requests and conflicts on disjoint pairs; a `must` pair shares at least two available slots and
-    # every startup and investor carries at most one `must`, so the event stays feasible.
-    s_sets = [set(slot_ids if a is None else a) for a in s_avail]
-    g_sets = [set(slot_ids if a is None else a) for a in g_avail]
-    pairs = [(a, b) for a in range(n_s) for b in range(guests.size)]
-    order = rng.permutation(len(pairs)).tolist()
-    n_must, n_wish, n_conf = max(3, n_s // 7), max(5, n_s // 3), max(3, n_s // 7)
-    must_s: set[int] = set()
-    must_g: set[int] = set()
-    requests: list[dict[str, str]] = []
-    conflicts: list[dict[str, str]] = []
-    for p in order:
-        a, b = pairs[p]
-        pair = {"startup_id": s.ids[int(startups[a])], "investor_id": inv.ids[int(guests[b])]}
-        if len(must_s) < n_must and a not in must_s and b not in must_g and len(s_sets[a] & g_sets[b]) >= 2:
-            must_s.add(a)
-            must_g.add(b)
-            requests.append(pair | {"kind": "must"})
-        elif sum(r["kind"] == "wish" for r in requests) < n_wish and (a + b) % 2 == 0:
-            requests.append(pair | {"kind": "wish"})
-        elif len(conflicts) < n_conf:
-            conflicts.append(pair)
-        else:
-            continue
-        if len(must_s) >= n_must and len(conflicts) >= n_conf and len(requests) >= n_must + n_wish:
-            break
-    return {
+    event: dict[str, Any] = {
         "event_id": f"{NEXT_EVENT_START:%Y-%m}-lotus-01",
         "name": f"智造莲城 创新成果路演 {NEXT_EVENT_START:%Y}年第1期",
         "tables": spec.next_event_tables,
         "slots": slots,
         "startups": startup_rows,
         "investors": investor_rows,
-        "requests": requests,
-        "conflicts": conflicts,
+    }
+    return apply_wishes(event, draw_wishes(truth, event, rng))
+
+
+def roadshow_event(truth: Truth, event_id: str) -> dict[str, Any]:
+    """A past roadshow of the history as an ``event.json``: the afternoon grid of its day, the startups
+    that pitched (at most ``STARTUP_MAX_MEETINGS`` meetings each) and the institutions that came
+    (at most ``GUEST_MAX_MEETINGS``), each at its own table, everyone available throughout. No
+    scores, requests or conflicts: add wishes with ``draw_wishes`` and ``apply_wishes``.
+    An unknown event raises ``NotFoundError``."""
+    rows = truth.attendance.filter(pl.col("event_id") == event_id)
+    if rows.is_empty():
+        raise NotFoundError(f"unknown event_id: {event_id} (not a roadshow of this world's history)")
+    startups = rows.filter(pl.col("side") == "startup")["participant_id"].to_list()
+    investors = rows.filter(pl.col("side") == "investor")["participant_id"].to_list()
+    return {
+        "event_id": event_id,
+        "name": event_id,
+        "tables": len(investors),
+        "slots": event_slots(rows["held_on"][0]),
+        "startups": [{"startup_id": sid, "max_meetings": STARTUP_MAX_MEETINGS} for sid in startups],
+        "investors": [{"investor_id": iid, "max_meetings": GUEST_MAX_MEETINGS} for iid in investors],
     }

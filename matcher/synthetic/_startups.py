@@ -60,8 +60,7 @@ class StartupWorld:
 
     def stage_on(self, idx: IntArray, on: DayArray) -> IntArray:
         """Stage ordinal of startups ``idx`` on dates ``on``: the end stage minus later upgrades."""
-        later = (self.upgrades[idx] > on[:, None]).sum(axis=1)
-        return np.asarray(np.maximum(self.stage_end[idx] - later, 0), dtype=np.int64)
+        return stage_on(self.stage_end[idx], self.upgrades[idx], on)
 
     def truth_frame(self) -> pl.DataFrame:
         return pl.DataFrame({
@@ -72,7 +71,20 @@ class StartupWorld:
             "funding_ask_wan": self.ask,
             "quality": np.round(self.quality, 6),
             **{f"z{k}": np.round(self.latent[:, k], 6) for k in range(LATENT_DIM)},
+            "upgrade_1_on": self.upgrades[:, 0],
+            "upgrade_2_on": self.upgrades[:, 1],
         })
+
+
+def stage_on(stage_end: IntArray, upgrades: DayArray, on: DayArray) -> IntArray:
+    """Stage ordinals on dates ``on``: the current stage minus the upgrades dated after each date."""
+    later = (upgrades > on[:, None]).sum(axis=1)
+    return np.asarray(np.maximum(stage_end - later, 0), dtype=np.int64)
+
+
+def ask_at(ask_end: FloatArray, stage_end: IntArray, stage: IntArray) -> FloatArray:
+    """The amount sought at an earlier ``stage``: today's ask scaled by the stages' typical asks."""
+    return np.asarray(nice_round(ask_end * ASK_MEDIAN[stage] / ASK_MEDIAN[stage_end]), dtype=np.float64)
 
 
 def make_startups(rng: np.random.Generator, n: int) -> StartupWorld:

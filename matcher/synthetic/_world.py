@@ -20,11 +20,11 @@ from matcher.synthetic._history import make_history
 from matcher.synthetic._investors import make_investors, make_loan_products
 from matcher.synthetic._loans import make_loans
 from matcher.synthetic._startups import make_ip_assets, make_startups
-from matcher.synthetic._utility import UtilityModel
+from matcher.synthetic._truth import Truth
 
 STEPS: tuple[str, ...] = ("startups", "ip assets", "investors and banks", "roadshow history", "loans",
                           "next event", "consents")
-TRUTH_FILES: tuple[str, ...] = ("startups", "investors", "loans", "startup_pd")
+TRUTH_FILES: tuple[str, ...] = ("startups", "investors", "loans", "startup_pd", "meetings", "attendance")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +64,13 @@ def generate(seed: int, size: str = "small", progress: Callable[[str], None] | N
     products = make_loan_products(streams[2], investors)
     done(STEPS[2])
     truth_startups, truth_investors = startups.truth_frame(), investors.truth_frame()
-    model = UtilityModel.from_frames(truth_startups, truth_investors)
-    history = make_history(streams[3], spec, startups, investors, model)
+    hidden = Truth.from_frames(truth_startups, truth_investors)
+    history = make_history(streams[3], spec, startups, investors, hidden)
     done(STEPS[3])
     loans, truth_loans, startup_pd = make_loans(streams[4], startups, investors, ip=ip_assets,
                                                     products=products, hist=history)
     done(STEPS[4])
-    next_event = make_next_event(streams[5], spec, startups, investors)
+    next_event = make_next_event(streams[5], spec, startups, investors, hidden)
     done(STEPS[5])
     consents = make_consents(streams[6], startups.frame, investors.frame, history.interactions, loans)
     done(STEPS[6])
@@ -79,7 +79,7 @@ def generate(seed: int, size: str = "small", progress: Callable[[str], None] | N
                    interactions=history.interactions, loan_products=products, loans=loans,
                    events=history.events, consents=consents)
     truth = {"startups": truth_startups, "investors": truth_investors, "loans": truth_loans,
-             "startup_pd": startup_pd}
+             "startup_pd": startup_pd, "meetings": history.meetings, "attendance": history.attendance}
     return GeneratedWorld(seed, size, data, next_event, truth)
 
 

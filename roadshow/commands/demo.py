@@ -28,6 +28,33 @@ def _table(title: str, frame: pl.DataFrame) -> Table:
     return table
 
 
+def roadshow_history(data: DataSet) -> pl.DataFrame:
+    """Per year: roadshows, investor and bank visits (distinct roadshow × institution), interactions,
+    and the intents signed at that year's roadshows (count and total in 亿元)."""
+    # A visit belongs to the year its roadshow was held, even when the outcome is recorded later.
+    held = data.events.select("event_id", pl.col("held_on").dt.year().alias("event_year"))
+    inter = data.interactions.join(held, on="event_id", how="left").with_columns(
+        pl.coalesce("event_year", pl.col("occurred_on").dt.year()).alias("year")
+    )
+    kinds = data.investors.select("investor_id", pl.col("kind").fill_null("other"))
+    at_event = pl.col("event_id").is_not_null()
+    intent = at_event & (pl.col("outcome") == Outcome.INTENT_SIGNED.value)
+    visits = pl.struct("event_id", "investor_id")
+    return (
+        inter.join(kinds, on="investor_id", how="left")
+        .group_by("year")
+        .agg(
+            pl.col("event_id").drop_nulls().n_unique().alias("roadshows"),
+            visits.filter(at_event & (pl.col("kind") != "bank")).n_unique().alias("investor visits"),
+            visits.filter(at_event & (pl.col("kind") == "bank")).n_unique().alias("bank visits"),
+            pl.len().alias("interactions"),
+            intent.sum().alias("intents signed"),
+            (pl.col("amount_wan").filter(intent).sum() / 10_000).alias("intents 亿"),
+        )
+        .sort("year")
+    )
+
+
 def world_summary(data: DataSet) -> list[Table]:
     """Tables describing the world: startups by sector and stage, IP by kind, investors, roadshow history."""
     s = data.startups
@@ -50,27 +77,7 @@ def world_summary(data: DataSet) -> list[Table]:
         .sort("kind")
     )
     investors = data.investors.group_by(pl.col("kind").fill_null("other")).len("institutions").sort("kind")
-    # A visit belongs to the year its roadshow was held, even when the outcome is recorded later.
-    held = data.events.select("event_id", pl.col("held_on").dt.year().alias("event_year"))
-    inter = data.interactions.join(held, on="event_id", how="left").with_columns(
-        pl.coalesce("event_year", pl.col("occurred_on").dt.year()).alias("year")
-    )
-    kinds = data.investors.select("investor_id", pl.col("kind").fill_null("other"))
-    signed = (Outcome.INTENT_SIGNED.value, Outcome.INVESTED.value)
-    at_event = pl.col("event_id").is_not_null()
-    visits = pl.struct("event_id", "investor_id")
-    history = (
-        inter.join(kinds, on="investor_id", how="left")
-        .group_by("year")
-        .agg(
-            pl.col("event_id").drop_nulls().n_unique().alias("roadshows"),
-            visits.filter(at_event & (pl.col("kind") != "bank")).n_unique().alias("investor visits"),
-            visits.filter(at_event & (pl.col("kind") == "bank")).n_unique().alias("bank visits"),
-            pl.len().alias("interactions"),
-            (pl.col("amount_wan").filter(pl.col("outcome").is_in(signed)).sum() / 10_000).alias("intents 亿"),
-        )
-        .sort("year")
-    )
+    history = roadshow_history(data)
     return [
         _table("Startups by sector", by_sector),
         _table("Startups by stage", by_stage),

@@ -1,8 +1,10 @@
-"""The seeded sample-world generator (issue 2, item 6): determinism, validity, calibration, truth."""
+"""The seeded sample-world generator (issue 2, item 6; issue 14, item 5): determinism, validity,
+calibration, truth, and the replay API (past roadshows, wishes, meeting outcomes)."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -16,14 +18,33 @@ from typer.testing import CliRunner
 
 from matcher.errors import InvalidInputError, NotFoundError
 from matcher.io import read_data_dir, validate_data_dir
-from matcher.synthetic import HISTORY_END, GeneratedWorld, generate, true_utility, write_world
+from matcher.scheduling import parse_event, solve
+from matcher.synthetic import (
+    HISTORY_END,
+    NO_SHOW_RATE,
+    ON_THE_DAY_SHARE,
+    GeneratedWorld,
+    Truth,
+    Wish,
+    apply_wishes,
+    draw_wishes,
+    generate,
+    meeting_interactions,
+    read_truth,
+    roadshow_event,
+    simulate_meeting_outcomes,
+    true_utility,
+    write_world,
+)
 from matcher.synthetic._config import (
     INTENT_TOLERANCE,
+    INTENT_YEAR_TOLERANCE,
     TARGET_BANK_VISITS_PER_YEAR,
     TARGET_INTENT_WAN_PER_YEAR,
     TARGET_INVESTOR_VISITS_PER_YEAR,
 )
 from matcher.synthetic._loans import _logit_without_intercept
+from matcher.synthetic._outcomes import MAX_SIGNING_LAG_DAYS
 from roadshow.cli import app
 from tests.factories import synthetic_world
 
@@ -105,6 +126,12 @@ def _visits_per_year(world: GeneratedWorld) -> pl.DataFrame:
     )
 
 
+def _roadshow_intents(world: GeneratedWorld) -> pl.DataFrame:
+    """Intents signed at the history's roadshows, with the roadshow's day and year."""
+    return world.data.interactions.filter(pl.col("outcome") == "intent_signed").join(
+        world.events.select("event_id", "held_on", year=pl.col("held_on").dt.year()), on="event_id")
+
+
 @pytest.mark.parametrize("seed", [7, 11])
 def test_small_world_matches_the_2021_roadshow_figures(seed: int) -> None:
     world = world_for(seed)
@@ -116,10 +143,49 @@ def test_small_world_matches_the_2021_roadshow_figures(seed: int) -> None:
         assert abs(n - TARGET_BANK_VISITS_PER_YEAR) <= 20
     per_year = world.events.group_by(pl.col("held_on").dt.year()).len()["len"].to_list()
     assert per_year == [6, 6, 6]
-    signed = world.data.interactions.filter(pl.col("outcome").is_in(["intent_signed", "invested"]))
-    yearly = signed["amount_wan"].sum() / 3
-    assert abs(yearly / TARGET_INTENT_WAN_PER_YEAR - 1) <= INTENT_TOLERANCE
-    assert signed["amount_wan"].null_count() == 0
+    intents = _roadshow_intents(world)
+    assert intents["amount_wan"].null_count() == 0
+    yearly = intents.group_by("year").agg(pl.col("amount_wan").sum()).sort("year")["amount_wan"].to_numpy()
+    assert np.all(np.abs(yearly / TARGET_INTENT_WAN_PER_YEAR - 1) <= INTENT_YEAR_TOLERANCE)
+    assert abs(yearly.mean() / TARGET_INTENT_WAN_PER_YEAR - 1) <= INTENT_TOLERANCE
+
+
+@pytest.mark.parametrize("seed", [7, 11])
+def test_intents_are_signed_on_the_roadshow_day_or_within_days(seed: int) -> None:
+    intents = _roadshow_intents(world_for(seed))
+    lag = (intents["occurred_on"] - intents["held_on"]).dt.total_days()
+    assert lag.min() == 0 and lag.max() <= MAX_SIGNING_LAG_DAYS  # type: ignore[operator]
+    assert lag.median() == 0
+    assert abs((lag == 0).mean() - ON_THE_DAY_SHARE) <= 0.06
+    later = lag.filter(lag > 0)
+    assert 1 <= later.median() <= 4  # type: ignore[operator]
+
+
+def test_every_investment_follows_its_intent(world: GeneratedWorld) -> None:
+    inter = world.data.interactions.with_row_index("row")
+    invested = inter.filter(pl.col("outcome") == "invested")
+    intents = inter.filter(pl.col("outcome") == "intent_signed").select(
+        "startup_id", "investor_id", "event_id", "amount_wan", signed="occurred_on")
+    keys = ["startup_id", "investor_id", "event_id", "amount_wan"]
+    paired = invested.join(intents, on=keys, nulls_equal=True).filter(
+        ((pl.col("occurred_on") - pl.col("signed")).dt.total_days()).is_between(30, 180))
+    assert invested.height > 50
+    assert paired["row"].n_unique() == invested.height
+
+
+def test_no_shows_are_planned_meetings_that_left_a_request(world: GeneratedWorld) -> None:
+    meetings = world.truth["meetings"]
+    missed = meetings.filter(pl.col("no_show").is_not_null())
+    assert abs(missed.height / meetings.height - NO_SHOW_RATE) <= 0.02
+    assert set(missed["no_show"]) == {"startup", "investor"}
+    assert missed["outcome"].null_count() == missed.height
+    keys = ["event_id", "startup_id", "investor_id"]
+    rows = world.data.interactions.join(missed.select(keys), on=keys, how="semi")
+    assert rows["outcome"].to_list() == ["requested"] * missed.height
+    held = meetings.filter(pl.col("no_show").is_null())
+    met = world.data.interactions.filter(pl.col("outcome") != "requested").join(held.select(keys), on=keys,
+                                                                                 how="semi")
+    assert met.select(keys).unique().height == held.height
 
 
 def test_only_signed_outcomes_carry_amounts(world: GeneratedWorld) -> None:
@@ -328,3 +394,158 @@ def test_any_seed_gives_a_consistent_world(seed: int) -> None:
     assert checked["max_amount_wan"].null_count() == 0
     assert (checked["amount_wan"] <= checked["max_amount_wan"]).all()
     assert (checked["term_months"] <= checked["max_term_months"]).all()
+
+
+# --- the replay API: truth, past roadshows, wishes, meeting outcomes (issue 14, item 5) ------------------
+
+
+@pytest.fixture(scope="module")
+def truth(world_dir: Path) -> Truth:
+    return read_truth(world_dir)
+
+
+def test_truth_read_from_files_is_the_truth_the_history_was_drawn_from(
+        world: GeneratedWorld, world_dir: Path, truth: Truth) -> None:
+    assert read_truth(world_dir / "truth").startup_ids == truth.startup_ids
+    memory = Truth.from_frames(world.truth["startups"], world.truth["investors"])
+    meetings = world.truth["meetings"].select("startup_id", "investor_id").head(200)
+    on = date(2025, 3, 1)
+    from_files = simulate_meeting_outcomes(truth, meetings, on, np.random.default_rng(5))
+    assert from_files.equals(simulate_meeting_outcomes(memory, meetings, on, np.random.default_rng(5)))
+    assert not from_files.equals(simulate_meeting_outcomes(truth, meetings, on, np.random.default_rng(6)))
+    with pytest.raises(InvalidInputError, match="roadshow generate"):
+        read_truth(world_dir / "missing")
+
+
+def test_past_roadshow_event_lists_who_pitched_and_who_came(world: GeneratedWorld, truth: Truth) -> None:
+    event_id = world.events["event_id"][4]
+    event = roadshow_event(truth, event_id)
+    held_on = world.events.filter(pl.col("event_id") == event_id)["held_on"][0]
+    assert event["slots"][0]["start"] == f"{held_on:%Y-%m-%d}T14:00"
+    met = world.data.interactions.filter(pl.col("event_id") == event_id)
+    assert set(met["startup_id"]) <= {p["startup_id"] for p in event["startups"]}
+    assert set(met["investor_id"]) == {p["investor_id"] for p in event["investors"]}
+    assert event["tables"] == len(event["investors"])
+    parse_event(event)  # a valid event.json
+    with pytest.raises(NotFoundError, match="2031-01-lotus-01"):
+        roadshow_event(truth, "2031-01-lotus-01")
+
+
+def _utility_of(truth: Truth, pairs: list[tuple[str, str]]) -> np.ndarray:
+    sj = truth.startup_rows([s for s, _ in pairs])
+    gi = truth.investor_rows([i for _, i in pairs])
+    return truth.pair_utility(sj, gi, truth.stage_end[sj])
+
+
+def test_wishes_follow_the_hidden_utility(world: GeneratedWorld, truth: Truth) -> None:
+    wishes = draw_wishes(truth, world.next_event, np.random.default_rng(3))
+    assert draw_wishes(truth, world.next_event, np.random.default_rng(3)) == wishes
+    assert {w.by for w in wishes} == {"startup", "investor"}
+    by_kind = {k: _utility_of(truth, [(w.startup_id, w.investor_id) for w in wishes if w.kind == k])
+               for k in ("must", "wish", "no")}
+    assert by_kind["must"].mean() > by_kind["wish"].mean() > by_kind["no"].mean() + 1.0
+    # Without noise, a startup's wishes are exactly its best counterparts by the hidden utility.
+    exact = draw_wishes(truth, world.next_event, np.random.default_rng(3), noise=0.0)
+    first = world.next_event["startups"][0]["startup_id"]
+    guests = [p["investor_id"] for p in world.next_event["investors"]]
+    u = _utility_of(truth, [(first, g) for g in guests])
+    asked = [w.investor_id for w in exact if w.by == "startup" and w.startup_id == first and w.kind != "no"]
+    assert asked == [guests[k] for k in np.argsort(-u)[:len(asked)]]
+
+
+def test_applied_wishes_give_a_feasible_event_whose_schedule_honours_them(world: GeneratedWorld,
+                                                                          truth: Truth) -> None:
+    bare = {k: v for k, v in world.next_event.items() if k not in ("requests", "conflicts")}
+    wishes = draw_wishes(truth, bare, np.random.default_rng(4))
+    event = apply_wishes(bare, wishes)
+    assert "requests" not in bare  # the input is not modified
+    refused = {(w.startup_id, w.investor_id) for w in wishes if w.kind == "no"}
+    assert {(c["startup_id"], c["investor_id"]) for c in event["conflicts"]} == refused
+    requests = {(r["startup_id"], r["investor_id"]): r["kind"] for r in event["requests"]}
+    assert not refused & set(requests) and len(requests) == len(event["requests"])
+    musts = [pair for pair, kind in requests.items() if kind == "must"]
+    assert musts and max(Counter([p for pair in musts for p in pair]).values()) == 1  # max_must = 1
+    assert {(w.startup_id, w.investor_id) for w in wishes if w.kind == "must"} - refused <= set(requests)
+
+    def true_scores(pairs: list[tuple[str, str]]) -> np.ndarray:
+        return np.asarray(_utility_of(truth, pairs), dtype=np.float64)
+
+    schedule = solve(parse_event(event, pair_scorer=true_scores))
+    held = {(m.startup_id, m.investor_id) for m in schedule.meetings}
+    assert set(musts) <= held and not held & refused
+
+
+def test_a_must_that_would_break_feasibility_becomes_a_wish() -> None:
+    event = {"slots": [{"slot_id": "a"}, {"slot_id": "b"}],
+             "startups": [{"startup_id": "S1"}, {"startup_id": "S2", "available": ["a"]}],
+             "investors": [{"investor_id": "I1"}],
+             "requests": [{"startup_id": "S1", "investor_id": "I1", "kind": "wish"}]}
+    wishes = [Wish("startup", "S1", "I1", "must"), Wish("startup", "S2", "I1", "must"),
+              Wish("investor", "S2", "I1", "no")]
+    out = apply_wishes(event, wishes)
+    assert out["requests"] == [{"startup_id": "S1", "investor_id": "I1", "kind": "must"}]
+    assert out["conflicts"] == [{"startup_id": "S2", "investor_id": "I1"}]
+    # I1 already has its one must: a second becomes a wish; a pair sharing one slot cannot be a must.
+    again = apply_wishes({**event, "requests": []}, [Wish("startup", "S1", "I1", "must"),
+                                                     Wish("investor", "S2", "I1", "must")])
+    assert [r["kind"] for r in again["requests"]] == ["must", "wish"]
+    lone = apply_wishes({**event, "requests": []}, [Wish("investor", "S2", "I1", "must")], max_must=5)
+    assert lone["requests"] == [{"startup_id": "S2", "investor_id": "I1", "kind": "wish"}]
+
+
+def test_simulated_outcomes_follow_the_truth(world: GeneratedWorld, truth: Truth) -> None:
+    pairs = [(s, i) for s in truth.startup_ids[:200] for i in truth.investor_ids]
+    meetings = pl.DataFrame({"startup_id": [s for s, _ in pairs], "investor_id": [i for _, i in pairs],
+                             "slot_id": "s01"})
+    on = date(2026, 1, 15)
+    out = simulate_meeting_outcomes(truth, meetings, on, np.random.default_rng(0))
+    assert out.columns[:3] == ["startup_id", "investor_id", "slot_id"]
+    assert abs(out["no_show"].is_not_null().mean() - NO_SHOW_RATE) < 0.01
+    assert out.filter(pl.col("no_show").is_not_null())["outcome"].null_count() == out["no_show"].is_not_null().sum()
+    signed = out.filter(pl.col("outcome").is_in(["intent_signed", "invested"]))
+    assert signed["amount_wan"].null_count() == 0 and signed["signed_on"].null_count() == 0
+    lag = (signed["signed_on"] - on).dt.total_days()
+    assert abs((lag == 0).mean() - ON_THE_DAY_SHARE) < 0.03
+    u = _utility_of(truth, pairs)
+    held = out["outcome"].to_numpy()
+    assert u[held == "intent_signed"].mean() > u[held == "interested"].mean() > u[held == "declined"].mean()
+    with pytest.raises(NotFoundError, match="S99999"):
+        simulate_meeting_outcomes(truth, pl.DataFrame({"startup_id": ["S99999"], "investor_id": ["I0001"]}), on,
+                                  np.random.default_rng(0))
+
+
+def test_meeting_outcomes_become_contract_interactions() -> None:
+    outcomes = pl.DataFrame({
+        "startup_id": ["S1", "S2", "S3", "S4", "S5"], "investor_id": ["I1"] * 5,
+        "no_show": ["investor", None, None, None, None],
+        "outcome": [None, "declined", "intent_signed", "invested", "invested"],
+        "amount_wan": [None, None, 500.0, 800.0, 900.0],
+        "signed_on": [None, None, date(2025, 5, 2), date(2025, 5, 1), date(2025, 5, 1)],
+        "invested_on": [None, None, None, date(2025, 8, 1), date(2026, 2, 1)],
+        "stage": ["a"] * 5,
+    })
+    rows = meeting_interactions(outcomes, date(2025, 5, 1), event_id="2025-05-lotus-02", until=date(2025, 12, 31))
+    got = sorted(zip(rows["startup_id"], rows["outcome"], rows["occurred_on"], rows["amount_wan"], strict=True))
+    assert got == [
+        ("S1", "requested", date(2025, 5, 1), None),
+        ("S2", "declined", date(2025, 5, 1), None),
+        ("S3", "intent_signed", date(2025, 5, 2), 500.0),
+        ("S4", "intent_signed", date(2025, 5, 1), 800.0),
+        ("S4", "invested", date(2025, 8, 1), 800.0),
+        ("S5", "intent_signed", date(2025, 5, 1), 900.0),  # its investment comes after `until`
+    ]
+    assert set(rows["event_id"]) == {"2025-05-lotus-02"}
+    assert rows.columns == ["startup_id", "investor_id", "occurred_on", "outcome", "stage", "amount_wan", "event_id"]
+    early = meeting_interactions(outcomes, date(2025, 5, 1), until=date(2025, 5, 1))
+    assert early.filter(pl.col("startup_id") == "S3")["outcome"].to_list() == ["met"]
+    assert early["event_id"].null_count() == early.height
+
+
+def test_shipped_sample_yearly_roadshow_figures(sample_dir: Path) -> None:
+    """The figures data/README.md states for the sample, as `roadshow demo` shows them."""
+    from roadshow.commands.demo import roadshow_history
+
+    history = roadshow_history(read_data_dir(sample_dir))
+    assert history.select("year", "roadshows", "investor visits", "bank visits", "intents signed").rows() == [
+        (2023, 6, 57, 91, 139), (2024, 6, 53, 86, 99), (2025, 6, 64, 87, 88)]
+    assert history["intents 亿"].round(4).to_list() == [30.659, 22.983, 17.881]
