@@ -49,6 +49,7 @@ from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from bench.sba_book import write_book
 from matcher.eligibility import PDModel, assess_frame, default_policy, prior_model
 from matcher.eligibility.loan_features import CATEGORICAL_FEATURES, FEATURES, training_set
+from matcher.eligibility.pd_model import recent_outcomes_complete
 from matcher.eligibility.report import ece
 from matcher.io import DataSet, read_data_dir
 from matcher.synthetic import HISTORY_END, generate
@@ -175,12 +176,12 @@ def _metrics(name: str, pd: FloatArray, y: IntArray, fit_s: float | None, **extr
 
 
 def _compare(train: pl.DataFrame, y: IntArray, issued: pl.Series, test: pl.DataFrame, y_test: IntArray,
-             ) -> tuple[list[dict[str, Any]], PDModel]:
+             *, recent_complete: bool) -> tuple[list[dict[str, Any]], PDModel]:
     from matcher.eligibility.pd_model import _one_thread
 
     rows = []
     started = time.perf_counter()
-    ours = PDModel().fit(train, y, issued)
+    ours = PDModel().fit(train, y, issued, recent_outcomes_complete=recent_complete)
     rows.append(_metrics("ours (WoE + chosen form + Platt)", ours.predict_pd(test), y_test,
                          time.perf_counter() - started, form=ours.chosen_))
     columns = _usable(train)
@@ -202,15 +203,17 @@ def _compare(train: pl.DataFrame, y: IntArray, issued: pl.Series, test: pl.DataF
 def _sample_world(size: str) -> dict[str, Any]:
     world = generate(SEED, size)
     data, policy = world.data, default_policy()
+    # Every labelled loan: the test loans are picked below (term ended), not by the maturity rule.
     everything = training_set(data.startups, data.ip_assets, data.loans, as_of=HISTORY_END + timedelta(days=1),
-                              policy=policy)
+                              policy=policy, mature_only=False)
     loans = everything.loan_id.to_frame().join(data.loans, on="loan_id", how="left", maintain_order="left")
     ends = loans.select(pl.col("issued_on").dt.offset_by(pl.format("{}mo", pl.col("term_months"))))[:, 0]
     test_mask = ((everything.issued_on >= CUT) & (ends <= HISTORY_END)).to_numpy()
     test, y_test = everything.features.filter(pl.Series(test_mask)), everything.defaulted[test_mask]
     truth = everything.loan_id.to_frame().join(world.truth["loans"], on="loan_id", how="left", maintain_order="left")
     train = training_set(data.startups, data.ip_assets, data.loans, as_of=CUT, policy=policy)
-    rows, ours = _compare(train.features, train.defaulted, train.issued_on, test, y_test)
+    complete = recent_outcomes_complete(data.loans, train.issued_on, CUT, PDModel().validation_share)
+    rows, ours = _compare(train.features, train.defaulted, train.issued_on, test, y_test, recent_complete=complete)
     rows.insert(0, _metrics("true PD (truth/)", truth["true_pd"].to_numpy()[test_mask], y_test, None))
     rows.append(_metrics("prior (other seed, no retraining)", prior_model().predict_pd(test), y_test, None))
     return {"book": f"sample world {size} (seed {SEED})",
@@ -227,8 +230,10 @@ def _book(path: Path, label: str) -> dict[str, Any]:
     test = days >= cut
     cut_day = date(1970, 1, 1) + timedelta(days=int(cut))
     train_f = ts.features.filter(pl.Series(~test))
-    rows, ours = _compare(train_f, ts.defaulted[~test], ts.issued_on.filter(pl.Series(~test)),
-                          ts.features.filter(pl.Series(test)), ts.defaulted[test])
+    train_issued = ts.issued_on.filter(pl.Series(~test))
+    complete = recent_outcomes_complete(data.loans, train_issued, cut_day, PDModel().validation_share)
+    rows, ours = _compare(train_f, ts.defaulted[~test], train_issued, ts.features.filter(pl.Series(test)),
+                          ts.defaulted[test], recent_complete=complete)
     truth = pl.read_csv(path / "truth" / "loans.csv")
     true_pd = ts.loan_id.to_frame().join(truth, on="loan_id", how="left", maintain_order="left")["true_pd"].to_numpy()
     rows.insert(0, _metrics("true PD (generator)", true_pd[test], ts.defaulted[test], None))

@@ -146,18 +146,20 @@ def training_set(
     *,
     as_of: date | None,
     policy: Policy,
+    mature_only: bool = True,
 ) -> TrainingSet:
     """Loans issued before ``as_of`` (all when None) with a known, final outcome, featurised as of issue.
 
     A quarter of issue in which fewer than ``MATURE_SHARE`` of the loans have a known outcome is left
     out: its loans are mostly still running, and the few outcomes already known are its early defaults,
-    so keeping them would teach the model that recent loans default (a performance-window rule)."""
+    so keeping them would teach the model that recent loans default (a performance-window rule).
+    ``mature_only=False`` keeps every labelled loan (an evaluation that picks its own test loans)."""
     book = loans if as_of is None else loans.filter(pl.col("issued_on") < as_of)
     quarter = pl.col("issued_on").dt.truncate("3mo")
     mature = (
         book.group_by(quarter.alias("_quarter"))
         .agg(pl.col("defaulted").is_not_null().mean().alias("_known"))
-        .filter(pl.col("_known") >= MATURE_SHARE)["_quarter"]
+        .filter(pl.col("_known") >= (MATURE_SHARE if mature_only else 0.0))["_quarter"]
     )
     labelled = book.filter(pl.col("defaulted").is_not_null() & quarter.is_in(mature.implode()))
     labelled = labelled.join(startups, on="startup_id", how="inner").sort("issued_on", "loan_id")

@@ -12,8 +12,9 @@ What a fit does, on the labelled loans issued before the as-of date (``loan_feat
    latest ``validation_share`` of loans by issue date. Candidates are gradient-boosted trees of two
    sizes (number of trees picked on the validation curve), a logistic regression, and their blends on
    the log-odds scale, each with and without the issue year (a vintage effect helps only if it carries
-   forward). The candidate with the lowest validation log-loss wins; with too few recent defaults to
-   judge, a fixed blend is used and the card says so.
+   forward), and a blend where the year is a trend of the logistic part only (trees would carry the
+   last year's level forward unchanged). The candidate with the lowest validation log-loss wins; with
+   too few recent defaults to judge, a fixed blend is used and the card says so.
 4. **Calibrates and refits.** Platt scaling maps the winner's log-odds to PDs, fitted on the
    validation split (the most recent loans, scored by a model that had not seen them: the risk level
    the next loans most likely share) when every recent loan's outcome is known, otherwise on
@@ -142,9 +143,13 @@ class Candidate:
     min_leaf: int = 20
     trees: int = 150
     blend: float = 1.0  # weight of the boosted log-odds; 1 - blend goes to the logistic part
+    # The vintage as a trend of the logistic part only: trees would carry the last year's level forward.
+    year_in_trees: bool = True
 
     def label(self) -> str:
-        year = "with issue year" if self.use_year else "no issue year"
+        year = "no issue year"
+        if self.use_year:
+            year = "with issue year" if self.year_in_trees or self.learner == "linear" else "issue-year trend"
         if self.learner == "linear":
             return f"logistic ({year})"
         body = f"trees {self.leaves} leaves × {self.trees}"
@@ -237,8 +242,13 @@ def _fit_linear(x: FloatArray, y: IntArray) -> Pipeline:
     ]).fit(x, y)
 
 
-def _fit_parts(x: FloatArray, y: IntArray, c: Candidate, monotone: Sequence[int], seed: int) -> _Parts:
-    booster = _fit_booster(x, y, c, monotone, seed) if c.learner != "linear" else None
+def _fit_parts(x: FloatArray, y: IntArray, c: Candidate, monotone: Sequence[int], seed: int, *,
+               year_column: int | None = None) -> _Parts:
+    x_trees = x
+    if year_column is not None and not c.year_in_trees:
+        x_trees = x.copy()
+        x_trees[:, year_column] = np.nan  # a constant for the trees: never split on
+    booster = _fit_booster(x_trees, y, c, monotone, seed) if c.learner != "linear" else None
     linear = _fit_linear(x, y) if c.learner != "trees" else None
     return _Parts(booster, linear, c.blend if c.learner == "blend" else 1.0)
 
@@ -391,9 +401,14 @@ class PDModel:
                 linear_scores[c.use_year] = score
                 chosen, loss = c, _log_loss(y_val, expit(score))
             results.append((loss, chosen, score))
-        for use_year, (_, trees_c, trees_score) in best_trees.items():
+        pairs = [(trees_c, s, linear_scores[use_year]) for use_year, (_, trees_c, s) in best_trees.items()]
+        if False in best_trees and True in linear_scores:
+            _, flat, flat_score = best_trees[False]
+            pairs.append((dataclasses.replace(flat, use_year=True, year_in_trees=False), flat_score,
+                          linear_scores[True]))
+        for trees_c, trees_score, linear_score in pairs:
             for w in (0.25, 0.5, 0.75):
-                score = w * trees_score + (1 - w) * linear_scores[use_year]
+                score = w * trees_score + (1 - w) * linear_score
                 results.append((_log_loss(y_val, expit(score)), dataclasses.replace(trees_c, learner="blend", blend=w),
                                 score))
         results.sort(key=lambda r: r[0])
@@ -430,6 +445,7 @@ class PDModel:
                                     min_count=self.min_category_count)
         x = self._encoded_for_training(features, y)
         monotone = self._monotone()
+        year = self.numeric_.index("issue_year") if "issue_year" in self.numeric_ else None
         with _one_thread():
             if recent is not None and recent_outcomes_complete:
                 # Calibrated on the most recent loans, scored by a model that never saw them: the level of
@@ -442,10 +458,11 @@ class PDModel:
                 fold = np.random.default_rng(self.random_state + 1).permutation(n) % CALIBRATION_FOLDS
                 for k in range(CALIBRATION_FOLDS):
                     held = fold == k
-                    oof[held] = _fit_parts(x[~held], y[~held], chosen, monotone, self.random_state).score(x[held])
+                    oof[held] = _fit_parts(x[~held], y[~held], chosen, monotone, self.random_state,
+                                           year_column=year).score(x[held])
                 self.calibration_ = _platt(oof, y)
                 self.calibration_source_ = f"{CALIBRATION_FOLDS}-fold out-of-fold scores"
-            self.parts_ = _fit_parts(x, y, chosen, monotone, self.random_state)
+            self.parts_ = _fit_parts(x, y, chosen, monotone, self.random_state, year_column=year)
         self.chosen_ = chosen.label()
         digest = hashlib.sha256()
         digest.update(np.ascontiguousarray(np.nan_to_num(x, nan=-9e99)).tobytes())
@@ -575,15 +592,16 @@ def train_pd_model(
         settings["exclude"] = tuple(settings["exclude"])
     model = PDModel(**settings, source=source)
     return model.fit(ts.features, ts.defaulted, ts.issued_on, trained_until=str(until or ""),
-                     recent_outcomes_complete=recent_outcomes_complete(loans, ts, as_of, model.validation_share))
+                     recent_outcomes_complete=recent_outcomes_complete(loans, ts.issued_on, as_of,
+                                                                       model.validation_share))
 
 
-def recent_outcomes_complete(loans: pl.DataFrame, ts: TrainingSet, as_of: date | None, share: float) -> bool:
-    """Whether every loan issued in the validation window (the latest ``share`` of the labelled ones)
-    before ``as_of`` has a known outcome."""
-    if ts.issued_on.is_empty():
+def recent_outcomes_complete(loans: pl.DataFrame, issued_on: pl.Series, as_of: date | None, share: float) -> bool:
+    """Whether every loan of ``loans`` issued in the validation window (the latest ``share`` of the
+    training loans, whose issue dates are ``issued_on``) and before ``as_of`` has a known outcome."""
+    if issued_on.is_empty():
         return False
-    days = ts.issued_on.cast(pl.Date).to_physical().to_numpy()
+    days = issued_on.cast(pl.Date).to_physical().to_numpy()
     cut = date(1970, 1, 1) + timedelta(days=int(np.quantile(days, 1 - share)))
     window = loans.filter(pl.col("issued_on") >= cut)
     if as_of is not None:

@@ -31,7 +31,7 @@ import polars as pl
 from matcher.eligibility.engine import assess_frame, resolve_model, resolve_product
 from matcher.eligibility.kv_index import kv_frame
 from matcher.eligibility.loan_features import CATEGORICAL_FEATURES, pd_features, training_set
-from matcher.eligibility.pd_model import PDModel
+from matcher.eligibility.pd_model import PDModel, recent_outcomes_complete
 from matcher.eligibility.policy import Policy
 from matcher.eligibility.tech_sme import tech_sme_frame
 from matcher.errors import NotFittedError
@@ -202,7 +202,10 @@ def _holdout(data: DataSet, *, as_of: date, policy: Policy) -> tuple[dict[str, A
         return info, None
     train_f, test_f = ts.features.filter(pl.Series(~test)), ts.features.filter(pl.Series(test))
     try:
-        model = PDModel().fit(train_f, y, ts.issued_on.filter(pl.Series(~test)), trained_until=cut_day.isoformat())
+        issued = ts.issued_on.filter(pl.Series(~test))
+        model = PDModel().fit(train_f, y, issued, trained_until=cut_day.isoformat(),
+                              recent_outcomes_complete=recent_outcomes_complete(
+                                  data.loans, issued, cut_day, PDModel().validation_share))
     except NotFittedError as exc:
         info["note"] = f"the loans before the hold-out cannot train a model: {exc}"
         return info, None
