@@ -176,7 +176,7 @@ Bank: a key bound to bank B005, its products, the startups consenting to it, the
   curl -X POST http://127.0.0.1:8000/api/eligibility -H "Authorization: Bearer $BANK" \\
        -H 'Content-Type: application/json' -d "{\\"startup_id\\": \\"$STARTUP_ID\\", \\"product_id\\": \\"P0009\\"}"
   curl -X POST http://127.0.0.1:8000/api/eligibility/batch -H "Authorization: Bearer $BANK" \\
-       -H 'Content-Type: application/json' -d '{"product_id": "P0009", "startup_ids": ["S00004", "S00001"]}'
+       -H 'Content-Type: application/json' -d '{"product_id": "P0009", "startup_ids": ["S00002", "S00001"]}'
 
 API docs: http://127.0.0.1:8000/schema"""
 
