@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,7 +58,3 @@ class Decision:
 def canonical_json(value: Mapping[str, Any]) -> str:
     """Sorted keys, no whitespace, dates as ISO strings, floats by repr: one text per value."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def input_hash(value: Mapping[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
