@@ -3,15 +3,34 @@
 event.json → :func:`load_event` → :func:`solve` (encoder → solver → decoder, then :func:`verify`) →
 :func:`write_exports`. :func:`reschedule` re-solves after changes with confirmed meetings fixed;
 :func:`plan_sessions` groups pitches into themed sessions and invites investors.
+
+Session planning needs polars and solving a grid does not, so its names are imported on first use.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from matcher.scheduling.exports import write_exports
 from matcher.scheduling.grid import solve
 from matcher.scheduling.problem import EventProblem, PairScorer, load_event, parse_event
 from matcher.scheduling.reschedule import Changes, load_changes, parse_changes, read_meetings_csv, reschedule
 from matcher.scheduling.schedule import Meeting, Move, Schedule
-from matcher.scheduling.sessions import PitchSession, SessionPlan, plan_sessions
 from matcher.scheduling.verify import Verification, verify
+
+if TYPE_CHECKING:
+    from matcher.scheduling.sessions import PitchSession, SessionPlan, plan_sessions
+
+_SESSIONS = ("PitchSession", "SessionPlan", "plan_sessions")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SESSIONS:
+        from matcher.scheduling import sessions
+
+        return getattr(sessions, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Changes",

@@ -7,19 +7,48 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from rich.console import Console
 
 from matcher.errors import DataValidationError, InfeasibleError, InvalidInputError, MatcherError
-from matcher.io import DataSet, read_data_dir
 
-console = Console()
-err_console = Console(stderr=True)
-if not console.is_terminal:
-    # Piped or captured output (make demo in CI, logs): wide enough that tables keep one line per row.
-    console.width = 140
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from matcher.io import DataSet
+
+
+class _LazyConsole:
+    """A rich ``Console`` made on first use: importing rich takes longer than answering ``--help`` should."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def _made(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr)
+            if not self._stderr and not self._console.is_terminal:
+                # Piped or captured output (make demo in CI, logs): wide enough that tables keep one line per row.
+                self._console.width = 140
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._made(), name)
+
+    # rich's progress display enters the console; special methods bypass __getattr__.
+    def __enter__(self) -> Console:
+        return self._made().__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self._made().__exit__(*exc)
+
+
+console = cast("Console", _LazyConsole(stderr=False))
+err_console = cast("Console", _LazyConsole(stderr=True))
 
 EXIT_ERROR = 1
 EXIT_INFEASIBLE = 2
@@ -47,8 +76,10 @@ def user_errors() -> Iterator[None]:
     except MatcherError as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(EXIT_ERROR) from None
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        err_console.print(f"[red]error:[/red] {exc.strerror}: {exc.filename}", highlight=False)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        # Some readers (polars) raise these with only a message, no strerror or filename.
+        what = f"{exc.strerror}: {exc.filename}" if exc.filename else str(exc)
+        err_console.print(f"[red]error:[/red] {what}", highlight=False)
         raise typer.Exit(EXIT_ERROR) from None
 
 
@@ -65,6 +96,8 @@ def load_data(data_dir: Path | None, encoding: str = "utf-8") -> DataSet:
         from roadshow.commands.service import database_dataset
 
         return database_dataset()
+    from matcher.io import read_data_dir
+
     data = read_data_dir(data_dir, encoding=encoding)
     for issue in data.warnings:
         err_console.print(f"[yellow]{issue}[/yellow]", highlight=False)

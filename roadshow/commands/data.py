@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from matcher.io import validate_data_dir
 from roadshow.commands._common import EXIT_ERROR, console, user_errors
 
 DataDir = Annotated[Path, typer.Argument(help="Data directory (CSV or Parquet files as in DATA_FORMAT.md).")]
@@ -16,6 +15,8 @@ Encoding = Annotated[str, typer.Option(help="Text encoding of the CSV files, e.g
 
 def validate(directory: DataDir, encoding: Encoding = "utf-8") -> None:
     """Check a data directory and print every problem with its file, row and column."""
+    from matcher.io import validate_data_dir
+
     with user_errors():
         issues = validate_data_dir(directory, encoding=encoding)
     errors = [i for i in issues if i.severity == "error"]

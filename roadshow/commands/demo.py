@@ -4,24 +4,28 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
-from rich.panel import Panel
-from rich.table import Table
 
-from matcher.domain import Outcome
-from matcher.io import DataSet
-from matcher.ranking import get_model
-from matcher.scheduling import load_event, solve, write_exports
 from roadshow.commands._common import console, load_data, user_errors
 from roadshow.commands.eligibility import DEMO_AS_OF, eligibility_demo_table
 from roadshow.commands.scheduling import ranking_pair_scorer
 from roadshow.commands.service import open_database
 
+if TYPE_CHECKING:
+    import polars as pl
+    from rich.table import Table
+
+    from matcher.io import DataSet
+
+# polars, rich tables and the models are imported inside the functions that use them, so the rest of the
+# command line does not pay for them at start-up.
+
 
 def _table(title: str, frame: pl.DataFrame) -> Table:
+    from rich.table import Table
+
     table = Table(*frame.columns, title=title, title_justify="left")
     for row in frame.iter_rows():
         table.add_row(*("" if v is None else f"{v:,.0f}" if isinstance(v, float) else str(v) for v in row))
@@ -31,6 +35,10 @@ def _table(title: str, frame: pl.DataFrame) -> Table:
 def roadshow_history(data: DataSet) -> pl.DataFrame:
     """Per year: roadshows, investor and bank visits (distinct roadshow × institution), interactions,
     and the intents signed at that year's roadshows (count and total in 亿元)."""
+    import polars as pl
+
+    from matcher.domain import Outcome
+
     # A visit belongs to the year its roadshow was held, even when the outcome is recorded later.
     held = data.events.select("event_id", pl.col("held_on").dt.year().alias("event_year"))
     inter = data.interactions.join(held, on="event_id", how="left").with_columns(
@@ -57,6 +65,9 @@ def roadshow_history(data: DataSet) -> pl.DataFrame:
 
 def world_summary(data: DataSet) -> list[Table]:
     """Tables describing the world: startups by sector and stage, IP by kind, investors, roadshow history."""
+    import polars as pl
+
+
     s = data.startups
     by_sector = (
         s.group_by(pl.col("sector").fill_null("(未填)"))
@@ -91,6 +102,8 @@ def _display(
     recs: pl.DataFrame, who: pl.DataFrame, id_column: str, label: str, keep: tuple[str, ...] = ()
 ) -> pl.DataFrame:
     """Recommendations as printable columns: rank, kind, who (id and name), score, reasons."""
+    import polars as pl
+
     return recs.join(who, left_on=id_column, right_on="id", how="left").select(
         *keep,
         pl.col("rank").cast(pl.Utf8),
@@ -103,6 +116,10 @@ def _display(
 
 def ranking_tables(data: DataSet, *, as_of: date, startups: int = 3, k: int = 5) -> list[Table]:
     """Best investors and banks for the first few startups, and the top startups for one investor."""
+    import polars as pl
+
+    from matcher.ranking import get_model
+
     model = get_model("learned").fit(data, as_of)
     targets = data.startups["startup_id"].head(startups).to_list()
     investors = data.investors.select(pl.col("investor_id").alias("id"), "name", pl.col("kind").fill_null("other"))
@@ -130,6 +147,10 @@ def ranking_tables(data: DataSet, *, as_of: date, startups: int = 3, k: int = 5)
 
 def schedule_table(data: DataSet, event_path: Path, out: Path, *, as_of: date) -> tuple[Table, list[str]]:
     """Solve the next roadshow's meeting grid, write its exports and summarise it per slot."""
+    import polars as pl
+
+    from matcher.scheduling import load_event, solve, write_exports
+
     problem = load_event(event_path, pair_scorer=ranking_pair_scorer(data, as_of))
     result = solve(problem)
     files = write_exports(problem, result, out)
@@ -185,11 +206,13 @@ def demo(
     data_dir: Annotated[
         Path, typer.Option("--data", help="Data directory imported into the database when it is empty.")
     ] = Path("data/sample"),
-    out: Annotated[Path, typer.Option("--out", help="Where the demo writes the schedule's files.")] = Path(
-        "out/demo-schedule"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", file_okay=False, help="Where the demo writes the schedule's files.")
+    ] = Path("out/demo-schedule"),
 ) -> None:
     """Show the sample world and what the product does with it."""
+    from rich.panel import Panel
+
     # The embedded default: the sample goes into the configured database (a SQLite file under ./var
     # unless DATABASE_URL says otherwise) on first run, and everything below runs on what it holds.
     url, imported = open_database(data_dir)

@@ -23,7 +23,8 @@ AsOfOpt = Annotated[
     typer.Option("--as-of", help="Evaluation date (YYYY-MM-DD); loans before it train the model. Default: today."),
 ]
 PolicyOpt = Annotated[
-    Path | None, typer.Option("--policy", help="A bank's policy TOML merged over the default policy.")
+    Path | None,
+    typer.Option("--policy", exists=True, dir_okay=False, help="A bank's policy TOML merged over the default policy."),
 ]
 EncodingOpt = Annotated[str, typer.Option(help="Text encoding of the CSV files, e.g. utf-8, gbk, cp1252.")]
 
@@ -88,11 +89,14 @@ def eligibility(
     product: Annotated[
         str, typer.Option("--product", help="knowledge_value_credit, ip_pledge, other, or a product_id.")
     ],
-    out: Annotated[Path, typer.Option("--out", help="CSV to write (columns as in DATA_FORMAT.md).")],
+    out: Annotated[Path, typer.Option("--out", dir_okay=False, help="CSV to write (columns as in DATA_FORMAT.md).")],
     as_of: AsOfOpt = None,
-    targets: Annotated[Path | None, typer.Option("--targets", help="CSV with a startup_id column.")] = None,
+    targets: Annotated[
+        Path | None, typer.Option("--targets", exists=True, dir_okay=False, help="CSV with a startup_id column.")
+    ] = None,
     model: Annotated[
-        Path | None, typer.Option("--model", help="A PD model saved by train-eligibility (.skops).")
+        Path | None,
+        typer.Option("--model", exists=True, dir_okay=False, help="A PD model saved by train-eligibility (.skops)."),
     ] = None,
     policy: PolicyOpt = None,
     encoding: EncodingOpt = "utf-8",
@@ -119,7 +123,7 @@ def eligibility(
 def train_eligibility(
     *,
     data: DataDirOption = None,
-    out: Annotated[Path, typer.Option("--out", help="Where to save the model (.skops).")],
+    out: Annotated[Path, typer.Option("--out", dir_okay=False, help="Where to save the model (.skops).")],
     as_of: AsOfOpt = None,
     policy: PolicyOpt = None,
     encoding: EncodingOpt = "utf-8",

@@ -8,9 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from matcher.synthetic import SIZES, STEPS, generate, write_world
 from roadshow.commands._common import console, user_errors
 
 
@@ -26,7 +24,7 @@ class Format(StrEnum):
 
 
 def generate_command(
-    out: Annotated[Path, typer.Option(help="Directory to write the world into (created if missing).")],
+    out: Annotated[Path, typer.Option(file_okay=False, help="Directory to write the world into (created if missing).")],
     seed: Annotated[int, typer.Option(min=0, help="Random seed; the same seed and size give identical files.")] = 7,
     size: Annotated[Size, typer.Option(help="World size (startups / investors / banks).")] = Size.SMALL,
     fmt: Annotated[Format, typer.Option("--format", help="File format of the data tables.")] = Format.CSV,
@@ -35,6 +33,10 @@ def generate_command(
 
     Writes startups, IP, investors and banks, three years of roadshows and their outcomes, loans,
     the next roadshow (next_event.json) and the hidden truth (truth/, for benchmarks only)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from matcher.synthetic import SIZES, STEPS, generate, write_world
+
     spec = SIZES[size.value]
     console.print(f"Generating a {size.value} world (seed {seed}): {spec.startups:,} startups, "
                   f"{spec.investors:,} investors, {spec.banks:,} banks", highlight=False)

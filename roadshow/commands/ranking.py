@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
-import polars as pl
 import typer
-from rich.table import Table
 
 from matcher.errors import InvalidInputError
-from matcher.ranking import MODELS, evaluate, get_model
 from roadshow.commands._common import DataDirOption, console, load_data, parse_date, user_errors
+from roadshow.commands.choices import RankingModel, Side
 
 AsOfOpt = Annotated[str, typer.Option("--as-of", help="Fit on interactions before this date (YYYY-MM-DD).")]
 EncodingOpt = Annotated[str, typer.Option(help="Text encoding of the CSV files, e.g. utf-8, gbk, cp1252.")]
 
 
 def _read_targets(path: Path, side: str) -> list[str]:
+    import polars as pl
+
     column = "startup_id" if side == "investors" else "investor_id"
     frame = pl.read_csv(path, infer_schema=False)
     if column not in frame.columns:
@@ -30,26 +30,31 @@ def recommend(
     *,
     data: DataDirOption = None,
     as_of: AsOfOpt,
-    out: Annotated[Path, typer.Option("--out", help="CSV to write.")],
+    out: Annotated[Path, typer.Option("--out", dir_okay=False, help="CSV to write.")],
     k: Annotated[int, typer.Option("--k", help="Recommendations per target.")] = 10,
-    targets: Annotated[Path | None, typer.Option("--targets", help="CSV with a startup_id (or investor_id) column.")]
-    = None,
-    side: Annotated[str, typer.Option("--side", help="investors: rank investors per startup; startups: the reverse.")]
+    targets: Annotated[
+        Path | None,
+        typer.Option("--targets", exists=True, dir_okay=False, help="CSV with a startup_id (or investor_id) column."),
+    ] = None,
+    side: Annotated[Side, typer.Option("--side", help="investors: rank investors per startup; startups: the reverse.")]
     = "investors",
-    model: Annotated[str, typer.Option("--model", help=f"One of: {', '.join(MODELS)}.")] = "learned",
+    model: Annotated[
+        RankingModel, typer.Option("--model", help="The learned model or a baseline to compare it with.")
+    ] = "learned",
     encoding: EncodingOpt = "utf-8",
 ) -> None:
     """Top-K investors per startup (or startups per investor), excluding pairs seen before --as-of."""
+    import polars as pl
+
+    from matcher.ranking import get_model
+
     with user_errors():
-        if side not in ("investors", "startups"):
-            raise InvalidInputError("must be 'investors' or 'startups'", field="--side")
-        checked_side: Literal["investors", "startups"] = "investors" if side == "investors" else "startups"
         day = parse_date(as_of, "--as-of")
         assert day is not None
         ds = load_data(data, encoding)
         wanted = _read_targets(targets, side) if targets is not None else None
         recommender = get_model(model).fit(ds, day)
-        recs = recommender.recommend(ds, wanted, k=k, side=checked_side)
+        recs = recommender.recommend(ds, wanted, k=k, side=side)
         first, second = ("startup_id", "investor_id") if side == "investors" else ("investor_id", "startup_id")
         table = recs.sort(first, "rank").select(first, second, "rank", "score", pl.col("reasons").list.join(";"))
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -63,10 +68,16 @@ def evaluate_command(
     data: DataDirOption = None,
     as_of: AsOfOpt,
     k: Annotated[int, typer.Option("--k", help="Cut-off K for recall, NDCG and MAP.")] = 10,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the metrics as JSON.")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", dir_okay=False, help="Also write the metrics as JSON.")
+    ] = None,
     encoding: EncodingOpt = "utf-8",
 ) -> None:
     """Temporal-split evaluation of the model and every baseline, cold and warm startups separately."""
+    from rich.table import Table
+
+    from matcher.ranking import evaluate
+
     with user_errors():
         day = parse_date(as_of, "--as-of")
         assert day is not None

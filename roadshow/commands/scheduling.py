@@ -5,33 +5,28 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
-import polars as pl
 import typer
-from numpy.typing import NDArray
 
 from matcher.errors import InvalidInputError
-from matcher.io import DataSet
-from matcher.scheduling import (
-    PairScorer,
-    load_changes,
-    load_event,
-    read_meetings_csv,
-    reschedule,
-    solve,
-    write_exports,
-)
-from matcher.scheduling.encoder import MODES, Mode
-from matcher.scheduling.problem import Pair
-from matcher.scheduling.sessions import plan_sessions
-from matcher.scheduling.solvers import SOLVER_NAMES
 from roadshow.commands._common import err_console, load_data, parse_date, user_errors
+from roadshow.commands.choices import ScheduleMode, Solver
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from matcher.io import DataSet
+    from matcher.scheduling import PairScorer
+    from matcher.scheduling.problem import Pair
 
 
 def ranking_pair_scorer(data: DataSet, as_of: date | None) -> PairScorer:
     """Scores pairs the event leaves unscored with the ranking model fitted on ``data``."""
+    import numpy as np
+    import polars as pl
+
     try:
         from matcher.ranking import score_pairs
     except ImportError:
@@ -48,37 +43,46 @@ def ranking_pair_scorer(data: DataSet, as_of: date | None) -> PairScorer:
 
 
 def schedule(
-    event: Annotated[Path, typer.Argument(help="event.json (DATA_FORMAT.md).")],
+    event: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="event.json (DATA_FORMAT.md).")],
     *,
-    out: Annotated[Path, typer.Option("--out", help="Directory for meetings.csv, the workbook, .ics files, agenda.")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", file_okay=False, help="Directory for meetings.csv, the workbook, .ics files, agenda."),
+    ],
     data: Annotated[
         Path | None, typer.Option("--data", help="Data directory; the ranking model scores pairs the event does not.")
     ] = None,
-    mode: Annotated[str, typer.Option("--mode", help="total: maximise total score; fair: lift the worst-off first.")]
-    = "total",
-    solver: Annotated[str, typer.Option("--solver", help=f"One of: {', '.join(SOLVER_NAMES)}.")] = "auto",
+    mode: Annotated[
+        ScheduleMode, typer.Option("--mode", help="total: maximise total score; fair: lift the worst-off first.")
+    ] = "total",
+    solver: Annotated[
+        Solver,
+        typer.Option("--solver", help="milp: exact; decomposition: pair selection, then slots; auto: both."),
+    ] = "auto",
     time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds the solver may use.")] = 60.0,
     seed: Annotated[int, typer.Option("--seed", help="Seed for any randomised step.")] = 0,
     wish_bonus: Annotated[float, typer.Option("--wish-bonus", help="Added to the objective per wish met.")] = 0.25,
     current: Annotated[
-        Path | None, typer.Option("--reschedule", help="The confirmed meetings.csv to keep where possible.")
+        Path | None,
+        typer.Option(
+            "--reschedule", exists=True, dir_okay=False, help="The confirmed meetings.csv to keep where possible."
+        ),
     ] = None,
-    changes: Annotated[Path | None, typer.Option("--changes", help="changes.json for --reschedule.")] = None,
+    changes: Annotated[
+        Path | None, typer.Option("--changes", exists=True, dir_okay=False, help="changes.json for --reschedule.")
+    ] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Fit the ranking model on history before this date.")]
     = None,
     encoding: Annotated[str, typer.Option(help="Text encoding of the data directory's CSV files.")] = "utf-8",
 ) -> None:
     """Solve the meeting grid and write exports; prints a JSON summary (objective, bound, gap, …)."""
+    from matcher.scheduling import load_changes, load_event, read_meetings_csv, reschedule, solve, write_exports
+
     with user_errors():
-        if mode not in MODES:
-            raise InvalidInputError(f"must be one of {', '.join(MODES)}", field="--mode")
-        if solver not in SOLVER_NAMES:
-            raise InvalidInputError(f"must be one of {', '.join(SOLVER_NAMES)}", field="--solver")
         if time_limit <= 0:
             raise InvalidInputError("must be positive", field="--time-limit")
         if (current is None) != (changes is None):
             raise InvalidInputError("--reschedule and --changes go together", field="--changes")
-        checked_mode: Mode = "fair" if mode == "fair" else "total"
         scorer = ranking_pair_scorer(load_data(data, encoding), parse_date(as_of, "--as-of")) if data else None
         problem = load_event(event, pair_scorer=scorer, wish_bonus=wish_bonus)
         with err_console.status("solving the meeting grid…") as status:
@@ -91,7 +95,7 @@ def schedule(
                     problem,
                     read_meetings_csv(current),
                     load_changes(changes, problem),
-                    mode=checked_mode,
+                    mode=mode,
                     solver=solver,
                     time_limit=time_limit,
                     seed=seed,
@@ -99,7 +103,7 @@ def schedule(
                 )
             else:
                 result = solve(
-                    problem, mode=checked_mode, solver=solver, time_limit=time_limit, seed=seed, progress=progress
+                    problem, mode=mode, solver=solver, time_limit=time_limit, seed=seed, progress=progress
                 )
             status.update("writing exports")
             files = write_exports(problem, result, out)
@@ -114,9 +118,14 @@ def schedule(
 def plan_sessions_command(
     *,
     data: Annotated[Path, typer.Option("--data", help="Data directory with startups.csv and investors.csv.")],
-    out: Annotated[Path, typer.Option("--out", help="Directory for sessions.csv and invitations.csv.")],
+    out: Annotated[
+        Path, typer.Option("--out", file_okay=False, help="Directory for sessions.csv and invitations.csv.")
+    ],
     event: Annotated[
-        Path | None, typer.Option("--event", help="Plan for the startups of this event.json (default: all).")
+        Path | None,
+        typer.Option(
+            "--event", exists=True, dir_okay=False, help="Plan for the startups of this event.json (default: all)."
+        ),
     ] = None,
     capacity: Annotated[int, typer.Option("--capacity", help="Pitches per session.")] = 8,
     pitch_minutes: Annotated[int, typer.Option("--pitch-minutes", help="Minutes per pitch.")] = 8,
@@ -132,6 +141,8 @@ def plan_sessions_command(
     encoding: Annotated[str, typer.Option(help="Text encoding of the data directory's CSV files.")] = "utf-8",
 ) -> None:
     """Group startups into themed pitch sessions and invite the best-fitting investors and banks."""
+    from matcher.scheduling import load_event, plan_sessions
+
     with user_errors():
         ds = load_data(data, encoding)
         startup_ids = [p.participant_id for p in load_event(event).startups] if event is not None else None

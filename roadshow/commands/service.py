@@ -1,23 +1,27 @@
 """Service commands: ``serve``, ``import``, ``export``, ``train``, ``keys create|revoke`` and ``db upgrade``.
 
 Each honours ``DATABASE_URL`` (default: a SQLite file under ``ROADSHOW_DATA_DIR``) through
-``api.settings.Settings.from_env()``, read when the command runs, never at import.
+``api.settings.Settings.from_env()``, read when the command runs, never at import. The service layer
+(``api``, SQLAlchemy, Litestar) is imported inside the commands, so the other commands start fast.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.settings import Settings
-from matcher.io import DataSet
 from roadshow.commands._common import console, err_console, load_data, parse_date, user_errors
+from roadshow.commands.choices import KeyRole, RankingModel
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from api.settings import Settings
+    from matcher.io import DataSet
 
 T = TypeVar("T")
 
@@ -27,6 +31,8 @@ db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 
 def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run one unit of work on a fresh engine (the commands are short-lived processes)."""
+    import asyncio
+
     from api.db.engine import create_engine, session_factory
 
     async def main() -> T:
@@ -50,6 +56,8 @@ def database_dataset() -> DataSet:
 
 
 def _settings() -> Settings:
+    from api.settings import Settings
+
     with user_errors():
         return Settings.from_env()
 
@@ -120,7 +128,7 @@ def train(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Fit on history before this date (default today).")
     ] = None,
-    model: Annotated[str, typer.Option(help="Ranking model name (learned or a baseline).")] = "learned",
+    model: Annotated[RankingModel, typer.Option(help="The ranking model: learned or a baseline.")] = "learned",
 ) -> None:
     """Fit the ranking and eligibility models on the database and register a new model version."""
     settings = _settings()
@@ -130,7 +138,7 @@ def train(
 
 
 def create_key(
-    role: Annotated[str, typer.Option(help="admin, organiser, bank or startup.")],
+    role: Annotated[KeyRole, typer.Option(help="What the key may do.")],
     name: Annotated[str, typer.Option(help="Who the key is for (shown in listings).")],
     bank_id: Annotated[str | None, typer.Option("--bank-id", help="The bank a bank key is bound to.")] = None,
     startup_id: Annotated[
@@ -142,15 +150,8 @@ def create_key(
     from api.services.keys import create_key as create
 
     settings = _settings()
+    parsed = Role(role)
     with user_errors():
-        try:
-            parsed = Role(role)
-        except ValueError:
-            from matcher.errors import InvalidInputError
-
-            raise InvalidInputError(
-                f"unknown role {role!r}; choose admin, organiser, bank or startup", field="--role"
-            ) from None
         _upgrade(settings)
         created = _run(
             settings,

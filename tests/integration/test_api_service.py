@@ -161,7 +161,7 @@ def test_keys_and_train_commands(tmp_path: Path, cli_env: dict[str, str]) -> Non
     missing = runner.invoke(app, ["keys", "create", "--role", "bank", "--name", "x"], env=cli_env)
     assert missing.exit_code == 1 and "--bank-id" in missing.output
     wrong = runner.invoke(app, ["keys", "create", "--role", "boss", "--name", "x"], env=cli_env)
-    assert wrong.exit_code == 1 and "unknown role" in wrong.output
+    assert wrong.exit_code == 1 and "--role: 'boss' is not one of" in wrong.output
 
     async def key_id() -> str:
         engine = create_engine(url)
@@ -181,4 +181,4 @@ def test_keys_and_train_commands(tmp_path: Path, cli_env: dict[str, str]) -> Non
     assert "model version 1" in trained.output
     assert _count(url, ModelVersion) == 1
     bad = runner.invoke(app, ["train", "--model", "oracle"], env=cli_env)
-    assert bad.exit_code == 1 and "unknown model" in bad.output
+    assert bad.exit_code == 1 and "--model: 'oracle' is not one of" in bad.output

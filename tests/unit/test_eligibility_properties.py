@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher.eligibility import assess, default_policy, tech_sme_frame
@@ -18,7 +18,7 @@ from tests.factories import ELIGIBILITY_AS_OF, eligibility_data, eligibility_loa
 AS_OF = ELIGIBILITY_AS_OF
 KINDS = ("invention_patent", "utility_model", "design_patent", "software_copyright", "trademark", "ic_layout",
          "plant_variety", "new_drug")
-PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(max_examples=25)  # each example assesses firms end to end
 
 amounts = st.one_of(st.none(), st.integers(0, 3_000_000).map(lambda c: c / 100))  # up to 30,000万, 2 decimals
 

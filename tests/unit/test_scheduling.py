@@ -8,7 +8,7 @@ import itertools
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher.errors import InfeasibleError, InvalidInputError
@@ -182,7 +182,7 @@ def brute_force_optimum(problem: EventProblem) -> float | None:
     return best
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40)
 @given(raw=small_events())
 def test_every_solver_matches_brute_force_on_random_tiny_events(raw: dict[str, Any]) -> None:
     problem = parse_event(raw)
@@ -202,15 +202,17 @@ def test_every_solver_matches_brute_force_on_random_tiny_events(raw: dict[str, A
             assert schedule.objective == pytest.approx(optimum, abs=1e-6)
 
 
-@settings(max_examples=12, deadline=None)
-@given(seed=st.integers(0, 10_000), mode=st.sampled_from(["total", "fair"]))
-def test_generated_events_give_valid_schedules_within_their_bound(seed: int, mode: str) -> None:
-    problem = parse_event(generate_event(25, 8, 5, seed=seed))
-    schedule = solve(problem, mode=mode, time_limit=10)  # type: ignore[arg-type]
-    check = verify(problem, schedule.meetings)
-    assert check.valid, check.violations
-    assert schedule.objective <= schedule.upper_bound + 1e-9
-    assert 0.0 <= schedule.gap <= 1.0
+@settings(max_examples=6)
+@given(seed=st.integers(0, 10_000))
+def test_fair_mode_lifts_the_worst_off_and_total_mode_keeps_the_most_value(seed: int) -> None:
+    # Events with room for everyone, where the best total leaves some startup with fewer meetings.
+    problem = parse_event(generate_event(10, 5, 4, seed=seed))
+    total = solve(problem, mode="total", time_limit=10)
+    fair = solve(problem, mode="fair", time_limit=10)
+    assert total.status == fair.status == "optimal"
+    # Each mode is optimal for its own objective, so neither can beat the other on it.
+    assert fair.stats["min_startup_meetings"] >= total.stats["min_startup_meetings"]
+    assert verify(problem, fair.meetings).objective <= total.objective + 1e-6
 
 
 def test_the_same_input_gives_the_same_schedule() -> None:

@@ -322,17 +322,6 @@ def test_generate_command_writes_a_world(tmp_path: Path) -> None:
     assert bad.exit_code != 0
 
 
-@pytest.mark.slow
-def test_large_world_generates_quickly() -> None:
-    import time
-
-    started = time.perf_counter()
-    world = generate(1, "large")
-    assert time.perf_counter() - started < 60
-    assert world.data.startups.height == 20_000
-    assert world.data.investors.filter(pl.col("kind") == "bank").height == 80
-
-
 def test_switching_format_removes_the_stale_table_files(world: GeneratedWorld, tmp_path: Path) -> None:
     write_world(world, tmp_path, fmt="csv")
     write_world(world, tmp_path, fmt="parquet")

@@ -55,7 +55,7 @@ def test_recommend_side_startups_swaps_the_roles(data_dir: Path, tmp_path: Path)
 def test_bad_input_is_a_message_not_a_traceback(data_dir: Path, tmp_path: Path) -> None:
     base = ["recommend", "--data", str(data_dir), "--as-of", "2026-01-01", "--out", str(tmp_path / "r.csv")]
     unknown_model = runner.invoke(app, [*base, "--model", "magic"])
-    assert unknown_model.exit_code == 1 and "unknown model" in unknown_model.output
+    assert unknown_model.exit_code == 1 and "--model: 'magic' is not one of" in unknown_model.output
     bad_date = runner.invoke(app, [*base[:-4], "--as-of", "01/01/2026", "--out", str(tmp_path / "r.csv")])
     assert bad_date.exit_code == 1 and "--as-of" in bad_date.output
     targets = tmp_path / "t.csv"

@@ -1,0 +1,126 @@
+"""The command line as a whole: it starts without the heavy libraries, lists its choices, and reports usage
+errors as one line with exit code 1 (2 is kept for an infeasible schedule)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import get_args
+
+import pytest
+from typer.testing import CliRunner
+
+from roadshow.cli import app
+from roadshow.commands import choices
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+# What a command may import when it runs, never at start-up.
+HEAVY = ("polars", "numpy", "sklearn", "scipy", "litestar", "sqlalchemy", "api", "matcher.io", "matcher.ranking",
+         "matcher.eligibility", "matcher.scheduling", "matcher.features", "matcher.synthetic")
+COMMANDS = ("validate", "demo", "recommend", "evaluate", "generate", "serve", "import", "train", "schedule",
+            "plan-sessions", "eligibility", "train-eligibility", "keys create", "keys revoke", "db upgrade")
+
+LOADED_AFTER_HELP = f"""
+import json, sys
+from roadshow.cli import app
+for args in [["--help"], ["--version"], *[[*c.split(), "-h"] for c in {list(COMMANDS)!r}]]:
+    try:
+        app(args)
+    except SystemExit as exc:
+        assert exc.code == 0, (args, exc.code)
+heavy = {HEAVY!r}
+print(json.dumps(sorted(m for m in sys.modules if m in heavy or m.startswith(tuple(h + "." for h in heavy)))))
+"""
+
+
+def test_help_and_version_import_no_heavy_library() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED_AFTER_HELP], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == []
+
+
+def test_choices_are_the_librarys() -> None:
+    from api.services.keys import Role
+    from matcher.ranking import MODELS
+    from matcher.scheduling.encoder import MODES
+    from matcher.scheduling.solvers import SOLVER_NAMES
+
+    assert get_args(choices.RankingModel) == tuple(MODELS)
+    assert get_args(choices.ScheduleMode) == MODES
+    assert get_args(choices.Solver) == SOLVER_NAMES
+    assert get_args(choices.KeyRole) == tuple(role.value for role in Role)
+
+
+def test_help_lists_the_choices_and_h_is_help() -> None:
+    result = runner.invoke(app, ["schedule", "-h"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "<total|fair>" in result.output and "<auto|milp|decomposition>" in result.output
+    recommend = runner.invoke(app, ["recommend", "--help"], env={"COLUMNS": "200"}).output
+    assert "<investors|startups>" in recommend
+    assert "<learned|random|popularity|sector_popularity|declared>" in recommend
+
+
+def test_version_is_the_package_version() -> None:
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"roadshow {version}"
+
+
+def test_without_a_command_the_help_is_shown() -> None:
+    for args in ([], ["keys"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0
+        assert "Usage: roadshow" in result.output and "Commands:" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["schedule", "{event}", "--out", "{tmp}/o", "--mode", "best"],
+         "error: --mode: 'best' is not one of 'total', 'fair' (see 'roadshow schedule -h')"),
+        (["recommend", "--as-of", "2026-01-01", "--out", "{tmp}/r.csv", "--side", "both"],
+         "error: --side: 'both' is not one of 'investors', 'startups' (see 'roadshow recommend -h')"),
+        (["recommend", "--as-of", "2026-01-01"], "error: missing option '--out' (see 'roadshow recommend -h')"),
+        (["recommend", "--as-of", "2026-01-01", "--out", "{tmp}/r.csv", "--k", "ten"],
+         "error: --k: input should be a valid integer, unable to parse string as an integer "
+         "(see 'roadshow recommend -h')"),
+        (["schedule", "{event}", "--out", "{tmp}/o", "--fast"], "error: no such option: --fast"),
+        (["shedule"], "error: no such command 'shedule'"),
+        (["recommend", "--as-of", "2026-01-01", "--out", "{tmp}/r.csv", "--targets", "{tmp}/missing.csv"],
+         "error: --targets: file '{tmp}/missing.csv' does not exist (see 'roadshow recommend -h')"),
+        (["eligibility", "--product", "ip_pledge", "--out", "{tmp}"],
+         "error: --out: file '{tmp}' is a directory (see 'roadshow eligibility -h')"),
+        (["schedule", "{tmp}/none.json", "--out", "{tmp}/o"],
+         "error: event: file '{tmp}/none.json' does not exist (see 'roadshow schedule -h')"),
+    ],
+    ids=["choice", "side", "missing-option", "not-an-int", "unknown-option", "unknown-command", "missing-file",
+         "out-is-a-directory", "missing-argument-file"],
+)
+def test_a_usage_error_is_one_line_and_exit_1(tmp_path: Path, args: list[str], line: str) -> None:
+    event = tmp_path / "event.json"
+    event.write_text("{}", encoding="utf-8")
+    filled = [a.format(tmp=tmp_path, event=event) for a in args]
+    result = runner.invoke(app, filled)
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith(line.format(tmp=tmp_path))
+    assert "Traceback" not in result.output and "Usage:" not in result.output
+
+
+def test_the_console_script_exits_1_on_a_usage_error() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "roadshow", "schedule", "x.json", "--mode", "best"],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.strip().startswith("error: ")
