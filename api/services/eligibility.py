@@ -134,10 +134,10 @@ async def decide_one(
 ) -> DecisionRead:
     """One startup's decision; 404 / 403 when it is unknown or has no consent in force to the bank."""
     item = (await _decide(session, store, principal=principal, product_id=product_id, startup_ids=[startup_id]))[0]
-    if item.decision is None:
-        assert item.problem is not None
-        raise (NotFoundError if item.status == 404 else PermissionDeniedError)(item.problem.detail)
-    return item.decision
+    if item.decision is not None:
+        return item.decision
+    detail = item.problem.detail if item.problem is not None else f"no decision for startup {startup_id}"
+    raise (NotFoundError if item.status == 404 else PermissionDeniedError)(detail)
 
 
 async def decide_batch(

@@ -23,6 +23,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from matcher.errors import InvalidInputError
+
 FloatArray = npt.NDArray[np.float64]
 MISSING = "__missing__"
 RARE = "__rare__"
@@ -106,7 +108,8 @@ class CategoryEncoder:
         for c in columns:
             r = raw[c]
             woe, count = r["woe"], r["count"]
-            assert isinstance(woe, Mapping) and isinstance(count, Mapping)
+            if not isinstance(woe, Mapping) or not isinstance(count, Mapping):
+                raise InvalidInputError(f"the model file's encoding of {c!r} is damaged; retrain it", field="model")
             codes[c] = CategoryCode(
                 woe={str(k): float(v) for k, v in woe.items()},
                 count={str(k): float(v) for k, v in count.items()},
