@@ -16,7 +16,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export UV_SYSTEM_CERTS := 1
 
-.PHONY: install lock lock-upgrade demo test test-fast notebooks serve bench lint clean
+.PHONY: install lock lock-upgrade demo test test-fast notebooks serve bench lint clean screenshots
 
 # A pinned, hash-checked uv in its own small venv: the only thing installed with plain pip.
 $(UV): tools/uv.txt
@@ -64,6 +64,10 @@ serve: $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run
+
+# Pictures of the console for docs/ (the browser tests' steps in Debian's Chromium: apt-get install -y chromium).
+screenshots: $(STAMP)
+	$(BIN)/python -m tests.browser.screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check matcher api roadshow tests bench tools notebooks

@@ -11,12 +11,14 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from api.console import console_routes, template_config
 from api.controllers.eligibility import EligibilityController
 from api.controllers.events import EventController, JobController
 from api.controllers.health import health_check
 from api.controllers.investors import BankController, InvestorController, ProductController
 from api.controllers.startups import StartupController
 from api.db.engine import create_engine, session_factory
+from api.docs import render_plugins
 from api.errors import EXCEPTION_HANDLERS
 from api.guards.auth import PrincipalCache, RegistrationLimiter, authentication_middleware, provide_principal
 from api.services.jobs import JobRunner
@@ -61,7 +63,9 @@ def create_app(settings: Settings) -> Litestar:
             EligibilityController,
             EventController,
             JobController,
+            *console_routes(settings),
         ],
+        template_config=template_config(),
         dependencies={
             "db": Provide(provide_session),
             "service": Provide(provide_state, sync_to_thread=False),
@@ -81,6 +85,7 @@ def create_app(settings: Settings) -> Litestar:
                 security_schemes={"apiKey": SecurityScheme(type="http", scheme="bearer", description="API key")}
             ),
             security=[{"apiKey": []}],
+            render_plugins=render_plugins(),
         ),
         debug=False,
     )

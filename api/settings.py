@@ -6,8 +6,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from matcher.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from matcher.scheduling.handout import Organiser
 
 DEVELOPMENT = "development"
 PRODUCTION = "production"
@@ -16,6 +20,7 @@ ENVIRONMENTS = (DEVELOPMENT, PRODUCTION)
 # Used only in development so that `roadshow serve` works out of the box; refused in production.
 DEVELOPMENT_SECRET = "development-secret-do-not-use-in-production"
 MIN_SECRET_LENGTH = 32
+DEFAULT_VENUE = "湘潭高新区"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +40,11 @@ class Settings:
     # Events with more candidate pairs than this are scheduled as a background job.
     background_schedule_pairs: int = 2_000
     echo_sql: bool = False
+    # Who the handouts' calendar entries name as ORGANIZER (None: the library's default, see
+    # matcher.scheduling.Organiser), and the venue of events that name none.
+    organiser_name: str | None = None
+    organiser_email: str | None = None
+    default_venue: str | None = DEFAULT_VENUE
 
     def __post_init__(self) -> None:
         if self.env not in ENVIRONMENTS:
@@ -64,7 +74,17 @@ class Settings:
             model_dir=model_dir,
             secret=env.get("ROADSHOW_SECRET") or DEVELOPMENT_SECRET,
             env=env.get("ROADSHOW_ENV", DEVELOPMENT),
+            organiser_name=env.get("ROADSHOW_ORGANISER_NAME") or None,
+            organiser_email=env.get("ROADSHOW_ORGANISER_EMAIL") or None,
+            default_venue=env.get("ROADSHOW_VENUE", DEFAULT_VENUE) or None,
         )
+
+    def organiser(self) -> Organiser:
+        """The calendar ORGANIZER of this deployment."""
+        from matcher.scheduling.handout import Organiser
+
+        default = Organiser()
+        return Organiser(self.organiser_name or default.name, self.organiser_email or default.email)
 
 
 def default_database_url(data_dir: Path) -> str:

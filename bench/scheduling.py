@@ -157,6 +157,45 @@ def run_case(case: Case, *, with_fair: bool) -> tuple[list[Row], dict[str, Any]]
     return rows, info
 
 
+MODE_CASES_FULL = (("small", 120, 40, 12), ("medium", 400, 120, 16))
+MODE_CASES_QUICK = (("tiny", 40, 12, 8),)
+
+
+def _sample_event() -> EventProblem:
+    """The shipped sample's next roadshow, unscored pairs scored by the ranking model fitted on the sample."""
+    from matcher.io import read_data_dir
+    from matcher.scheduling import load_event
+    from matcher.scheduling.handout import participant_names
+    from matcher.scheduling.scoring import fitted_pair_scorer
+
+    sample = Path(__file__).resolve().parent.parent / "data" / "sample"
+    data = read_data_dir(sample)
+    return load_event(sample / "next_event.json", pair_scorer=fitted_pair_scorer(data),
+                      names=participant_names(data))
+
+
+def mode_costs(quick: bool) -> list[dict[str, Any]]:
+    """What each mode costs in total score and gives the worst-off startup (the default mode's case)."""
+    events: list[tuple[str, EventProblem]] = [("sample next_event.json", _sample_event())]
+    for name, n_s, n_i, n_t in MODE_CASES_QUICK if quick else MODE_CASES_FULL:
+        events.append((f"{name} {n_s}×{n_i}×{n_t}", parse_event(generate_event(n_s, n_i, n_t, seed=0))))
+    rows: list[dict[str, Any]] = []
+    for label, problem in events:
+        print(f"   scheduling modes: {label}", flush=True)
+        for mode in ("total", "balanced", "fair"):
+            started = time.perf_counter()
+            schedule = solve(problem, mode=mode, time_limit=30)  # type: ignore[arg-type]
+            spread = schedule.stats["meetings_per_startup"]
+            rows.append({"event": label, "mode": mode, "total_score": schedule.stats["total_score"],
+                         "meetings": len(schedule.meetings), "fewest": spread["fewest"], "median": spread["median"],
+                         "most": spread["most"], "seconds": time.perf_counter() - started,
+                         "status": schedule.status})
+    for row in rows:
+        base = next(r for r in rows if r["event"] == row["event"] and r["mode"] == "total")["total_score"]
+        row["cost_vs_total"] = (base - row["total_score"]) / base if base else 0.0
+    return rows
+
+
 def _fmt(value: float | None, spec: str) -> str:
     return "–" if value is None else format(value, spec)
 
@@ -170,9 +209,11 @@ def main(results_dir: Path, quick: bool) -> str:
         case_rows, info = run_case(case, with_fair=case.name in ("small", "medium", "tiny"))
         rows.extend(case_rows)
         infos.append(info)
+    modes = mode_costs(quick)
     results_dir.mkdir(parents=True, exist_ok=True)
     (results_dir / "scheduling.json").write_text(
-        json.dumps({"quick": quick, "rows": [asdict(r) for r in rows], "cases": infos}, indent=2), encoding="utf-8"
+        json.dumps({"quick": quick, "rows": [asdict(r) for r in rows], "cases": infos, "modes": modes}, indent=2),
+        encoding="utf-8",
     )
 
     lines = [
@@ -206,5 +247,21 @@ def main(results_dir: Path, quick: bool) -> str:
             extra += f"; CP-SAT not run ({info['cpsat_error']})"
         lines.append(
             f"- {info['case']}: {info['pairs']} scored pairs, {info['variables']} (pair, slot) variables{extra}."
+        )
+    lines += [
+        "",
+        "### The default mode (issue 11): what every startup getting meetings costs",
+        "",
+        "`balanced` (the default) first maximises the fewest meetings any startup present gets, then the total "
+        "score; `fair` also lifts the worst-off startup's score total before the total; `total` maximises the "
+        "total only. Cost = loss of total score against `total` on the same event (30 s limit each).",
+        "",
+        "| event | mode | total score | cost vs total | meetings | fewest / median / most per startup | seconds |",
+        "|---|---|---:|---:|---:|---|---:|",
+    ]
+    for m in modes:
+        lines.append(
+            f"| {m['event']} | {m['mode']} | {m['total_score']:.3f} | {100 * m['cost_vs_total']:.1f} % | "
+            f"{m['meetings']} | {m['fewest']} / {m['median']} / {m['most']} | {m['seconds']:.1f} |"
         )
     return "\n".join(lines)

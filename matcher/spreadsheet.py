@@ -32,6 +32,13 @@ def safe_cell(value: str) -> str:
     return value
 
 
+def read_cell(value: str) -> str:
+    """The inverse of :func:`safe_cell`, for reading back a file this project wrote."""
+    if value.startswith("'") and safe_cell(value[1:]) == value:
+        return value[1:]
+    return value
+
+
 def safe_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """The frame with every text cell made safe (lists joined with ``;`` first); other columns unchanged."""
     exprs: list[pl.Expr] = []

@@ -20,11 +20,12 @@ from api.schemas.events import (
 )
 from api.services import events
 from api.state import Db, Service
+from matcher.scheduling import Download
 
 EVENT_MAX_BODY_BYTES = 32_000_000
 
 
-def _file(download: events.Download) -> Response[bytes]:
+def _file(download: Download) -> Response[bytes]:
     return Response(
         download.content,
         media_type=download.media_type,
@@ -62,8 +63,8 @@ class EventController(Controller):
         summary="Create a roadshow from the event.json shape",
         request_max_body_size=EVENT_MAX_BODY_BYTES,
     )
-    async def create(self, data: JSONBody[EventCreate], db: Db) -> EventRead:
-        return await events.create_event(db, body=data)
+    async def create(self, data: JSONBody[EventCreate], db: Db, service: Service) -> EventRead:
+        return await events.create_event(db, service.models, body=data, default_venue=service.settings.default_venue)
 
     @get("")
     async def list_events(self, db: Db) -> list[EventRead]:
@@ -85,12 +86,19 @@ class EventController(Controller):
     ) -> Response[ScheduleOutcome]:
         return await _solve(db, service, event_id, data)
 
-    @get("/{event_id:str}/meetings", summary="The meetings as JSON, CSV, Excel or iCalendar (zip)")
+    @get(
+        "/{event_id:str}/meetings",
+        summary="The meetings as JSON, CSV, Excel, iCalendar (zip) or the printable agenda (html), with names",
+    )
     async def meetings(
-        self, event_id: EntityId, db: Db, format: FromQuery[Literal["json", "csv", "xlsx", "ics"]] = "json"
+        self,
+        event_id: EntityId,
+        db: Db,
+        service: Service,
+        format: FromQuery[events.ExportFormat] = "json",
     ) -> Response[list[MeetingRead]] | Response[bytes]:
-        result = await events.meetings(db, event_id=event_id, fmt=format)
-        return _file(result) if isinstance(result, events.Download) else Response(result)
+        result = await events.meetings(db, event_id=event_id, fmt=format, organiser=service.settings.organiser())
+        return _file(result) if isinstance(result, Download) else Response(result)
 
     @get("/{event_id:str}/agenda/{participant_id:str}", summary="One participant's meetings (JSON or .ics)")
     async def agenda(
@@ -98,10 +106,13 @@ class EventController(Controller):
         event_id: EntityId,
         participant_id: EntityId,
         db: Db,
+        service: Service,
         format: FromQuery[Literal["json", "ics"]] = "json",
     ) -> Response[AgendaRead] | Response[bytes]:
-        result = await events.agenda(db, event_id=event_id, participant_id=participant_id, fmt=format)
-        return _file(result) if isinstance(result, events.Download) else Response(result)
+        result = await events.agenda(
+            db, event_id=event_id, participant_id=participant_id, fmt=format, organiser=service.settings.organiser()
+        )
+        return _file(result) if isinstance(result, Download) else Response(result)
 
 
 class JobController(Controller):

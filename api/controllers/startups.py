@@ -50,6 +50,7 @@ class StartupController(Controller):
         *,
         db: Db,
         principal: Caller,
+        q: Annotated[str | None, QueryParameter(max_length=100, description="Any part of the name or id")] = None,
         sector: Annotated[str | None, QueryParameter(max_length=100)] = None,
         stage: FromQuery[Stage | None] = None,
         tech_sme: FromQuery[bool | None] = None,
@@ -57,7 +58,7 @@ class StartupController(Controller):
         offset: PageOffset = 0,
     ) -> StartupPage:
         return await startups.list_startups(
-            db, principal=principal, sector=sector, stage=stage.value if stage else None, tech_sme=tech_sme,
+            db, principal=principal, q=q, sector=sector, stage=stage.value if stage else None, tech_sme=tech_sme,
             limit=limit, offset=offset,
         )
 

@@ -249,8 +249,12 @@ class Event(Base):
     scores: Mapped[list[Any]] = mapped_column(default=list)
     requests: Mapped[list[Any]] = mapped_column(default=list)
     conflicts: Mapped[list[Any]] = mapped_column(default=list)
-    # The summary of the latest solve (objective, upper_bound, gap, meetings, seconds), if any.
+    # Before migration 0011: the summary of the latest solve (no longer written).
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The event as one document: event.json as matcher.scheduling resolved it (names and scores included).
+    problem: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The latest schedule (matcher.scheduling.Schedule.to_document without its meetings, which are rows).
+    schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -262,6 +266,8 @@ class Event(Base):
 
 
 class EventParticipant(Base):
+    """Who takes part in which event: an index of ``Event.problem`` (availability and limits live there)."""
+
     __tablename__ = "event_participants"
     __table_args__ = (UniqueConstraint("event_id", "side", "participant_id"),)
 

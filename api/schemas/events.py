@@ -64,11 +64,14 @@ class EventCreate(Struct, forbid_unknown_fields=True):
     scores: Annotated[list[PairScore], Meta(max_length=500_000)] = msgspec.field(default_factory=list)
     requests: Annotated[list[PairRequest], Meta(max_length=20_000)] = msgspec.field(default_factory=list)
     conflicts: Annotated[list[Pair], Meta(max_length=20_000)] = msgspec.field(default_factory=list)
+    # Where the meetings are held (calendar LOCATION); default: the deployment's ROADSHOW_VENUE.
+    venue: Name | None = None
 
 
 class EventRead(Struct):
     event_id: str
     name: str
+    venue: str | None
     tables: int
     slots: list[dict[str, Any]]
     startups: list[dict[str, Any]]
@@ -81,8 +84,14 @@ class EventRead(Struct):
     created_at: datetime
 
 
+ModeName = Literal["balanced", "total", "fair"]
+
+
 class ScheduleRequest(Struct, forbid_unknown_fields=True):
-    mode: Literal["total", "fair"] = "total"
+    """``mode``: balanced (default: as many meetings for the worst-off startup as possible, then the best
+    total), total, or fair (also lifts the worst-off startup's score total)."""
+
+    mode: ModeName | None = None
     time_limit: Annotated[float, Meta(gt=0, le=600)] = 30.0
     # None: the service decides (large events run in the background).
     background: bool | None = None
@@ -98,8 +107,10 @@ class Changes(Struct, forbid_unknown_fields=True):
 
 
 class RescheduleRequest(Struct, forbid_unknown_fields=True):
+    """``mode`` left out keeps the mode the schedule was made in."""
+
     changes: Changes
-    mode: Literal["total", "fair"] = "total"
+    mode: ModeName | None = None
     time_limit: Annotated[float, Meta(gt=0, le=600)] = 30.0
     background: bool | None = None
 
@@ -110,7 +121,9 @@ class MeetingRead(Struct):
     end: str
     table: int
     startup_id: str
+    startup_name: str
     investor_id: str
+    investor_name: str
     score: float
 
 
@@ -137,5 +150,6 @@ class ScheduleOutcome(Struct):
 class AgendaRead(Struct):
     event_id: str
     participant_id: str
+    name: str
     side: str
     meetings: list[MeetingRead]

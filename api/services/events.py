@@ -1,22 +1,16 @@
-"""Roadshow events: stored in the ``event.json`` shape, scheduled and rescheduled by
-``matcher.scheduling`` (large events as background jobs), exported as JSON, CSV, Excel or iCalendar."""
+"""Roadshow events: orchestration only. ``matcher.scheduling`` parses the event once into its problem (named
+from the database, unscored pairs scored by the active ranking model), solves and re-plans it and writes
+every export; this module stores the problem and the schedule as the library's own documents, runs large
+solves as background jobs, and reads them back for the API and the console."""
 
 from __future__ import annotations
 
 import asyncio
-import io
 import secrets
-import tempfile
-import zipfile
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import msgspec
-import numpy as np
-import polars as pl
-from numpy.typing import NDArray
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -36,121 +30,132 @@ from api.services.frames import load_dataset
 from api.services.jobs import JobRunner
 from api.services.models import ModelStore
 from matcher.errors import ConflictError, InvalidInputError, MatcherError, NotFoundError
-from matcher.scheduling import EventProblem, Schedule, parse_changes, parse_event, reschedule, solve, write_exports
-from matcher.scheduling.problem import Pair, event_to_dict
-from matcher.scheduling.schedule import Meeting as GridMeeting
-from matcher.scheduling.schedule import Move
+from matcher.scheduling import (
+    DEFAULT_MODE,
+    DEFAULT_ORGANISER,
+    MODES,
+    Download,
+    EventProblem,
+    Mode,
+    Organiser,
+    Schedule,
+    download,
+    event_to_dict,
+    parse_changes,
+    parse_event,
+    reschedule,
+    score_unscored,
+    solve,
+)
+from matcher.scheduling import Meeting as GridMeeting
+from matcher.scheduling.calendar import MEDIA_TYPE as CALENDAR_MEDIA_TYPE
+from matcher.scheduling.calendar import calendar_name, calendars
+from matcher.scheduling.scoring import model_pair_scorer
 
-ExportFormat = Literal["json", "csv", "xlsx", "ics"]
+ExportFormat = Literal["json", "csv", "xlsx", "ics", "html"]
 SIDES = (("startup", "startups", "startup_id"), ("investor", "investors", "investor_id"))
 
 
 @dataclass(frozen=True, slots=True)
-class Download:
-    content: bytes
-    media_type: str
-    filename: str
+class ScheduledEvent:
+    """An event as the library sees it, with its latest schedule (None before the first solve)."""
+
+    problem: EventProblem
+    schedule: Schedule | None
 
 
 # --- storing and reading events ------------------------------------------------------------------
 
 
-def _raw(event: Event) -> dict[str, Any]:
-    """The stored event as an ``event.json`` object."""
-    raw: dict[str, Any] = {
-        "event_id": event.event_id,
-        "name": event.name,
-        "tables": event.tables,
-        "slots": event.slots,
-        "scores": event.scores,
-        "requests": event.requests,
-        "conflicts": event.conflicts,
-    }
-    for side, key, id_key in SIDES:
-        raw[key] = [
-            {
-                id_key: p.participant_id,
-                "available": p.available,
-                "min_meetings": p.min_meetings,
-                "max_meetings": p.max_meetings,
-            }
-            for p in event.participants
-            if p.side == side
-        ]
-    return raw
-
-
 def _read(event: Event) -> EventRead:
-    raw = _raw(event)
+    doc = event.problem or {}
+    problem = parse_event(doc)
+    schedule = _schedule_of(event, ())
     return EventRead(
         event_id=event.event_id,
-        name=event.name or event.event_id,
-        tables=event.tables,
-        slots=raw["slots"],
-        startups=raw["startups"],
-        investors=raw["investors"],
-        requests=raw["requests"],
-        conflicts=raw["conflicts"],
-        scores_given=len(event.scores),
-        summary=event.summary,
+        name=problem.name,
+        venue=problem.venue,
+        tables=problem.tables,
+        slots=doc["slots"],
+        startups=doc["startups"],
+        investors=doc["investors"],
+        requests=doc.get("requests", []),
+        conflicts=doc.get("conflicts", []),
+        scores_given=len(problem.scores),
+        summary=schedule.summary(problem) if schedule is not None else None,
         version=event.version,
         created_at=event.created_at,
     )
 
 
-def _participants(raw: dict[str, Any]) -> list[EventParticipant]:
+def _schedule_of(event: Event, rows: tuple[GridMeeting, ...]) -> Schedule | None:
+    """The stored schedule document with its meetings (kept as rows) put back."""
+    if event.schedule is None:
+        return None
+    return replace(Schedule.from_document({**event.schedule, "meetings": []}), meetings=rows)
+
+
+def _index(problem: EventProblem) -> list[EventParticipant]:
     return [
-        EventParticipant(
-            side=side,
-            participant_id=p[id_key],
-            available=p.get("available"),
-            min_meetings=p.get("min_meetings") or 0,
-            max_meetings=p.get("max_meetings"),
-        )
-        for side, key, id_key in SIDES
-        for p in raw[key]
+        EventParticipant(side=side, participant_id=p.participant_id)
+        for side, key, _ in SIDES
+        for p in getattr(problem, key)
     ]
 
 
-async def _check_known(session: AsyncSession, body: EventCreate) -> None:
+async def _names(session: AsyncSession, body: EventCreate) -> dict[str, str]:
+    """Names of the event's participants, checking each is registered (errors name the entry)."""
+    names: dict[str, str] = {}
     for key, model, column, items in (
         ("startups", Startup, Startup.startup_id, [p.startup_id for p in body.startups]),
         ("investors", Investor, Investor.investor_id, [p.investor_id for p in body.investors]),
     ):
-        known = set((await session.scalars(select(column).where(column.in_(items)))).all())
+        rows = (await session.execute(select(column, model.name).where(column.in_(items)))).all()
+        found = {r[0]: r[1] for r in rows}
         for k, pid in enumerate(items):
-            if pid not in known:
+            if pid not in found:
                 raise InvalidInputError(
                     f"no {model.__tablename__[:-1]} with id {pid}", field=f"{key}[{k}].{key[:-1]}_id"
                 )
+        names.update(found)
+    return names
 
 
-async def create_event(session: AsyncSession, *, body: EventCreate) -> EventRead:
-    raw = msgspec.to_builtins(body)
-    parse_event(raw)  # the library's validation: slot times, availability, duplicates, pair references
+async def _scored(session: AsyncSession, store: ModelStore, problem: EventProblem) -> EventProblem:
+    """The event with the pairs it leaves unscored scored by the active ranking model (if there is one)."""
+    models = await store.current()
+    if models is None or not problem.unscored():
+        return problem
+    startup_ids = [p.participant_id for p in problem.startups]
+    data = await load_dataset(session, tables=("startups", "ip_assets"), startup_ids=startup_ids)
+    return await asyncio.to_thread(score_unscored, problem, model_pair_scorer(models.ranking, data))
+
+
+async def create_event(
+    session: AsyncSession, store: ModelStore, *, body: EventCreate, default_venue: str | None = None
+) -> EventRead:
+    """Parse the event once, named from the database (the library's validation: slots, availability,
+    duplicates, pairs), score it, and store it as one document."""
     async with session.begin():
-        existing = await session.get(Event, body.event_id)
-        if existing is not None:
+        if await session.get(Event, body.event_id) is not None:
             raise FieldConflictError(f"an event with id {body.event_id} already exists", field="event_id")
-        await _check_known(session, body)
+        problem = parse_event(msgspec.to_builtins(body), names=await _names(session, body))
+        problem = await _scored(session, store, replace(problem, venue=problem.venue or default_venue))
         event = Event(
-            event_id=body.event_id,
-            name=body.name,
-            tables=body.tables,
-            slots=raw["slots"],
-            scores=raw["scores"],
-            requests=raw["requests"],
-            conflicts=raw["conflicts"],
-            participants=_participants(raw),
+            event_id=problem.event_id,
+            name=problem.name,
+            tables=problem.tables,
+            problem=event_to_dict(problem),
+            participants=_index(problem),
         )
         session.add(event)
         await session.flush()
-    return _read(event)
+        return _read(event)
 
 
 async def _load(session: AsyncSession, event_id: str) -> Event:
     event = await session.get(Event, event_id)
-    if event is None or not event.slots:
+    if event is None or event.problem is None:
         raise NotFoundError(f"no roadshow event with id {event_id}")
     return event
 
@@ -162,64 +167,35 @@ async def get_event(session: AsyncSession, *, event_id: str) -> EventRead:
 
 async def list_events(session: AsyncSession) -> list[EventRead]:
     async with session.begin():
-        rows = (await session.scalars(select(Event).where(Event.tables > 0).order_by(Event.event_id))).all()
+        rows = (
+            await session.scalars(select(Event).where(Event.problem.is_not(None)).order_by(Event.event_id.desc()))
+        ).all()
         return [_read(r) for r in rows]
+
+
+async def _meeting_rows(session: AsyncSession, event_id: str) -> tuple[GridMeeting, ...]:
+    rows = (
+        await session.scalars(
+            select(Meeting).where(Meeting.event_id == event_id).order_by(Meeting.slot_id, Meeting.table)
+        )
+    ).all()
+    return tuple(GridMeeting(m.slot_id, m.table, m.startup_id, m.investor_id, m.score) for m in rows)
+
+
+async def scheduled(session: AsyncSession, *, event_id: str) -> ScheduledEvent:
+    """The stored event and its schedule, read back as the library's objects."""
+    async with session.begin():
+        event = await _load(session, event_id)
+        rows = await _meeting_rows(session, event_id) if event.schedule is not None else ()
+        return ScheduledEvent(parse_event(event.problem), _schedule_of(event, rows))
 
 
 # --- solving ----------------------------------------------------------------------------------------
 
 
-async def _problem(session: AsyncSession, store: ModelStore, raw: dict[str, Any]) -> EventProblem:
-    """The event with pairs it gives no score for scored by the active ranking model (if any)."""
-    models = await store.current()
-    if models is None:
-        return await asyncio.to_thread(parse_event, raw)
-    startup_ids = [p["startup_id"] for p in raw["startups"]]
-    data = await load_dataset(session, tables=("startups", "ip_assets"), startup_ids=startup_ids)
-    ranking = models.ranking
-    known_investors = set(ranking.featurizer_.investor_ids_.tolist())
-
-    def scorer(pairs: list[Pair]) -> NDArray[np.float64]:
-        scores = np.full(len(pairs), np.nan)
-        usable = [k for k, (_, i) in enumerate(pairs) if i in known_investors]
-        if usable:
-            frame = pl.DataFrame([pairs[k] for k in usable], schema=["startup_id", "investor_id"], orient="row")
-            scores[usable] = ranking.score_pairs(data, frame)
-        return scores
-
-    return await asyncio.to_thread(parse_event, raw, pair_scorer=scorer)
-
-
-def _grid_meetings(rows: Sequence[Meeting]) -> tuple[GridMeeting, ...]:
-    return tuple(GridMeeting(m.slot_id, m.table, m.startup_id, m.investor_id, m.score) for m in rows)
-
-
-async def _store(session: AsyncSession, event_id: str, problem: EventProblem, schedule: Schedule) -> dict[str, Any]:
-    """Replace the event's meetings and resolved definition (scores included, so a reschedule uses the
-    same scores as the solve it changes)."""
-    event = await _load(session, event_id)
-    resolved = event_to_dict(problem)
-    event.scores, event.requests, event.conflicts = resolved["scores"], resolved["requests"], resolved["conflicts"]
-    # Update in place: the participants stay the same people, only their availability and limits change.
-    changed = {(p.side, p.participant_id): p for p in _participants(resolved)}
-    for row in event.participants:
-        new = changed[(row.side, row.participant_id)]
-        row.available, row.min_meetings, row.max_meetings = new.available, new.min_meetings, new.max_meetings
-    summary = schedule.summary()
-    event.summary = summary
-    await session.execute(delete(Meeting).where(Meeting.event_id == event_id))
-    session.add_all(
-        Meeting(
-            event_id=event_id,
-            slot_id=m.slot_id,
-            table=m.table,
-            startup_id=m.startup_id,
-            investor_id=m.investor_id,
-            score=m.score,
-        )
-        for m in schedule.meetings
-    )
-    return summary
+def _mode(requested: str | None, current: Schedule | None) -> Mode:
+    wanted = requested or (current.mode if current is not None else DEFAULT_MODE)
+    return next((m for m in MODES if m == wanted), DEFAULT_MODE)
 
 
 async def _solve_and_store(
@@ -228,19 +204,38 @@ async def _solve_and_store(
     async with sessions() as session:
         async with session.begin():
             event = await _load(session, event_id)
-            raw = _raw(event)
-            current = _grid_meetings((await session.scalars(select(Meeting).where(Meeting.event_id == event_id))).all())
-            problem = await _problem(session, store, raw)
-        options = {"mode": params["mode"], "time_limit": params["time_limit"]}
+            rows = await _meeting_rows(session, event_id) if event.schedule is not None else ()
+            current = _schedule_of(event, rows)
+            problem = await _scored(session, store, parse_event(event.problem))
+        mode = _mode(params.get("mode"), current)
         if kind == "reschedule":
-            if not current:
+            if current is None:
                 raise ConflictError(f"event {event_id} has no schedule yet; schedule it before rescheduling")
             changes = parse_changes(params["changes"], problem)
-            problem, schedule = await asyncio.to_thread(reschedule, problem, current, changes, **options)
+            problem, schedule = await asyncio.to_thread(
+                reschedule, problem, current, changes, mode=mode, time_limit=params["time_limit"]
+            )
         else:
-            schedule = await asyncio.to_thread(solve, problem, **options)
+            schedule = await asyncio.to_thread(solve, problem, mode=mode, time_limit=params["time_limit"])
         async with session.begin():
-            return await _store(session, event_id, problem, schedule)
+            await _store(session, event_id, problem, schedule)
+        return schedule.summary(problem)
+
+
+async def _store(session: AsyncSession, event_id: str, problem: EventProblem, schedule: Schedule) -> None:
+    """Replace the event's document (a re-plan changes availability, conflicts and requests; scores stay
+    the ones the schedule was made with) and its schedule, meetings as rows."""
+    event = await _load(session, event_id)
+    event.problem = event_to_dict(problem)
+    document = schedule.to_document()
+    document.pop("meetings")
+    event.schedule = document
+    await session.execute(delete(Meeting).where(Meeting.event_id == event_id))
+    session.add_all(
+        Meeting(event_id=event_id, slot_id=m.slot_id, table=m.table, startup_id=m.startup_id,
+                investor_id=m.investor_id, score=m.score)
+        for m in schedule.meetings
+    )
 
 
 def _job_read(job: ScheduleJob) -> JobRead:
@@ -306,8 +301,8 @@ async def run(
         params["changes"] = msgspec.to_builtins(request.changes)
     async with session.begin():
         event = await _load(session, event_id)
-        n_startups = sum(1 for p in event.participants if p.side == "startup")
-        large = n_startups * (len(event.participants) - n_startups) > background_pairs
+        problem = event.problem or {}
+        large = len(problem.get("startups", ())) * len(problem.get("investors", ())) > background_pairs
         if not (request.background if request.background is not None else large):
             job = None
         else:
@@ -330,40 +325,26 @@ async def get_job(session: AsyncSession, *, job_id: str) -> JobRead:
         return _job_read(job)
 
 
+async def latest_job(session: AsyncSession, *, event_id: str) -> JobRead | None:
+    """The event's most recent job (what the console shows while a solve runs)."""
+    async with session.begin():
+        job = await session.scalar(
+            select(ScheduleJob).where(ScheduleJob.event_id == event_id).order_by(ScheduleJob.created_at.desc())
+        )
+        return _job_read(job) if job is not None else None
+
+
 # --- reading the schedule -------------------------------------------------------------------------
 
 
-async def _scheduled(session: AsyncSession, event_id: str) -> tuple[EventProblem, Schedule]:
-    async with session.begin():
-        event = await _load(session, event_id)
-        if event.summary is None:
-            raise ConflictError(f"event {event_id} has not been scheduled yet")
-        raw, summary = _raw(event), dict(event.summary)
-        rows = (
-            await session.scalars(
-                select(Meeting).where(Meeting.event_id == event_id).order_by(Meeting.slot_id, Meeting.table)
-            )
-        ).all()
-    problem = parse_event(raw)
-    moves = tuple(
-        Move(m["startup_id"], m["investor_id"], m["from"], m["to"], m["reason"]) for m in summary.get("moved", [])
-    )
-    schedule = Schedule(
-        event_id=event_id,
-        meetings=_grid_meetings(rows),
-        objective=summary["objective"],
-        upper_bound=summary["upper_bound"],
-        status=summary["status"],
-        solver=summary["solver"],
-        mode=summary["mode"],
-        seconds=summary["seconds"],
-        moves=moves,
-        rescheduled=bool(moves),
-    )
-    return problem, schedule
+async def _solved(session: AsyncSession, event_id: str) -> tuple[EventProblem, Schedule]:
+    found = await scheduled(session, event_id=event_id)
+    if found.schedule is None:
+        raise ConflictError(f"event {event_id} has not been scheduled yet")
+    return found.problem, found.schedule
 
 
-def _meeting_reads(problem: EventProblem, meetings: Sequence[GridMeeting]) -> list[MeetingRead]:
+def _meeting_reads(problem: EventProblem, meetings: tuple[GridMeeting, ...]) -> list[MeetingRead]:
     slots = {s.slot_id: s for s in problem.slots}
     return [
         MeetingRead(
@@ -372,73 +353,49 @@ def _meeting_reads(problem: EventProblem, meetings: Sequence[GridMeeting]) -> li
             end=slots[m.slot_id].end.isoformat(timespec="minutes"),
             table=m.table,
             startup_id=m.startup_id,
+            startup_name=problem.label_of(m.startup_id),
             investor_id=m.investor_id,
+            investor_name=problem.label_of(m.investor_id),
             score=m.score,
         )
         for m in meetings
     ]
 
 
-def _download(
-    problem: EventProblem, schedule: Schedule, fmt: Literal["csv", "xlsx", "ics"], stem: str, side: str | None = None
-) -> Download:
-    """Write the export with the library into a temporary directory and return its bytes.
-
-    ``side`` picks one participant's calendar (an agenda); otherwise an event's calendars, one per
-    participant with its own stable UIDs, come bundled as a zip."""
-    with tempfile.TemporaryDirectory(prefix="roadshow-export-") as tmp:
-        paths = write_exports(problem, schedule, Path(tmp), formats=[fmt])[fmt]
-        if fmt == "csv":
-            return Download(paths[0].read_bytes(), "text/csv; charset=utf-8", f"{stem}.csv")
-        if fmt == "xlsx":
-            return Download(
-                paths[0].read_bytes(),
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                f"{stem}.xlsx",
-            )
-        if side is not None:
-            wanted = [p for p in paths if p.name.startswith(f"{side}-")]
-            if not wanted:
-                raise NotFoundError("no meetings to put in a calendar")
-            return Download(wanted[0].read_bytes(), "text/calendar; charset=utf-8", f"{stem}.ics")
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in paths:
-                archive.write(path, path.name)
-        return Download(buffer.getvalue(), "application/zip", f"{stem}-ics.zip")
-
-
-async def meetings(session: AsyncSession, *, event_id: str, fmt: ExportFormat) -> list[MeetingRead] | Download:
-    problem, schedule = await _scheduled(session, event_id)
+async def meetings(
+    session: AsyncSession, *, event_id: str, fmt: ExportFormat, organiser: Organiser = DEFAULT_ORGANISER
+) -> list[MeetingRead] | Download:
+    problem, schedule = await _solved(session, event_id)
     if fmt == "json":
         return _meeting_reads(problem, schedule.meetings)
-    return await asyncio.to_thread(_download, problem, schedule, fmt, f"{event_id}-meetings")
+    return await asyncio.to_thread(
+        download, problem, schedule, fmt, stem=f"{event_id}-meetings", organiser=organiser
+    )
 
 
 async def agenda(
-    session: AsyncSession, *, event_id: str, participant_id: str, fmt: Literal["json", "ics"]
+    session: AsyncSession,
+    *,
+    event_id: str,
+    participant_id: str,
+    fmt: Literal["json", "ics"],
+    organiser: Organiser = DEFAULT_ORGANISER,
 ) -> AgendaRead | Download:
-    problem, schedule = await _scheduled(session, event_id)
+    problem, schedule = await _solved(session, event_id)
     sides = [side for side, key, _ in SIDES if any(p.participant_id == participant_id for p in getattr(problem, key))]
     if not sides:
         raise NotFoundError(f"{participant_id} does not take part in event {event_id}")
-    side = sides[0]
-    own = tuple(m for m in schedule.meetings if participant_id in (m.startup_id, m.investor_id))
+    mine = schedule.only(participant_id)
     if fmt == "json":
         return AgendaRead(
-            event_id=event_id, participant_id=participant_id, side=side, meetings=_meeting_reads(problem, own)
+            event_id=event_id,
+            participant_id=participant_id,
+            name=problem.label_of(participant_id),
+            side=sides[0],
+            meetings=_meeting_reads(problem, mine.meetings),
         )
-    mine = Schedule(
-        event_id=schedule.event_id,
-        meetings=own,
-        objective=schedule.objective,
-        upper_bound=schedule.upper_bound,
-        status=schedule.status,
-        solver=schedule.solver,
-        mode=schedule.mode,
-        seconds=schedule.seconds,
-        moves=tuple(m for m in schedule.moves if participant_id in (m.startup_id, m.investor_id)),
-        rescheduled=schedule.rescheduled,
-    )
-
-    return await asyncio.to_thread(_download, problem, mine, "ics", f"{event_id}-{participant_id}", side)
+    files = await asyncio.to_thread(calendars, problem, mine, organiser=organiser)
+    content = files.get(calendar_name(sides[0], participant_id))
+    if content is None:
+        raise NotFoundError(f"{participant_id} has no meetings to put in a calendar")
+    return Download(content, CALENDAR_MEDIA_TYPE, f"{event_id}-{participant_id}.ics")

@@ -136,3 +136,18 @@ async def authenticate(session: AsyncSession, *, api_key: str, secret: str) -> P
     if row is None:
         return None
     return Principal(key_id=row.key_id, role=Role(row.role), bank_id=row.bank_id, startup_id=row.startup_id)
+
+
+async def principal_by_key_id(session: AsyncSession, *, key_id: str) -> Principal | None:
+    """The principal of a live key found by its id (a console session names the key, never holds it)."""
+    async with session.begin():
+        row = (
+            await session.execute(
+                select(ApiKey.key_id, ApiKey.role, ApiKey.bank_id, ApiKey.startup_id).where(
+                    ApiKey.key_id == key_id, ApiKey.revoked_at.is_(None)
+                )
+            )
+        ).first()
+    if row is None:
+        return None
+    return Principal(key_id=row.key_id, role=Role(row.role), bank_id=row.bank_id, startup_id=row.startup_id)

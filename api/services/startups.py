@@ -167,20 +167,29 @@ async def update(session: AsyncSession, *, principal: Principal, startup_id: str
 async def list_startups(
     session: AsyncSession,
     *,
-    principal: Principal,
+    principal: Principal | None = None,
+    q: str | None = None,
     sector: str | None = None,
     stage: str | None = None,
     tech_sme: bool | None = None,
+    consented_to: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> StartupPage:
-    """Organisers see every startup; a bank exactly those whose consent to it holds today."""
-    query = select(Startup)
-    if principal.role is Role.BANK:
-        query = query.where(exists().where(Consent.startup_id == Startup.startup_id,
-                                           Consent.bank_id == (principal.bank_id or ""), consents.holds()))
-    elif not principal.is_staff:
+    """Startups matching every filter given: ``q`` is any part of the name (Chinese included) or the id;
+    ``consented_to`` keeps those whose consent to that bank holds today. For an API caller
+    (``principal``): organisers see every startup, a bank exactly those consenting to it today."""
+    if principal is not None and principal.role is Role.BANK:
+        consented_to = principal.bank_id or ""
+    elif principal is not None and not principal.is_staff:
         raise PermissionDeniedError("listing startups needs an organiser's or a bank's key")
+    query = select(Startup)
+    if q:
+        pattern = "%" + q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(Startup.name.ilike(pattern, escape="\\") | Startup.startup_id.ilike(pattern, escape="\\"))
+    if consented_to is not None:
+        query = query.where(exists().where(Consent.startup_id == Startup.startup_id, Consent.bank_id == consented_to,
+                                           consents.holds()))
     if sector is not None:
         query = query.where(Startup.sector == sector)
     if stage is not None:

@@ -22,6 +22,7 @@ __all__ = [
     "PairRecommender",
     "PairScorer",
     "Recommender",
+    "default_as_of",
     "evaluate",
     "get_model",
     "relevant_pairs",
@@ -29,10 +30,13 @@ __all__ = [
 ]
 
 
+def default_as_of(data: DataSet) -> date:
+    """The day after the last interaction (today when there is none): fit on all the history there is."""
+    last = data.interactions["occurred_on"].max()
+    return last + timedelta(days=1) if isinstance(last, date) else date.today()
+
+
 def score_pairs(data: DataSet, pairs: pl.DataFrame, as_of: date | None = None) -> NDArray[np.float64]:
     """Fit the learned model on interactions before ``as_of`` (default: the day after the last one)
     and score the (startup_id, investor_id) pairs in [0, 1]."""
-    if as_of is None:
-        last = data.interactions["occurred_on"].max()
-        as_of = last + timedelta(days=1) if isinstance(last, date) else date.today()
-    return LearnedRecommender().fit(data, as_of).score_pairs(data, pairs)
+    return LearnedRecommender().fit(data, as_of or default_as_of(data)).score_pairs(data, pairs)

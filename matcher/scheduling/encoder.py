@@ -16,8 +16,17 @@ from numpy.typing import NDArray
 from matcher.errors import InvalidInputError
 from matcher.scheduling.problem import EventProblem, Pair
 
-Mode = Literal["total", "fair"]
-MODES: tuple[Mode, ...] = ("total", "fair")
+Mode = Literal["balanced", "total", "fair"]
+MODES: tuple[Mode, ...] = ("balanced", "total", "fair")
+DEFAULT_MODE: Mode = "balanced"
+"""What a roadshow promises: every startup gets as many meetings as the worst-off one can get, and within
+that the total score is as high as it can be (on the sample: fewest meetings 1 → 4 for 1.4 % of total score;
+``fair`` also lifts the worst-off startup's score total and costs 12 %)."""
+
+
+def uses_levels(mode: Mode) -> bool:
+    """Modes that first maximise the smallest number of meetings any startup gets."""
+    return mode != "total"
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -94,7 +103,9 @@ def _availability(people_available: list[tuple[str, ...]], slot_index: Mapping[s
     return out
 
 
-def encode(problem: EventProblem, *, mode: Mode = "total", fixed: Mapping[Pair, str] | None = None) -> EncodedProblem:
+def encode(
+    problem: EventProblem, *, mode: Mode = DEFAULT_MODE, fixed: Mapping[Pair, str] | None = None
+) -> EncodedProblem:
     """Encode ``problem``. ``fixed`` maps pairs to the slot they are confirmed in (rescheduling)."""
     if mode not in MODES:
         raise InvalidInputError(f"mode must be one of {', '.join(MODES)}", field="mode")

@@ -10,9 +10,9 @@ import numpy as np
 from matcher.errors import InfeasibleError, InvalidInputError, MatcherError
 from matcher.scheduling.decoder import decode
 from matcher.scheduling.diagnose import explain_infeasible, precheck
-from matcher.scheduling.encoder import Mode, encode
+from matcher.scheduling.encoder import DEFAULT_MODE, Mode, encode
 from matcher.scheduling.problem import EventProblem, Pair
-from matcher.scheduling.schedule import Schedule
+from matcher.scheduling.schedule import Schedule, spread
 from matcher.scheduling.solvers import get_solver
 from matcher.scheduling.verify import verify
 
@@ -22,7 +22,7 @@ Progress = Callable[[str], None]
 def solve(
     problem: EventProblem,
     *,
-    mode: Mode = "total",
+    mode: Mode = DEFAULT_MODE,
     solver: str = "auto",
     time_limit: float = 60.0,
     seed: int = 0,
@@ -61,6 +61,8 @@ def solve(
         "wishes_met": check.wishes_met,
         # Over startups that could meet anyone at all (the quantity fair mode maximises first).
         "min_startup_meetings": int(counts[can_meet].min()) if can_meet.size else 0,
+        # What the organiser checks first: fewest, median and most meetings per startup present.
+        "meetings_per_startup": spread(problem, meetings),
         "scored_by_model": len(problem.scored_by_model),
         "pairs": encoded.n_pairs,
         "grid_variables": encoded.n_vars,

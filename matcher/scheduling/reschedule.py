@@ -10,7 +10,8 @@ only what is free, and report what moved.
 
 A cancelled pair becomes a conflict; a late arrival replaces that participant's availability (its meetings
 in slots it no longer has are free to move); a no-show loses every meeting and its minimum; a new must
-request is hard. Every other confirmed meeting is fixed to its slot and table.
+request is hard. Every other confirmed meeting is fixed to its slot and table. The re-plan keeps the mode
+the schedule was made in, and its ``moves`` list every meeting that moved, was added or was dropped.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from matcher.errors import InvalidInputError
-from matcher.scheduling.encoder import Mode
-from matcher.scheduling.exports import MEETINGS_COLUMNS
+from matcher.scheduling.encoder import DEFAULT_MODE, MODES, Mode
 from matcher.scheduling.grid import Progress, solve
 from matcher.scheduling.problem import EventProblem, Pair, Participant
-from matcher.scheduling.schedule import Meeting, Move, Schedule
+from matcher.scheduling.schedule import CHANGE_KINDS, Meeting, Move, Schedule
+from matcher.scheduling.tables import MEETINGS_COLUMNS
+from matcher.spreadsheet import read_cell
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +98,8 @@ def parse_changes(raw: Any, problem: EventProblem) -> Changes:
 
 
 def read_meetings_csv(path: Path) -> tuple[Meeting, ...]:
-    """Read a ``meetings.csv`` written by :func:`matcher.scheduling.exports.write_meetings_csv`."""
+    """Read a ``meetings.csv`` written by :func:`matcher.scheduling.write_exports` (ids taken as written,
+    a formula-neutralising quote removed)."""
     with Path(path).open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in MEETINGS_COLUMNS if c not in (reader.fieldnames or [])]
@@ -107,7 +110,11 @@ def read_meetings_csv(path: Path) -> tuple[Meeting, ...]:
             try:
                 out.append(
                     Meeting(
-                        row["slot_id"], int(row["table"]), row["startup_id"], row["investor_id"], float(row["score"])
+                        read_cell(row["slot_id"]),
+                        int(row["table"]),
+                        read_cell(row["startup_id"]),
+                        read_cell(row["investor_id"]),
+                        float(row["score"]),
                     )
                 )
             except ValueError:
@@ -115,6 +122,28 @@ def read_meetings_csv(path: Path) -> tuple[Meeting, ...]:
                     f"{path}, row {row_no}: table or score is not a number", field="reschedule"
                 ) from None
     return tuple(out)
+
+
+def load_current(path: Path) -> Schedule | tuple[Meeting, ...]:
+    """The confirmed schedule to re-plan: a ``schedule.json`` (mode and all), or a ``meetings.csv`` (which
+    takes its mode from the ``schedule.json`` written beside it, when there is one)."""
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        return _schedule_document(path)
+    meetings = read_meetings_csv(path)
+    beside = path.with_name("schedule.json")
+    if beside.is_file():
+        return replace(_schedule_document(beside), meetings=meetings)
+    return meetings
+
+
+def _schedule_document(path: Path) -> Schedule:
+    try:
+        return Schedule.from_document(json.loads(path.read_text(encoding="utf-8-sig")))
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"{path} is not valid JSON: {exc.msg}", field="reschedule") from None
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{path}: {exc}", field="reschedule") from None
 
 
 def apply_changes(problem: EventProblem, changes: Changes) -> EventProblem:
@@ -141,41 +170,46 @@ def apply_changes(problem: EventProblem, changes: Changes) -> EventProblem:
 
 def reschedule(
     problem: EventProblem,
-    current: Sequence[Meeting],
+    current: Schedule | Sequence[Meeting],
     changes: Changes,
     *,
-    mode: Mode = "total",
+    mode: Mode | None = None,
     solver: str = "auto",
     time_limit: float = 60.0,
     seed: int = 0,
     progress: Progress | None = None,
 ) -> tuple[EventProblem, Schedule]:
-    """Re-solve after ``changes``; returns the changed event and the new schedule (with ``moves``)."""
+    """Re-solve after ``changes``; returns the changed event and the new schedule (with ``moves``).
+
+    ``mode`` defaults to the mode ``current`` was made in (when it is a :class:`Schedule`)."""
+    made_in = current.mode if isinstance(current, Schedule) else DEFAULT_MODE
+    chosen: Mode = mode if mode is not None else next((m for m in MODES if m == made_in), DEFAULT_MODE)
+    meetings = current.meetings if isinstance(current, Schedule) else tuple(current)
     changed = apply_changes(problem, changes)
     slots_of = {p.participant_id: set(p.available) for p in (*changed.startups, *changed.investors)}
     known = set(changed.slot_ids)
     fixed: dict[Pair, str] = {}
     fixed_tables: dict[Pair, int] = {}
-    freed: dict[Pair, tuple[str, str]] = {}
-    for m in current:
+    freed: dict[Pair, str] = {}
+    for m in meetings:
         pair = (m.startup_id, m.investor_id)
         if m.slot_id not in known or m.startup_id not in slots_of or m.investor_id not in slots_of:
             raise InvalidInputError(
                 f"current meeting {m.startup_id}–{m.investor_id} in {m.slot_id} is not in the event", field="reschedule"
             )
         if pair in changes.cancellations:
-            freed[pair] = (m.slot_id, "cancelled")
+            freed[pair] = "cancelled"
         elif m.startup_id in changes.no_shows or m.investor_id in changes.no_shows:
-            freed[pair] = (m.slot_id, "no-show")
+            freed[pair] = "no-show"
         elif m.slot_id not in slots_of[m.startup_id] or m.slot_id not in slots_of[m.investor_id]:
-            freed[pair] = (m.slot_id, "availability changed")
+            freed[pair] = "availability changed"
         else:
             fixed[pair] = m.slot_id
             fixed_tables[pair] = m.table
 
     schedule = solve(
         changed,
-        mode=mode,
+        mode=chosen,
         solver=solver,
         time_limit=time_limit,
         seed=seed,
@@ -183,13 +217,31 @@ def reschedule(
         fixed_tables=fixed_tables,
         progress=progress,
     )
-    now = {(m.startup_id, m.investor_id): m.slot_id for m in schedule.meetings}
-    moves = tuple(
-        Move(s, i, old_slot, now.get((s, i)), reason)
-        for (s, i), (old_slot, reason) in sorted(freed.items())
-        if now.get((s, i)) != old_slot
-    )
-    before = {(m.startup_id, m.investor_id) for m in current}
-    added = sum(1 for pair in now if pair not in before)
-    stats = {**schedule.stats, "kept": len(fixed), "added": added}
+    moves = diff(meetings, schedule.meetings, freed)
+    stats: dict[str, object] = {**schedule.stats, "kept": len(fixed)}
+    stats.update({kind: sum(1 for m in moves if m.kind == kind) for kind in CHANGE_KINDS})
     return changed, replace(schedule, moves=moves, rescheduled=True, stats=stats)
+
+
+def diff(before: Sequence[Meeting], after: Sequence[Meeting], reasons: Mapping[Pair, str]) -> tuple[Move, ...]:
+    """Every pair whose meeting moved (slot or table), was added or was dropped between two grids."""
+    old = {(m.startup_id, m.investor_id): m for m in before}
+    new = {(m.startup_id, m.investor_id): m for m in after}
+    moves: list[Move] = []
+    for pair in sorted(old.keys() | new.keys()):
+        a, b = old.get(pair), new.get(pair)
+        if a is not None and b is not None and (a.slot_id, a.table) == (b.slot_id, b.table):
+            continue
+        reason = reasons.get(pair, "re-planned" if a is not None else "new")
+        moves.append(
+            Move(
+                pair[0],
+                pair[1],
+                a.slot_id if a else None,
+                b.slot_id if b else None,
+                reason,
+                a.table if a else None,
+                b.table if b else None,
+            )
+        )
+    return tuple(moves)

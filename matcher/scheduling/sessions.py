@@ -15,8 +15,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -52,26 +52,46 @@ class SessionPlan:
     sessions: tuple[PitchSession, ...]
     objective: float
     upper_bound: float
+    names: Mapping[str, str] = field(default_factory=dict)
+    """Startup, investor and bank names by id (what the CSV files print beside the ids)."""
 
     def sessions_frame(self) -> pl.DataFrame:
         rows = [
             {"session_id": s.session_id, "theme": s.theme, "theme_label": s.theme_label,
-             "duration_minutes": s.duration_minutes, "order": k + 1, "startup_id": sid}
+             "duration_minutes": s.duration_minutes, "order": k + 1, "startup_id": sid,
+             "startup_name": self.names.get(sid, sid)}
             for s in self.sessions
             for k, sid in enumerate(s.startup_ids)
         ]
         schema = {"session_id": pl.Utf8, "theme": pl.Utf8, "theme_label": pl.Utf8, "duration_minutes": pl.Int64,
-                  "order": pl.Int64, "startup_id": pl.Utf8}
+                  "order": pl.Int64, "startup_id": pl.Utf8, "startup_name": pl.Utf8}
         return pl.DataFrame(rows, schema=schema)
 
     def invitations_frame(self) -> pl.DataFrame:
         rows = [
-            {"session_id": s.session_id, "investor_id": iid, "kind": kind}
+            {"session_id": s.session_id, "investor_id": iid, "kind": kind, "investor_name": self.names.get(iid, iid),
+             "theme_label": s.theme_label}
             for s in self.sessions
             for kind, ids in (("investor", s.investor_ids), ("bank", s.bank_ids))
             for iid in ids
         ]
-        return pl.DataFrame(rows, schema={"session_id": pl.Utf8, "investor_id": pl.Utf8, "kind": pl.Utf8})
+        schema = {"session_id": pl.Utf8, "investor_id": pl.Utf8, "kind": pl.Utf8, "investor_name": pl.Utf8,
+                  "theme_label": pl.Utf8}
+        return pl.DataFrame(rows, schema=schema)
+
+    def warnings(self) -> list[str]:
+        """Sessions left without any bank or any investor: the organiser must know before inviting."""
+        out: list[str] = []
+        for s in self.sessions:
+            missing = [what for what, ids in (("bank", s.bank_ids), ("investor", s.investor_ids)) if not ids]
+            if missing:
+                out.append(
+                    f"session {s.session_id} ({s.theme_label}, {len(s.startup_ids)} pitches) has no "
+                    + " and no ".join(missing)
+                    + " invited: raise --max-sessions, lower the seats per session, or add "
+                    + " and ".join(f"{m}s" for m in missing)
+                )
+        return out
 
     def summary(self) -> dict[str, object]:
         fits = [s.fit for s in self.sessions]
@@ -83,6 +103,9 @@ class SessionPlan:
             "upper_bound": round(self.upper_bound, 6),
             "min_session_fit": round(min(fits), 6) if fits else 0.0,
             "max_session_fit": round(max(fits), 6) if fits else 0.0,
+            "sessions_without_bank": sum(1 for s in self.sessions if not s.bank_ids),
+            "sessions_without_investor": sum(1 for s in self.sessions if not s.investor_ids),
+            "warnings": self.warnings(),
         }
 
 
@@ -242,7 +265,9 @@ def plan_sessions(
                 fit=round(float(matrix[invited, k].sum()), 6),
             )
         )
-    return SessionPlan(tuple(sessions), objective, bound)
+    names = dict(zip(startups["startup_id"].to_list(), startups["name"].to_list(), strict=True))
+    names.update(zip(investors["investor_id"].to_list(), investors["name"].to_list(), strict=True))
+    return SessionPlan(tuple(sessions), objective, bound, names)
 
 
 def _invite(

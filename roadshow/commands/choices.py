@@ -10,7 +10,7 @@ RankingModel = Literal["learned", "random", "popularity", "sector_popularity", "
 """``matcher.ranking.MODELS``."""
 Side = Literal["investors", "startups"]
 """What ``recommend`` ranks: investors for each startup, or startups for each investor."""
-ScheduleMode = Literal["total", "fair"]
+ScheduleMode = Literal["balanced", "total", "fair"]
 """``matcher.scheduling.encoder.MODES``."""
 Solver = Literal["auto", "milp", "decomposition"]
 """``matcher.scheduling.solvers.SOLVER_NAMES``."""

@@ -10,7 +10,6 @@ import typer
 
 from roadshow.commands._common import console, load_data, user_errors
 from roadshow.commands.eligibility import DEMO_AS_OF, eligibility_demo_table
-from roadshow.commands.scheduling import ranking_pair_scorer
 from roadshow.commands.service import open_database
 
 if TYPE_CHECKING:
@@ -150,8 +149,10 @@ def schedule_table(data: DataSet, event_path: Path, out: Path, *, as_of: date) -
     import polars as pl
 
     from matcher.scheduling import load_event, solve, write_exports
+    from matcher.scheduling.handout import participant_names
+    from matcher.scheduling.scoring import fitted_pair_scorer
 
-    problem = load_event(event_path, pair_scorer=ranking_pair_scorer(data, as_of))
+    problem = load_event(event_path, pair_scorer=fitted_pair_scorer(data, as_of), names=participant_names(data))
     result = solve(problem)
     files = write_exports(problem, result, out)
     per_slot = (

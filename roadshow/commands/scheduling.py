@@ -3,43 +3,31 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from matcher.errors import InvalidInputError
-from roadshow.commands._common import err_console, load_data, parse_date, user_errors
+from roadshow.commands._common import DataDirOption, err_console, load_data, parse_date, user_errors
 from roadshow.commands.choices import ScheduleMode, Solver
 
 if TYPE_CHECKING:
-    import numpy as np
-    from numpy.typing import NDArray
+    from matcher.scheduling import Organiser
 
-    from matcher.io import DataSet
-    from matcher.scheduling import PairScorer
-    from matcher.scheduling.problem import Pair
+MODE_HELP = (
+    "balanced (default): every startup gets as many meetings as the worst-off can, then the best total score; "
+    "total: the best total score only; fair: also lifts the worst-off startup's score total."
+)
 
 
-def ranking_pair_scorer(data: DataSet, as_of: date | None) -> PairScorer:
-    """Scores pairs the event leaves unscored with the ranking model fitted on ``data``."""
-    import numpy as np
-    import polars as pl
+def _handouts(name: str | None, email: str | None) -> tuple[Organiser, str | None]:
+    """The calendar organiser (options over the configuration) and the configured default venue."""
+    from api.settings import Settings
+    from matcher.scheduling import Organiser
 
-    try:
-        from matcher.ranking import score_pairs
-    except ImportError:
-        raise InvalidInputError("no scores and ranking model unavailable", field="scores") from None
-
-    def scorer(pairs: list[Pair]) -> NDArray[np.float64]:
-        frame = pl.DataFrame(
-            {"startup_id": [s for s, _ in pairs], "investor_id": [i for _, i in pairs]},
-            schema={"startup_id": pl.Utf8, "investor_id": pl.Utf8},
-        )
-        return np.asarray(score_pairs(data, frame, as_of), dtype=np.float64)
-
-    return scorer
+    settings = Settings.from_env()
+    configured = settings.organiser()
+    return Organiser(name or configured.name, email or configured.email), settings.default_venue
 
 
 def schedule(
@@ -49,12 +37,8 @@ def schedule(
         Path,
         typer.Option("--out", file_okay=False, help="Directory for meetings.csv, the workbook, .ics files, agenda."),
     ],
-    data: Annotated[
-        Path | None, typer.Option("--data", help="Data directory; the ranking model scores pairs the event does not.")
-    ] = None,
-    mode: Annotated[
-        ScheduleMode, typer.Option("--mode", help="total: maximise total score; fair: lift the worst-off first.")
-    ] = "total",
+    data: DataDirOption = None,
+    mode: Annotated[ScheduleMode | None, typer.Option("--mode", help=MODE_HELP)] = None,
     solver: Annotated[
         Solver,
         typer.Option("--solver", help="milp: exact; decomposition: pair selection, then slots; auto: both."),
@@ -65,7 +49,10 @@ def schedule(
     current: Annotated[
         Path | None,
         typer.Option(
-            "--reschedule", exists=True, dir_okay=False, help="The confirmed meetings.csv to keep where possible."
+            "--reschedule",
+            exists=True,
+            dir_okay=False,
+            help="The confirmed meetings.csv (or schedule.json) to keep where possible.",
         ),
     ] = None,
     changes: Annotated[
@@ -73,18 +60,58 @@ def schedule(
     ] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Fit the ranking model on history before this date.")]
     = None,
+    venue: Annotated[str | None, typer.Option("--venue", help="Where the meetings are held (calendar LOCATION).")]
+    = None,
+    organiser_name: Annotated[
+        str | None, typer.Option("--organiser-name", help="Calendar ORGANIZER name (default ROADSHOW_ORGANISER_NAME).")
+    ] = None,
+    organiser_email: Annotated[
+        str | None,
+        typer.Option("--organiser-email", help="Calendar ORGANIZER mailbox (default ROADSHOW_ORGANISER_EMAIL)."),
+    ] = None,
     encoding: Annotated[str, typer.Option(help="Text encoding of the data directory's CSV files.")] = "utf-8",
 ) -> None:
-    """Solve the meeting grid and write exports; prints a JSON summary (objective, bound, gap, …)."""
-    from matcher.scheduling import load_changes, load_event, read_meetings_csv, reschedule, solve, write_exports
+    """Solve the meeting grid and write exports; prints a JSON summary (objective, bound, gap, spread, …).
+
+    Participants are named and unscored pairs scored from --data, or from the configured database."""
+    from dataclasses import replace
+
+    from matcher.errors import InvalidInputError
+    from matcher.scheduling import (
+        DEFAULT_MODE,
+        load_changes,
+        load_current,
+        load_event,
+        reschedule,
+        score_unscored,
+        solve,
+        write_exports,
+    )
+    from matcher.scheduling.handout import participant_names
+    from matcher.scheduling.scoring import fitted_pair_scorer
 
     with user_errors():
         if time_limit <= 0:
             raise InvalidInputError("must be positive", field="--time-limit")
         if (current is None) != (changes is None):
             raise InvalidInputError("--reschedule and --changes go together", field="--changes")
-        scorer = ranking_pair_scorer(load_data(data, encoding), parse_date(as_of, "--as-of")) if data else None
-        problem = load_event(event, pair_scorer=scorer, wish_bonus=wish_bonus)
+        organiser, default_venue = _handouts(organiser_name, organiser_email)
+        dataset = load_data(data, encoding)
+        names = participant_names(dataset)
+        problem = load_event(event, wish_bonus=wish_bonus, names=names)
+        ids = [p.participant_id for p in (*problem.startups, *problem.investors)]
+        unknown = [pid for pid in ids if pid not in names]
+        if unknown:
+            where = str(data) if data is not None else "the configured database"
+            err_console.print(
+                f"[yellow]{len(unknown)} participant(s) of {event} are not in {where} (e.g. {', '.join(unknown[:3])})"
+                ": they are shown by id, and only the event's own scores pair them[/yellow]",
+                highlight=False,
+            )
+        problem = replace(problem, venue=venue or problem.venue or default_venue)
+        if problem.unscored() and not dataset.startups.is_empty():
+            with err_console.status("fitting the ranking model to score the pairs the event leaves open…"):
+                problem = score_unscored(problem, fitted_pair_scorer(dataset, parse_date(as_of, "--as-of")))
         with err_console.status("solving the meeting grid…") as status:
 
             def progress(message: str) -> None:
@@ -93,7 +120,7 @@ def schedule(
             if current is not None and changes is not None:
                 problem, result = reschedule(
                     problem,
-                    read_meetings_csv(current),
+                    load_current(current),
                     load_changes(changes, problem),
                     mode=mode,
                     solver=solver,
@@ -103,11 +130,12 @@ def schedule(
                 )
             else:
                 result = solve(
-                    problem, mode=mode, solver=solver, time_limit=time_limit, seed=seed, progress=progress
+                    problem, mode=mode or DEFAULT_MODE, solver=solver, time_limit=time_limit, seed=seed,
+                    progress=progress,
                 )
             status.update("writing exports")
-            files = write_exports(problem, result, out)
-    summary: dict[str, Any] = result.summary()
+            files = write_exports(problem, result, out, organiser=organiser)
+    summary: dict[str, Any] = result.summary(problem)
     summary["files"] = {kind: str(paths[0]) for kind, paths in files.items() if kind != "ics"}
     if "ics" in files:
         summary["files"]["ics"] = f"{len(files['ics'])} files in {out / 'ics'}"
@@ -117,10 +145,10 @@ def schedule(
 
 def plan_sessions_command(
     *,
-    data: Annotated[Path, typer.Option("--data", help="Data directory with startups.csv and investors.csv.")],
     out: Annotated[
         Path, typer.Option("--out", file_okay=False, help="Directory for sessions.csv and invitations.csv.")
     ],
+    data: DataDirOption = None,
     event: Annotated[
         Path | None,
         typer.Option(
@@ -142,11 +170,13 @@ def plan_sessions_command(
 ) -> None:
     """Group startups into themed pitch sessions and invite the best-fitting investors and banks."""
     from matcher.scheduling import load_event, plan_sessions
+    from matcher.scheduling.scoring import fitted_pair_scorer
+    from matcher.spreadsheet import write_csv
 
     with user_errors():
         ds = load_data(data, encoding)
         startup_ids = [p.participant_id for p in load_event(event).startups] if event is not None else None
-        scorer = ranking_pair_scorer(ds, parse_date(as_of, "--as-of")) if model else None
+        scorer = fitted_pair_scorer(ds, parse_date(as_of, "--as-of")) if model else None
         plan = plan_sessions(
             ds,
             startup_ids=startup_ids,
@@ -159,8 +189,10 @@ def plan_sessions_command(
             pair_scorer=scorer,
         )
         out.mkdir(parents=True, exist_ok=True)
-        plan.sessions_frame().write_csv(out / "sessions.csv")
-        plan.invitations_frame().write_csv(out / "invitations.csv")
+        write_csv(plan.sessions_frame(), out / "sessions.csv")
+        write_csv(plan.invitations_frame(), out / "invitations.csv")
+    for warning in plan.warnings():
+        err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     summary: dict[str, Any] = {
         **plan.summary(),
         "files": {"sessions": str(out / "sessions.csv"), "invitations": str(out / "invitations.csv")},

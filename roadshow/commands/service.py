@@ -47,11 +47,13 @@ def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
 
 
 def database_dataset() -> DataSet:
-    """Every table of the configured database as the frames the batch commands read from a directory."""
+    """Every table of the configured database as the frames the batch commands read from a directory
+    (migrated first, so a fresh installation reads as empty instead of failing)."""
     from api.services.frames import load_dataset
 
     settings = _settings()
     with user_errors():
+        _upgrade(settings)
         return _run(settings, load_dataset)
 
 

@@ -47,13 +47,19 @@ def test_organiser_builds_schedules_and_downloads_a_roadshow(api: Api) -> None:
 
     as_csv = api.client.get("/api/events/2026-12-lotus-01/meetings?format=csv", headers=organiser)
     assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv")
+    assert as_csv.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
-    assert len(rows) == 6 and set(rows[0]) == {"slot_id", "table", "startup_id", "investor_id", "score"}
+    assert len(rows) == 6 and list(rows[0]) == [
+        "slot_id", "table", "startup_id", "investor_id", "score", "start", "end", "startup_name", "investor_name"
+    ]
+    assert ("智能机器人0", "机器人基金") in {(r["startup_name"], r["investor_name"]) for r in rows}
+    assert {m["investor_name"] for m in meetings} == {"机器人基金", "生物医药基金", "新能源产业基金"}
 
     as_xlsx = api.client.get("/api/events/2026-12-lotus-01/meetings?format=xlsx", headers=organiser)
     assert as_xlsx.status_code == 200
     workbook = load_workbook(io.BytesIO(as_xlsx.content))
-    assert len(workbook.sheetnames) >= 7  # the grid plus one sheet per participant
+    assert len(workbook.sheetnames) == 8  # the grid, the list, one sheet per participant
+    assert any("机器人基金" in title for title in workbook.sheetnames)
 
     as_ics = api.client.get("/api/events/2026-12-lotus-01/meetings?format=ics", headers=organiser)
     assert as_ics.status_code == 200 and as_ics.headers["content-type"] == "application/zip"
@@ -61,9 +67,15 @@ def test_organiser_builds_schedules_and_downloads_a_roadshow(api: Api) -> None:
         calendars = {n: icalendar.Calendar.from_ical(archive.read(n)) for n in archive.namelist()}
     assert len(calendars) == 6
     assert sum(len(c.walk("VEVENT")) for c in calendars.values()) == 12  # each meeting in two calendars
+    for entry in calendars["investor-I_robot.ics"].walk("VEVENT"):
+        assert str(entry["LOCATION"]).startswith("湘潭高新区 · ")  # the deployment's default venue
+        assert "mailto:" in str(entry["ORGANIZER"]) and "智造莲城 路演 测试期" in str(entry["DESCRIPTION"])
+    agenda_html = api.client.get("/api/events/2026-12-lotus-01/meetings?format=html", headers=organiser)
+    assert agenda_html.status_code == 200 and "机器人基金" in agenda_html.text
 
     agenda = api.client.get("/api/events/2026-12-lotus-01/agenda/I_robot", headers=organiser).json()
     assert agenda["side"] == "investor" and all(m["investor_id"] == "I_robot" for m in agenda["meetings"])
+    assert agenda["name"] == "机器人基金"
     ics = api.client.get("/api/events/2026-12-lotus-01/agenda/S_robotics_0?format=ics", headers=organiser)
     assert ics.headers["content-type"].startswith("text/calendar")
     assert len(icalendar.Calendar.from_ical(ics.content).walk("VEVENT")) == 2
@@ -75,7 +87,7 @@ def test_reschedule_keeps_untouched_meetings(api: Api) -> None:
     api.load(service_world())
     organiser = api.headers("admin")
     _created(api, organiser)
-    api.client.post("/api/events/2026-12-lotus-01/schedule", json={}, headers=organiser)
+    api.client.post("/api/events/2026-12-lotus-01/schedule", json={"mode": "fair"}, headers=organiser)
     before = api.client.get("/api/events/2026-12-lotus-01/meetings", headers=organiser).json()
     cancelled = next(m for m in before if (m["startup_id"], m["investor_id"]) == ("S_robotics_0", "I_robot"))
     response = api.client.post(
@@ -84,6 +96,13 @@ def test_reschedule_keeps_untouched_meetings(api: Api) -> None:
         headers=organiser,
     )
     assert response.status_code == 200, response.text
+    summary = response.json()["summary"]
+    # The schedule was made in fair mode; the re-plan keeps it and names what it dropped.
+    assert summary["mode"] == "fair"
+    assert [(d["startup_name"], d["investor_name"], d["reason"]) for d in summary["dropped"]] == [
+        ("智能机器人0", "机器人基金", "cancelled")
+    ]
+    assert summary["meetings_per_startup"]["fewest"] <= summary["meetings_per_startup"]["most"]
     after = api.client.get("/api/events/2026-12-lotus-01/meetings", headers=organiser).json()
     pairs_after = {(m["startup_id"], m["investor_id"]) for m in after}
     assert ("S_robotics_0", "I_robot") not in pairs_after
@@ -133,7 +152,15 @@ def test_event_validation_and_roles(api: Api) -> None:
     unknown = service_event("e2", investors=[{"investor_id": i} for i in ("I_robot", "I_bio", "I_energy", "I_ghost")])
     _problem(api.client.post("/api/events", json=unknown, headers=organiser), 422, "investors[3].investor_id")
     bad_slot = service_event("e3", slots=[{"slot_id": "s01", "start": "2026-12-01T15:00", "end": "2026-12-01T14:00"}])
-    _problem(api.client.post("/api/events", json=bad_slot, headers=organiser), 422)
+    _problem(api.client.post("/api/events", json=bad_slot, headers=organiser), 422, "slots[0].end")
+    same_time = [{"slot_id": f"s0{k}", "start": "2026-12-01T14:00", "end": "2026-12-01T14:20"} for k in (1, 2)]
+    body = _problem(api.client.post("/api/events", json=service_event("e6", slots=same_time), headers=organiser), 422,
+                    "slots[1].start")
+    assert "s02" in body["detail"] and "s01" in body["detail"]
+    mixed = [{"slot_id": "s01", "start": "2026-12-01T14:00+08:00", "end": "2026-12-01T14:20+08:00"},
+             {"slot_id": "s02", "start": "2026-12-01T14:20", "end": "2026-12-01T14:40"}]
+    _problem(api.client.post("/api/events", json=service_event("e7", slots=mixed), headers=organiser), 422,
+             "slots[1].start")
     _problem(api.client.post("/api/events", json=service_event("e4", tables=0), headers=organiser), 400, "tables")
     _problem(api.client.post("/api/events/e9/schedule", json={}, headers=organiser), 404)
     _problem(

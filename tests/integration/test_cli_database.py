@@ -37,3 +37,20 @@ def test_import_then_recommend_and_eligibility_read_the_database(tmp_path: Path)
     )
     assert scores.exit_code == 0, scores.output
     assert pl.read_csv(scores_path).height == pl.read_csv(SAMPLE_DIR / "startups.csv").height
+
+    # The roadshow commands too (issue 11): names and model scores from the database, as from the directory.
+    from_db_dir, from_files_dir = tmp_path / "grid-db", tmp_path / "grid-dir"
+    event = str(SAMPLE_DIR / "next_event.json")
+    grid = runner.invoke(app, ["schedule", event, "--out", str(from_db_dir), "--time-limit", "20"])
+    assert grid.exit_code == 0, grid.output
+    args = ["schedule", event, "--data", str(SAMPLE_DIR), "--out", str(from_files_dir), "--time-limit", "20"]
+    assert runner.invoke(app, args).exit_code == 0
+    meetings = pl.read_csv(from_db_dir / "meetings.csv")
+    assert meetings.height > 0 and meetings["startup_name"].null_count() == 0
+    assert not meetings["startup_name"].str.starts_with("S0").any()  # names, not ids
+    assert meetings.select("slot_id", "table", "startup_id", "investor_id").equals(
+        pl.read_csv(from_files_dir / "meetings.csv").select("slot_id", "table", "startup_id", "investor_id")
+    )
+    sessions = runner.invoke(app, ["plan-sessions", "--out", str(tmp_path / "sessions")])
+    assert sessions.exit_code == 0, sessions.output
+    assert pl.read_csv(tmp_path / "sessions" / "sessions.csv")["startup_name"].null_count() == 0

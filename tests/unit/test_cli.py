@@ -61,7 +61,7 @@ def test_choices_are_the_librarys() -> None:
 def test_help_lists_the_choices_and_h_is_help() -> None:
     result = runner.invoke(app, ["schedule", "-h"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    assert "<total|fair>" in result.output and "<auto|milp|decomposition>" in result.output
+    assert "<balanced|total|fair>" in result.output and "<auto|milp|decomposition>" in result.output
     recommend = runner.invoke(app, ["recommend", "--help"], env={"COLUMNS": "200"}).output
     assert "<investors|startups>" in recommend
     assert "<learned|random|popularity|sector_popularity|declared>" in recommend
@@ -85,7 +85,7 @@ def test_without_a_command_the_help_is_shown() -> None:
     ("args", "line"),
     [
         (["schedule", "{event}", "--out", "{tmp}/o", "--mode", "best"],
-         "error: --mode: 'best' is not one of 'total', 'fair' (see 'roadshow schedule -h')"),
+         "error: --mode: 'best' is not one of 'balanced', 'total', 'fair' (see 'roadshow schedule -h')"),
         (["recommend", "--as-of", "2026-01-01", "--out", "{tmp}/r.csv", "--side", "both"],
          "error: --side: 'both' is not one of 'investors', 'startups' (see 'roadshow recommend -h')"),
         (["recommend", "--as-of", "2026-01-01"], "error: missing option '--out' (see 'roadshow recommend -h')"),

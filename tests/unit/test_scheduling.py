@@ -114,10 +114,11 @@ def test_fair_mode_gives_every_startup_a_meeting_before_maximising_the_total(sol
     # fair mode first gives S2 its only possible meeting, then the best S1 meeting: 0.9 + 0.3 = 1.2.
     raw = event({("S1", "I1"): 0.9, ("S1", "I2"): 0.8, ("S2", "I1"): 0.3}, slots=2, tables=1)
     problem = parse_event(raw)
-    assert held(problem, solver=solver) == {("S1", "I1"), ("S1", "I2")}
-    fair = solve(problem, solver=solver, mode="fair", time_limit=10)
-    assert {(m.startup_id, m.investor_id) for m in fair.meetings} == {("S1", "I1"), ("S2", "I1")}
-    assert fair.objective == pytest.approx(1.2)
+    assert held(problem, solver=solver, mode="total") == {("S1", "I1"), ("S1", "I2")}
+    for mode in ("fair", "balanced"):
+        fair = solve(problem, solver=solver, mode=mode, time_limit=10)
+        assert {(m.startup_id, m.investor_id) for m in fair.meetings} == {("S1", "I1"), ("S2", "I1")}
+        assert fair.objective == pytest.approx(1.2)
 
 
 def test_fair_mode_lifts_the_lowest_score_after_the_lowest_count() -> None:
@@ -125,8 +126,10 @@ def test_fair_mode_lifts_the_lowest_score_after_the_lowest_count() -> None:
     # and S1 the 0.6 (min 0.5, total 1.1) over the total-maximising 0.9 + 0.25 (min 0.25, total 1.15).
     raw = event({("S1", "I1"): 0.9, ("S1", "I2"): 0.6, ("S2", "I1"): 0.5, ("S2", "I2"): 0.25})
     problem = parse_event(raw)
-    assert held(problem) == {("S1", "I1"), ("S2", "I2")}
+    assert held(problem, mode="total") == {("S1", "I1"), ("S2", "I2")}
     assert held(problem, mode="fair") == {("S1", "I2"), ("S2", "I1")}
+    # Balanced mode stops after the count: both get one meeting, then the total decides (0.9 + 0.25).
+    assert held(problem, mode="balanced") == {("S1", "I1"), ("S2", "I2")}
 
 
 # --- random events: validity and optimality against brute force -----------------------------------
@@ -335,14 +338,14 @@ def test_on_scattered_availability_the_decomposition_bounds_and_auto_reaches_the
     # Scattered availability makes the pair model's bound loose and some chosen pairs fail to fit, so
     # the repair and fill stages run; every answer must stay valid and below its own bound.
     problem = parse_event(generate_event(40, 12, 8, seed=seed, availability="scattered"))
-    exact = solve(problem, solver="milp", time_limit=30)
+    exact = solve(problem, solver="milp", mode="total", time_limit=30)
     assert exact.status == "optimal"
-    decomposed = solve(problem, solver="decomposition", time_limit=30)
+    decomposed = solve(problem, solver="decomposition", mode="total", time_limit=30)
     assert verify(problem, decomposed.meetings).valid
     assert decomposed.objective <= exact.objective + 1e-6
     assert decomposed.upper_bound >= exact.objective - 1e-6
     assert decomposed.objective >= 0.98 * exact.objective
-    auto = solve(problem, solver="auto", time_limit=30)
+    auto = solve(problem, solver="auto", mode="total", time_limit=30)
     assert auto.objective == pytest.approx(exact.objective, abs=1e-6)
 
 

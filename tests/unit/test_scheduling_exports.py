@@ -42,9 +42,12 @@ def test_exports_write_every_format_with_the_contract_columns(tmp_path: Path) ->
     problem = parse_event(generate_event(12, 4, 4, seed=2))
     schedule = solve(problem, time_limit=5)
     files = write_exports(problem, schedule, tmp_path)
-    with (tmp_path / "meetings.csv").open(encoding="utf-8") as fh:
+    assert (tmp_path / "meetings.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # Excel on Chinese Windows
+    with (tmp_path / "meetings.csv").open(encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0]) == ["slot_id", "table", "startup_id", "investor_id", "score"]
+    assert list(rows[0]) == [
+        "slot_id", "table", "startup_id", "investor_id", "score", "start", "end", "startup_name", "investor_name"
+    ]
     assert [
         Meeting(r["slot_id"], int(r["table"]), r["startup_id"], r["investor_id"], float(r["score"])) for r in rows
     ] == list(schedule.meetings)
@@ -52,7 +55,7 @@ def test_exports_write_every_format_with_the_contract_columns(tmp_path: Path) ->
     wb = load_workbook(files["xlsx"][0])
     grid = wb["会议总表"]
     assert grid.cell(1, 4).value == "1号桌"
-    assert len(wb.sheetnames) == 1 + len(problem.investors) + len(problem.startups)
+    assert len(wb.sheetnames) == 2 + len(problem.investors) + len(problem.startups)
     filled = sum(1 for row in grid.iter_rows(min_row=2, min_col=4, values_only=True) for v in row if v)
     assert filled == len(schedule.meetings)
 
@@ -105,7 +108,8 @@ def test_a_rerun_and_a_reschedule_update_calendars_without_duplicates(tmp_path: 
         assert len(calendar) == len(expected)
         starts = {slot.slot_id: slot.start for slot in problem.slots}
         held = sorted((v["summary"], v["start"].replace(tzinfo=None)) for v in calendar.values())
-        want = sorted((f"{problem.name}: {m.startup_id} × {m.investor_id}", starts[m.slot_id]) for m in expected)
+        other = {"investor": "startup_id", "startup": "investor_id"}[role]
+        want = sorted((f"与 {getattr(m, other)} 会谈", starts[m.slot_id]) for m in expected)
         assert held == want
 
 
@@ -115,8 +119,13 @@ def _write_event(tmp_path: Path, raw: dict[str, Any]) -> Path:
     return path
 
 
+def _runner(tmp_path: Path) -> CliRunner:
+    """Without --data the command reads the configured database: a fresh one of the test's own."""
+    return CliRunner(env={"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"})
+
+
 def test_the_schedule_command_prints_a_summary_and_reschedules(tmp_path: Path) -> None:
-    runner = CliRunner()
+    runner = _runner(tmp_path)
     event_path = _write_event(tmp_path, generate_event(15, 5, 4, seed=5))
     result = runner.invoke(app, ["schedule", str(event_path), "--out", str(tmp_path / "out"), "--time-limit", "10"])
     assert result.exit_code == 0, result.output
@@ -125,7 +134,7 @@ def test_the_schedule_command_prints_a_summary_and_reschedules(tmp_path: Path) -
         assert key in summary
     assert (tmp_path / "out" / "meetings.csv").exists()
 
-    with (tmp_path / "out" / "meetings.csv").open(encoding="utf-8") as fh:
+    with (tmp_path / "out" / "meetings.csv").open(encoding="utf-8-sig") as fh:
         first = next(csv.DictReader(fh))
     changes = tmp_path / "changes.json"
     changes.write_text(
@@ -138,21 +147,26 @@ def test_the_schedule_command_prints_a_summary_and_reschedules(tmp_path: Path) -
          str(tmp_path / "out" / "meetings.csv"), "--changes", str(changes)],
     )
     assert result.exit_code == 0, result.output
-    moved = json.loads(result.stdout)["moved"]
-    assert {"startup_id": first["startup_id"], "investor_id": first["investor_id"], "from": first["slot_id"],
-            "to": None, "reason": "cancelled"} in moved
+    replanned = json.loads(result.stdout)
+    # The re-plan keeps the mode of the schedule it changes (read from schedule.json beside meetings.csv).
+    assert replanned["mode"] == summary["mode"] == "balanced"
+    dropped = {(d["startup_id"], d["investor_id"]): d for d in replanned["dropped"]}
+    gone = dropped[(first["startup_id"], first["investor_id"])]
+    assert gone["from"]["slot_id"] == first["slot_id"] and gone["to"] is None and gone["reason"] == "cancelled"
+    assert gone["startup_name"] == first["startup_name"]
+    assert replanned["dropped"] and all(a["reason"] == "new" for a in replanned["added"])
 
 
 def test_an_infeasible_event_exits_2_and_names_the_participant(tmp_path: Path) -> None:
     raw = generate_event(6, 2, 4, seed=1)
     raw["startups"][0] = {"startup_id": "S1", "min_meetings": 3, "available": ["t01", "t02"]}
-    result = CliRunner().invoke(app, ["schedule", str(_write_event(tmp_path, raw)), "--out", str(tmp_path / "o")])
+    result = _runner(tmp_path).invoke(app, ["schedule", str(_write_event(tmp_path, raw)), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "S1 needs 3 meetings but is available in 2 slots" in result.output
 
 
 def test_bad_options_exit_1_with_the_option_named(tmp_path: Path) -> None:
     path = _write_event(tmp_path, generate_event(4, 2, 2, seed=1))
-    result = CliRunner().invoke(app, ["schedule", str(path), "--out", str(tmp_path / "o"), "--solver", "greedy"])
+    result = _runner(tmp_path).invoke(app, ["schedule", str(path), "--out", str(tmp_path / "o"), "--solver", "greedy"])
     assert result.exit_code == 1
     assert "--solver" in result.output

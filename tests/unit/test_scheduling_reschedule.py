@@ -33,12 +33,15 @@ def test_a_cancelled_meeting_is_reported_and_the_freed_capacity_reused() -> None
     changes = parse_changes({"cancellations": [{"startup_id": "S1", "investor_id": "I1"}]}, problem)
     changed, second = reschedule(problem, first.meetings, changes, time_limit=5)
     assert [(m.startup_id, m.investor_id) for m in second.meetings] == [("S2", "I2")]
-    assert [(m.startup_id, m.investor_id, m.old_slot_id, m.new_slot_id, m.reason) for m in second.moves] == [
-        ("S1", "I1", "a", None, "cancelled")
+    assert [(m.kind, m.startup_id, m.investor_id, m.old_slot_id, m.new_slot_id, m.reason) for m in second.moves] == [
+        ("dropped", "S1", "I1", "a", None, "cancelled"),
+        ("added", "S2", "I2", None, "a", "new"),
     ]
     assert ("S1", "I1") in changed.conflicts
     assert ("S1", "I1") not in problem.conflicts  # the original event is untouched
-    assert second.summary()["moved"][0]["reason"] == "cancelled"
+    summary = second.summary(changed)
+    assert summary["dropped"][0]["reason"] == "cancelled" and summary["added"][0]["to"]["slot_id"] == "a"
+    assert summary["moved"] == [] and summary["mode"] == first.mode
 
 
 def test_a_late_arrival_moves_its_meeting_to_a_slot_it_can_attend() -> None:

@@ -97,5 +97,13 @@ def test_plan_sessions_command_writes_both_files(tmp_path: Path) -> None:
     assert summary["sessions"] == 4
     assert summary["startups"] == 15
     sessions = pl.read_csv(tmp_path / "out" / "sessions.csv")
-    assert sessions.columns == ["session_id", "theme", "theme_label", "duration_minutes", "order", "startup_id"]
-    assert pl.read_csv(tmp_path / "out" / "invitations.csv").columns == ["session_id", "investor_id", "kind"]
+    assert sessions.columns == [
+        "session_id", "theme", "theme_label", "duration_minutes", "order", "startup_id", "startup_name"
+    ]
+    invitations = pl.read_csv(tmp_path / "out" / "invitations.csv")
+    assert invitations.columns[:3] == ["session_id", "investor_id", "kind"] and "investor_name" in invitations.columns
+    assert (tmp_path / "out" / "sessions.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    # Every session short of a bank or an investor is reported, on stderr and in the summary.
+    short = summary["sessions_without_bank"] + summary["sessions_without_investor"]
+    assert summary["sessions_without_bank"] == 2  # one bank, at most two sessions each, four sessions
+    assert len(summary["warnings"]) == short and "no bank" in result.stderr

@@ -1,7 +1,7 @@
 """bank consents with history: consents.csv's granted_on / revoked_on, revocations recorded
 
 Revision ID: 0010_bank_consents
-Revises: 0001
+Revises: 0011_event_documents
 Create Date: 2026-12-01 22:30:00
 
 The old ``consents`` table (one row per current consent) becomes ``consent_grants`` (one row per
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_bank_consents"
-down_revision = "0001"
+down_revision = "0011_event_documents"
 branch_labels = None
 depends_on = None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from matcher.errors import MatcherError
-from matcher.scheduling.encoder import EncodedProblem
+from matcher.scheduling.encoder import EncodedProblem, uses_levels
 from matcher.scheduling.solvers.base import Assignment
 from matcher.scheduling.solvers.decomposition import DecompositionSolver
 from matcher.scheduling.solvers.milp import MilpSolver
@@ -28,8 +28,8 @@ class AutoSolver:
             problem, time_limit=DECOMPOSITION_SHARE * time_limit if small else time_limit, seed=seed
         )
         first = _tagged(first, "decomposition")
-        # Fair-mode bounds are conditional on each run's own fairness levels, so they do not combine.
-        if first.status == "optimal" or not small or problem.mode == "fair":
+        # Fair and balanced bounds are conditional on each run's own fairness levels, so they do not combine.
+        if first.status == "optimal" or not small or uses_levels(problem.mode):
             return first
         # HiGHS checks its clock between phases, so leave it a margin to stay within the caller's limit.
         remaining = 0.85 * (time_limit - (time.monotonic() - started)) - 0.5

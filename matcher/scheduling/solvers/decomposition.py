@@ -21,11 +21,11 @@ import time
 import numpy as np
 
 from matcher.errors import InfeasibleError
-from matcher.scheduling.encoder import BoolArray, EncodedProblem
+from matcher.scheduling.encoder import BoolArray, EncodedProblem, uses_levels
 from matcher.scheduling.solvers.base import Assignment
 from matcher.scheduling.solvers.milp import build_pair_model, solve_grid, solve_in_mode, to_assignment
 
-STAGE1_SHARE = {"total": 0.3, "fair": 0.7}
+STAGE1_SHARE = {"total": 0.3, "balanced": 0.5, "fair": 0.7}
 
 
 class DecompositionSolver:
@@ -36,7 +36,7 @@ class DecompositionSolver:
         started = time.monotonic()
         deadline = started + time_limit
         pair_ids = np.arange(problem.n_pairs, dtype=np.int64)
-        model, col_lo, col_hi = build_pair_model(problem, pair_ids, fairness=problem.mode == "fair")
+        model, col_lo, col_hi = build_pair_model(problem, pair_ids, fairness=uses_levels(problem.mode))
         chosen, stats = solve_in_mode(
             problem,
             model,

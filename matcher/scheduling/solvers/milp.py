@@ -4,9 +4,10 @@ x[v] = 1 when pair ``var_pair[v]`` meets in slot ``var_slot[v]``. Constraints: a
 (exactly once for a must request); a startup and an investor sit at most one table per slot; a slot uses at
 most ``tables`` tables; every participant's count lies in [min, max]. Fixed variables have lower bound 1.
 
-Fairness mode is lexicographic and solved as three MILPs over the same matrix with two extra columns:
-z (the smallest meeting count of any startup that can meet anyone) and w (the smallest total score such a
-startup gets): maximise z, then w with z fixed, then the total with both fixed.
+The ``fair`` and ``balanced`` modes are lexicographic, solved as MILPs over the same matrix with two extra
+columns: z (the smallest meeting count of any startup that can meet anyone) and w (the smallest total score
+such a startup gets). ``fair`` maximises z, then w with z fixed, then the total with both fixed;
+``balanced`` maximises z, then the total with z fixed (w stays free).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 import numpy as np
 
 from matcher.errors import InfeasibleError, MatcherError
-from matcher.scheduling.encoder import BoolArray, EncodedProblem, FloatArray, IntArray
+from matcher.scheduling.encoder import BoolArray, EncodedProblem, FloatArray, IntArray, uses_levels
 from matcher.scheduling.solvers._highs import MipResult, SparseModel, maximise
 from matcher.scheduling.solvers.base import Assignment
 
@@ -139,13 +140,13 @@ def solve_in_mode(
     col_startup: IntArray | None = None,
     col_score: FloatArray | None = None,
 ) -> tuple[MipResult, dict[str, float | int | str]]:
-    """Maximise the weights (total mode) or run the three lexicographic stages (fair mode, which needs
-    each column's startup and score to read the levels a solution actually reaches)."""
+    """Maximise the weights (total mode) or run the lexicographic stages (fair and balanced modes, which
+    need each column's startup and score to read the levels a solution actually reaches)."""
     n = weights.shape[0]
     integer: BoolArray = np.zeros(model.n_cols, dtype=np.bool_)
     integer[:n] = True
     stats: dict[str, float | int | str] = {"variables": int(n), "constraints": int(model.n_rows)}
-    if not (problem.mode == "fair" if fairness is None else fairness):
+    if not (uses_levels(problem.mode) if fairness is None else fairness):
         return maximise(model, weights, col_lo, col_hi, integer, time_limit=time_limit, rel_gap=rel_gap), stats
 
     col_lo = col_lo.copy()
@@ -163,6 +164,16 @@ def solve_in_mode(
     # are what the next stages must keep.
     min_meetings, _ = _levels(first.x[:n], col_startup, col_score)
     col_lo[z_col] = min_meetings
+    if problem.mode == "balanced":
+        c = np.zeros(model.n_cols)
+        c[:n] = weights
+        last = maximise(
+            model, c, col_lo, col_hi, integer, time_limit=max(deadline - time.monotonic(), 0.1), rel_gap=rel_gap
+        )
+        stats.update(fair_min_meetings=int(min_meetings))
+        if first.status != "optimal":
+            stats["fair_stages_proven"] = "no"
+        return last, stats
     c = np.zeros(model.n_cols)
     c[w_col] = 1.0
     second = maximise(
@@ -204,7 +215,7 @@ def solve_grid(
 ) -> tuple[MipResult, dict[str, float | int | str]]:
     """Solve the grid model restricted to ``var_ids`` (in the problem's mode unless ``fairness`` says
     otherwise); x covers ``var_ids`` first."""
-    fair = problem.mode == "fair" if fairness is None else fairness
+    fair = uses_levels(problem.mode) if fairness is None else fairness
     model, col_lo, col_hi = build_grid_model(problem, var_ids, fairness=fair)
     pairs = problem.var_pair[var_ids]
     return solve_in_mode(

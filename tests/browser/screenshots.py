@@ -1,0 +1,57 @@
+"""``make screenshots``: pictures of the main console pages, taken by the browser tests' own steps in
+Debian's Chromium against a live server with the sample, written to docs/screenshots/."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from tests.browser.live import CHROMIUM, CHROMIUM_ARGS, ROOT, live_server
+from tests.browser.steps import create_roadshow, sign_in, solve
+
+OUT = ROOT / "docs" / "screenshots"
+
+
+def main() -> None:
+    if not CHROMIUM.exists():
+        sys.exit(f"Chromium not installed at {CHROMIUM}: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp, live_server(Path(tmp)) as server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(base_url=server.url, viewport={"width": 1280, "height": 860}, locale="zh-CN")
+
+        def shot(name: str, *, full: bool = False) -> None:
+            page.screenshot(path=str(OUT / f"{name}.png"), full_page=full)
+            print(f"wrote {OUT / name}.png")
+
+        sign_in(page, server.organiser_key)
+        shot("console-home")
+        page.goto("/console/startups?q=湘潭")
+        shot("startups-search")
+        page.goto("/console/startups/S00002")
+        shot("startup-matches")
+        create_roadshow(page, "2026-03-lotus-demo", "智造莲城 创新成果路演 示例专场")
+        solve(page)
+        page.locator("#replan form").first.locator("button").click()
+        page.wait_for_selector("#changes", timeout=60_000)
+        shot("roadshow", full=True)
+        page.goto("/schema")
+        page.wait_for_selector(".swagger-ui .info .title")
+        shot("api-docs")
+
+        phone = browser.new_page(base_url=server.url, viewport={"width": 390, "height": 844}, locale="zh-CN",
+                                 device_scale_factor=2)
+        sign_in(phone, server.bank_key)
+        phone.screenshot(path=str(OUT / "bank-desk-phone.png"))
+        print(f"wrote {OUT / 'bank-desk-phone.png'}")
+        phone.goto("/register")
+        phone.screenshot(path=str(OUT / "register-phone.png"))
+        print(f"wrote {OUT / 'register-phone.png'}")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
