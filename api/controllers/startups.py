@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get, patch, post, put
+from litestar import Controller, delete, get, patch, post, put
 from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from api.controllers._params import EntityId, PageLimit, PageOffset, TopK
-from api.guards.auth import NO_AUTH, Caller, registration_rate_limit, staff_only
+from api.guards.auth import NO_AUTH, Caller, registration_rate_limit, roles
 from api.schemas.ranking import MatchList
 from api.schemas.startups import (
     AssessmentSummary,
@@ -20,6 +20,7 @@ from api.schemas.startups import (
     StartupUpdate,
 )
 from api.services import matches, startups
+from api.services.keys import Role
 from api.state import Db, Service
 from matcher.domain import Stage
 
@@ -39,11 +40,16 @@ class StartupController(Controller):
     async def register(self, data: JSONBody[StartupCreate], db: Db, service: Service) -> StartupRegistered:
         return await startups.register(db, body=data, secret=service.settings.secret)
 
-    @get("", guards=[staff_only], summary="List and filter startups (organisers)")
+    @get(
+        "",
+        guards=[roles(Role.ADMIN, Role.ORGANISER, Role.BANK)],
+        summary="List and filter startups (organisers: all; a bank: those consenting to it today)",
+    )
     async def list_startups(
         self,
         *,
         db: Db,
+        principal: Caller,
         q: Annotated[str | None, QueryParameter(max_length=100, description="Any part of the name or id")] = None,
         sector: Annotated[str | None, QueryParameter(max_length=100)] = None,
         stage: FromQuery[Stage | None] = None,
@@ -52,10 +58,11 @@ class StartupController(Controller):
         offset: PageOffset = 0,
     ) -> StartupPage:
         return await startups.list_startups(
-            db, q=q, sector=sector, stage=stage.value if stage else None, tech_sme=tech_sme, limit=limit, offset=offset
+            db, principal=principal, q=q, sector=sector, stage=stage.value if stage else None, tech_sme=tech_sme,
+            limit=limit, offset=offset,
         )
 
-    @get("/{startup_id:str}", summary="A startup's profile (itself, organisers, admins)")
+    @get("/{startup_id:str}", summary="A startup's profile (itself, organisers, a bank it consents to)")
     async def get_startup(self, startup_id: EntityId, db: Db, principal: Caller) -> StartupRead:
         return await startups.get(db, principal=principal, startup_id=startup_id)
 
@@ -73,7 +80,12 @@ class StartupController(Controller):
     ) -> ConsentsRead:
         return await startups.put_consents(db, principal=principal, startup_id=startup_id, bank_ids=data.bank_ids)
 
-    @get("/{startup_id:str}/consents", summary="The banks allowed to assess this startup")
+    @delete("/{startup_id:str}/consents/{bank_id:str}", status_code=200,
+            summary="Revoke one bank's consent now (kept in the history)")
+    async def revoke_consent(self, startup_id: EntityId, bank_id: EntityId, db: Db, principal: Caller) -> ConsentsRead:
+        return await startups.revoke_consent(db, principal=principal, startup_id=startup_id, bank_id=bank_id)
+
+    @get("/{startup_id:str}/consents", summary="The banks allowed to assess this startup, with the history")
     async def get_consents(self, startup_id: EntityId, db: Db, principal: Caller) -> ConsentsRead:
         return await startups.get_consents(db, principal=principal, startup_id=startup_id)
 
