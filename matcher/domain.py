@@ -120,14 +120,6 @@ class IPAsset:
     title: str | None = None
     appraised_value_wan: float | None = None
 
-    def is_valid_on(self, on: date) -> bool:
-        """Granted (or no status), granted on or before ``on`` and expiring after it (POLICY.md §1)."""
-        if self.status is not IPStatus.GRANTED:
-            return False
-        if self.granted_on is not None and self.granted_on > on:
-            return False
-        return self.expires_on is None or self.expires_on > on
-
 
 @dataclass(frozen=True, slots=True)
 class Startup:

@@ -163,6 +163,16 @@ TABLES: dict[str, TableSpec] = {
             key=("loan_id",),
             references={"startup_id": "startups", "bank_id": "investors"},
         ),
+        TableSpec(
+            "consents",
+            (
+                Column("startup_id", "str", required=True),
+                Column("bank_id", "str", required=True),
+                Column("granted_on", "date", required=True),
+                Column("revoked_on", "date"),
+            ),
+            references={"startup_id": "startups", "bank_id": "investors"},
+        ),
         # Not in the contract: the roadshows of the history, written by the sample generator.
         TableSpec(
             "events",
@@ -194,6 +204,7 @@ class DataSet:
     loan_products: pl.DataFrame = field(default_factory=lambda: empty_frame("loan_products"))
     loans: pl.DataFrame = field(default_factory=lambda: empty_frame("loans"))
     events: pl.DataFrame = field(default_factory=lambda: empty_frame("events"))
+    consents: pl.DataFrame = field(default_factory=lambda: empty_frame("consents"))
     warnings: list[DataIssue] = field(default_factory=list)
 
     def frames(self) -> dict[str, pl.DataFrame]:
@@ -384,6 +395,29 @@ def _check_references(
                 )
 
 
+def _check_plausibility(frames: dict[str, pl.DataFrame], files: dict[str, str], issues: list[DataIssue]) -> None:
+    """The domain's plausibility rules (``matcher.plausibility``), the same the API applies."""
+    from matcher.plausibility import check_frame
+
+    for table, frame in frames.items():
+        for v in check_frame(table, frame):
+            issues.append(DataIssue(files[table], v.row + 2, v.column, f"{v.message}: {frame[v.column][v.row]!r}"))
+
+
+def _check_consenting_banks(frames: dict[str, pl.DataFrame], files: dict[str, str], issues: list[DataIssue]) -> None:
+    """A consent is given to a bank: its ``bank_id`` must be an investors.csv row of kind ``bank``."""
+    if "consents" not in frames or "investors" not in frames:
+        return
+    investors = frames["investors"]
+    banks = investors.filter(pl.col("kind") == InvestorKind.BANK.value)["investor_id"]
+    known = investors["investor_id"]
+    bank_ids = frames["consents"]["bank_id"]
+    not_bank = bank_ids.is_not_null() & bank_ids.is_in(known.implode()) & ~bank_ids.is_in(banks.implode())
+    for row in _bad_rows(not_bank):
+        issues.append(DataIssue(files["consents"], row, "bank_id",
+                                f"{bank_ids[row - 2]!r} is an investor, not a bank (kind must be bank)"))
+
+
 def _load(directory: Path, encoding: str) -> tuple[dict[str, pl.DataFrame], list[DataIssue]]:
     if not directory.is_dir():
         raise InvalidInputError(f"{directory} is not a directory", field="data")
@@ -399,6 +433,8 @@ def _load(directory: Path, encoding: str) -> tuple[dict[str, pl.DataFrame], list
         files[name] = file
     _empty_table_issues(frames, files, issues)
     _check_references(frames, files, issues)
+    _check_plausibility(frames, files, issues)
+    _check_consenting_banks(frames, files, issues)
     return frames, issues
 
 

@@ -211,8 +211,7 @@ def eligibility_model() -> Any:
     from matcher.eligibility import default_policy, train_pd_model
 
     book = eligibility_loan_book()
-    return train_pd_model(book.startups, book.ip_assets, book.loans, as_of=None, policy=default_policy(),
-                          params={"max_iter": 60, "min_samples_leaf": 20})
+    return train_pd_model(book.startups, book.ip_assets, book.loans, as_of=None, policy=default_policy())
 
 
 # --- synthetic worlds (issue 2, item 6) --------------------------------------------------------------

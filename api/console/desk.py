@@ -51,12 +51,12 @@ async def assess(request: Request[Any, Any, Any], db: Db, service: Service, view
         if not startup_id or not product_id:
             raise InvalidInputError("choose a startup and a product", field="startup_id" if not startup_id else
                                     "product_id")
-        decisions = await eligibility.decide(
-            db, service.models, principal=who, product_id=product_id, startup_ids=[startup_id]
+        decision = await eligibility.decide_one(
+            db, service.models, principal=who, product_id=product_id, startup_id=startup_id
         )
     except MatcherError as exc:
         return await _desk(request, db, who, errors=field_errors(exc))
-    return await _desk(request, db, who, decision=decisions[0])
+    return await _desk(request, db, who, decision=decision)
 
 
 _BOOLEANS = ("high_tech_enterprise", "provincial_rd_center", "national_award_5y")

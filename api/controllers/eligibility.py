@@ -6,13 +6,13 @@ from litestar.status_codes import HTTP_200_OK
 
 from api.controllers._params import PageLimit, PageOffset, QueryId
 from api.guards.auth import Caller, bank_only
-from api.schemas.eligibility import DecisionPage, DecisionRead, EligibilityBatchRequest, EligibilityRequest
+from api.schemas.eligibility import BatchRead, DecisionPage, DecisionRead, EligibilityBatchRequest, EligibilityRequest
 from api.services import eligibility
 from api.state import Db, Service
 
 
 class EligibilityController(Controller):
-    """Banks: decisions on their own products for startups that consented to them."""
+    """Banks: decisions on their own products for startups whose consent to them holds."""
 
     path = "/api/eligibility"
     tags = ("eligibility",)
@@ -22,16 +22,16 @@ class EligibilityController(Controller):
     async def assess_one(
         self, data: JSONBody[EligibilityRequest], db: Db, service: Service, principal: Caller
     ) -> DecisionRead:
-        decisions = await eligibility.decide(
-            db, service.models, principal=principal, product_id=data.product_id, startup_ids=[data.startup_id]
+        return await eligibility.decide_one(
+            db, service.models, principal=principal, product_id=data.product_id, startup_id=data.startup_id
         )
-        return decisions[0]
 
-    @post("/batch", status_code=HTTP_200_OK, summary="Assess many startups for one product (all or none)")
+    @post("/batch", status_code=HTTP_200_OK,
+          summary="Assess many startups for one product: a decision or a 403/404 entry per startup")
     async def assess_batch(
         self, data: JSONBody[EligibilityBatchRequest], db: Db, service: Service, principal: Caller
-    ) -> list[DecisionRead]:
-        return await eligibility.decide(
+    ) -> BatchRead:
+        return await eligibility.decide_batch(
             db, service.models, principal=principal, product_id=data.product_id, startup_ids=data.startup_ids
         )
 

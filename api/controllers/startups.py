@@ -8,7 +8,7 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from api.controllers._idempotency import NO_STORE, IdempotencyKey, idempotent_request
 from api.controllers._params import EntityId, PageLimit, PageOffset, QueryLabel, TopK
-from api.guards.auth import NO_AUTH, Caller, staff_only
+from api.guards.auth import NO_AUTH, Caller, roles
 from api.guards.rate_limit import REGISTRATION
 from api.schemas.common import ONE_LINE
 from api.schemas.ranking import MatchList
@@ -24,6 +24,7 @@ from api.schemas.startups import (
 )
 from api.services import matches, startups
 from api.services.idempotency import Replay
+from api.services.keys import Role
 from api.state import Db, Service
 from matcher.domain import Stage
 
@@ -62,11 +63,16 @@ class StartupController(Controller):
         await startups.remove(db, principal=principal, startup_id=startup_id)
         service.matches.forget(startup_id)
 
-    @get("", guards=[staff_only], summary="List and filter startups (organisers)")
+    @get(
+        "",
+        guards=[roles(Role.ADMIN, Role.ORGANISER, Role.BANK)],
+        summary="List and filter startups (organisers: all; a bank: those consenting to it today)",
+    )
     async def list_startups(
         self,
         *,
         db: Db,
+        principal: Caller,
         q: Annotated[
             str | None, QueryParameter(max_length=100, pattern=ONE_LINE, description="Any part of the name or id")
         ] = None,
@@ -77,10 +83,11 @@ class StartupController(Controller):
         offset: PageOffset = 0,
     ) -> StartupPage:
         return await startups.list_startups(
-            db, q=q, sector=sector, stage=stage.value if stage else None, tech_sme=tech_sme, limit=limit, offset=offset
+            db, principal=principal, q=q, sector=sector, stage=stage.value if stage else None, tech_sme=tech_sme,
+            limit=limit, offset=offset,
         )
 
-    @get("/{startup_id:str}", summary="A startup's profile (itself, organisers, admins)")
+    @get("/{startup_id:str}", summary="A startup's profile (itself, organisers, a bank it consents to)")
     async def get_startup(self, startup_id: EntityId, db: Db, principal: Caller) -> StartupRead:
         return await startups.get(db, principal=principal, startup_id=startup_id)
 
@@ -98,7 +105,12 @@ class StartupController(Controller):
     ) -> ConsentsRead:
         return await startups.put_consents(db, principal=principal, startup_id=startup_id, bank_ids=data.bank_ids)
 
-    @get("/{startup_id:str}/consents", summary="The banks allowed to assess this startup")
+    @delete("/{startup_id:str}/consents/{bank_id:str}", status_code=200,
+            summary="Revoke one bank's consent now (kept in the history)")
+    async def revoke_consent(self, startup_id: EntityId, bank_id: EntityId, db: Db, principal: Caller) -> ConsentsRead:
+        return await startups.revoke_consent(db, principal=principal, startup_id=startup_id, bank_id=bank_id)
+
+    @get("/{startup_id:str}/consents", summary="The banks allowed to assess this startup, with the history")
     async def get_consents(self, startup_id: EntityId, db: Db, principal: Caller) -> ConsentsRead:
         return await startups.get_consents(db, principal=principal, startup_id=startup_id)
 

@@ -186,13 +186,24 @@ class Loan(Base):
 
 
 class Consent(Base):
-    """A startup allows one bank to assess it."""
+    """A startup allows one bank to assess it, from ``granted_on`` until ``revoked_on`` (exclusive).
 
-    __tablename__ = "consents"
+    History is kept: a revocation fills ``revoked_on``/``revoked_at`` on the row, a later grant is a new
+    row. A consent holds on a day when ``granted_on <= day < revoked_on`` (``api.services.consents``).
+    """
 
-    startup_id: Mapped[str] = mapped_column(ForeignKey("startups.startup_id", ondelete="CASCADE"), primary_key=True)
-    bank_id: Mapped[str] = mapped_column(ForeignKey("investors.investor_id", ondelete="CASCADE"), primary_key=True)
+    __tablename__ = "consent_grants"
+    __table_args__ = (Index("ix_consent_grants_bank_startup", "bank_id", "startup_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    startup_id: Mapped[str] = mapped_column(ForeignKey("startups.startup_id", ondelete="CASCADE"), index=True)
+    bank_id: Mapped[str] = mapped_column(ForeignKey("investors.investor_id", ondelete="CASCADE"))
+    granted_on: Mapped[date] = mapped_column(Date)
+    revoked_on: Mapped[date | None] = mapped_column(Date)
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The key that revoked it (the startup's own, an organiser's), for the record.
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class ApiKey(Base):

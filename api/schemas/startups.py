@@ -138,9 +138,21 @@ class ConsentsPut(Struct, forbid_unknown_fields=True):
     bank_ids: BankIds
 
 
+class ConsentRecord(Struct):
+    """One grant: in force from ``granted_on`` until ``revoked_on`` (null: still granted)."""
+
+    bank_id: str
+    bank_name: str
+    granted_on: date
+    revoked_on: date | None
+
+
 class ConsentsRead(Struct):
+    """The banks whose consent holds today, and every grant and revocation so far."""
+
     startup_id: str
     bank_ids: list[str]
+    history: list[ConsentRecord]
 
 
 class AssessmentSummary(Struct):

@@ -1,5 +1,6 @@
-"""Banks' eligibility decisions: only the bank's own products, only startups that consented to it;
-every decision is stored with the versions and the input hash that reproduce it."""
+"""Banks' eligibility decisions: only the bank's own products, only startups whose consent to the bank
+holds; every decision is stored with the versions and the input hash that reproduce it. One startup
+is a one-row frame through the same ``matcher.eligibility.assess`` the batch command runs."""
 
 from __future__ import annotations
 
@@ -12,11 +13,15 @@ import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.models import Assessment, Consent, Investor, LoanProduct, Startup
-from api.schemas.eligibility import DecisionPage, DecisionRead
+from api.db.models import Assessment, Investor, LoanProduct, Startup
+from api.errors import domain_body
+from api.schemas.eligibility import BatchItem, BatchRead, DecisionPage, DecisionRead, ProblemRead
+from api.services import consents
 from api.services.frames import load_dataset
 from api.services.keys import Principal, Role
 from api.services.models import ModelStore
+from matcher.domain import LoanProduct as DomainProduct
+from matcher.domain import ProductKind
 from matcher.eligibility import Decision, PDModel, assess, prior_model
 from matcher.errors import ConflictError, MatcherError, NotFittedError, NotFoundError, PermissionDeniedError
 
@@ -34,6 +39,7 @@ def _decision_json(d: Decision, bank_id: str, product_id: str) -> dict[str, Any]
         "grade": d.grade,
         "pd": d.pd,
         "credit_limit_wan": d.credit_limit_wan,
+        "limit": {"basis": d.limit.basis, "zh": d.limit.zh, "en": d.limit.en, "caps": dict(d.limit.caps)},
         "reasons": [{"code": r.code, "zh": r.zh, "en": r.en} for r in d.reasons],
         "policy_version": d.policy_version,
         "model_version": d.model_version,
@@ -58,19 +64,22 @@ async def _pd_model(store: ModelStore) -> PDModel:
         raise NotFittedError(f"no default-risk model is available: {exc}") from None
 
 
-async def decide(
-    session: AsyncSession,
-    store: ModelStore,
-    *,
-    principal: Principal,
-    product_id: str,
-    startup_ids: Sequence[str],
-) -> list[DecisionRead]:
-    """Assess each startup for one of the calling bank's products; all are stored, or none."""
+def _problem(exc: MatcherError, startup_id: str) -> BatchItem:
+    status, body = domain_body(exc)
+    return BatchItem(startup_id=startup_id, status=status, decision=None,
+                     problem=msgspec.convert(body, ProblemRead))
+
+
+async def _decide(
+    session: AsyncSession, store: ModelStore, *, principal: Principal, product_id: str, startup_ids: Sequence[str]
+) -> list[BatchItem]:
+    """Per startup, in request order: its stored decision, or why there is none (unknown startup, no
+    consent in force to the calling bank). The decisions made are stored together, in one transaction."""
     principal.require_role(Role.BANK)
     bank_id = principal.bank_id or ""
     wanted = list(dict.fromkeys(startup_ids))
     model = await _pd_model(store)
+    refused: dict[str, MatcherError] = {}
     async with session.begin():
         product = await session.get(LoanProduct, product_id)
         if product is None:
@@ -82,46 +91,69 @@ async def decide(
             raise ConflictError(f"bank {bank_id} is archived: its decisions stay readable, it makes no new ones")
         query = select(Startup.startup_id, Startup.archived_at).where(Startup.startup_id.in_(wanted))
         found: dict[str, Any] = {r[0]: r[1] for r in (await session.execute(query)).all()}
-        unknown = [s for s in wanted if s not in found]
-        if unknown:
-            raise NotFoundError(f"no startup with id {', '.join(unknown[:5])}")
-        archived = [s for s in wanted if found[s] is not None]
-        if archived:
-            raise ConflictError(f"startup(s) archived, no longer assessed: {', '.join(archived[:5])}")
-        consented = set(
-            (
-                await session.scalars(
-                    select(Consent.startup_id).where(Consent.bank_id == bank_id, Consent.startup_id.in_(wanted))
+        known = set(found)
+        allowed = await consents.consenting(session, bank_id, known)
+        for s in wanted:
+            if s not in known:
+                refused[s] = NotFoundError(f"no startup with id {s}")
+            elif found[s] is not None:
+                refused[s] = ConflictError(f"startup {s} is archived: its decisions stay readable, it is not assessed")
+            elif s not in allowed:
+                refused[s] = PermissionDeniedError(
+                    f"startup {s} has not consented to assessment by bank {bank_id} (no consent in force)")
+        targets = [s for s in wanted if s not in refused]
+        rows: list[Assessment] = []
+        if targets:
+            data = await load_dataset(session, tables=("startups", "ip_assets"), startup_ids=targets)
+            terms = DomainProduct(
+                product_id=product.product_id, bank_id=product.bank_id, kind=ProductKind(product.kind),
+                name=product.name, max_amount_wan=product.max_amount_wan, max_term_months=product.max_term_months,
+                min_grade=product.min_grade, sectors=tuple(product.sectors or ()),
+            )
+            decisions = await asyncio.to_thread(
+                assess, data, product=terms, as_of=datetime.now(UTC).date(), model=model, targets=targets
+            )
+            rows = [
+                Assessment(
+                    startup_id=d.startup_id,
+                    bank_id=bank_id,
+                    product_id=product_id,
+                    requested_by=principal.key_id,
+                    eligible=d.eligible,
+                    policy_version=d.policy_version,
+                    model_version=d.model_version,
+                    input_hash=d.input_hash,
+                    decision=_decision_json(d, bank_id, product_id),
                 )
-            ).all()
-        )
-        refused = [s for s in wanted if s not in consented]
-        if refused:
-            raise PermissionDeniedError(
-                f"{len(refused)} startup(s) have not consented to assessment by bank {bank_id}: "
-                + ", ".join(refused[:5])
-            )
-        data = await load_dataset(session, tables=("startups", "ip_assets", "loan_products"), startup_ids=wanted)
-        decisions = await asyncio.to_thread(
-            assess, data, product=product_id, as_of=datetime.now(UTC).date(), model=model, targets=wanted
-        )
-        rows = [
-            Assessment(
-                startup_id=d.startup_id,
-                bank_id=bank_id,
-                product_id=product_id,
-                requested_by=principal.key_id,
-                eligible=d.eligible,
-                policy_version=d.policy_version,
-                model_version=d.model_version,
-                input_hash=d.input_hash,
-                decision=_decision_json(d, bank_id, product_id),
-            )
-            for d in decisions
-        ]
-        session.add_all(rows)
-        await session.flush()
-    return [_read(r) for r in rows]
+                for d in decisions
+            ]
+            session.add_all(rows)
+            await session.flush()
+    made = {r.startup_id: _read(r) for r in rows}
+    return [
+        _problem(refused[s], s) if s in refused else BatchItem(startup_id=s, status=200, decision=made[s], problem=None)
+        for s in wanted
+    ]
+
+
+async def decide_one(
+    session: AsyncSession, store: ModelStore, *, principal: Principal, product_id: str, startup_id: str
+) -> DecisionRead:
+    """One startup's decision; 404 / 403 when it is unknown or has no consent in force to the bank."""
+    item = (await _decide(session, store, principal=principal, product_id=product_id, startup_ids=[startup_id]))[0]
+    if item.decision is not None:
+        return item.decision
+    detail = item.problem.detail if item.problem is not None else f"no decision for startup {startup_id}"
+    raise (NotFoundError if item.status == 404 else PermissionDeniedError)(detail)
+
+
+async def decide_batch(
+    session: AsyncSession, store: ModelStore, *, principal: Principal, product_id: str, startup_ids: Sequence[str]
+) -> BatchRead:
+    """Every startup answered on its own: a decision, or a 403/404 entry; one refusal never fails the rest."""
+    items = await _decide(session, store, principal=principal, product_id=product_id, startup_ids=startup_ids)
+    decided = sum(i.decision is not None for i in items)
+    return BatchRead(product_id=product_id, items=items, decided=decided, refused=len(items) - decided)
 
 
 async def history(

@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.models import Base, Event, Interaction, Investor, IPAsset, Loan, LoanProduct, Startup
+from api.db.models import Base, Consent, Event, Interaction, Investor, IPAsset, Loan, LoanProduct, Startup
 from api.errors import FieldConflictError
 from matcher.errors import ConflictError
 from matcher.io import TABLES, DataSet, empty_frame, from_frames
@@ -26,9 +26,10 @@ MODELS: dict[str, type[Base]] = {
     "loan_products": LoanProduct,
     "loans": Loan,
     "events": Event,
+    "consents": Consent,
 }
 # Insert order respecting foreign keys.
-IMPORT_ORDER = ("investors", "startups", "ip_assets", "events", "interactions", "loan_products", "loans")
+IMPORT_ORDER = ("investors", "startups", "ip_assets", "events", "interactions", "loan_products", "loans", "consents")
 _KEYS = {
     "startups": "startup_id",
     "investors": "investor_id",
@@ -43,7 +44,7 @@ async def _frame(session: AsyncSession, table: str, startup_ids: Sequence[str] |
     schema = TABLES[table].schema
     columns = [getattr(model, name) for name in schema]
     query = select(*columns)
-    if startup_ids is not None and table in ("startups", "ip_assets", "interactions", "loans"):
+    if startup_ids is not None and table in ("startups", "ip_assets", "interactions", "loans", "consents"):
         query = query.where(model.startup_id.in_(list(startup_ids)))  # type: ignore[attr-defined]
     rows = (await session.execute(query)).all()
     if not rows:

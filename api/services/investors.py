@@ -23,6 +23,8 @@ from api.schemas.investors import (
 )
 from api.services import archive
 from matcher.errors import InvalidInputError, NotFoundError
+from matcher.io import TABLES
+from matcher.plausibility import check_record
 
 BANK = "bank"
 
@@ -63,8 +65,8 @@ def _changes(body: msgspec.Struct) -> dict[str, Any]:
 
 
 def _check_ticket(low: float | None, high: float | None) -> None:
-    if low is not None and high is not None and low > high:
-        raise InvalidInputError("ticket_min_wan must not exceed ticket_max_wan", field="ticket_min_wan")
+    # The plausibility rules validate/import apply (matcher.plausibility), named by JSON field.
+    check_record("investors", {"ticket_min_wan": low, "ticket_max_wan": high}, TABLES["investors"].schema)
 
 
 def _check_version(kind: str, key: str, stored: int, sent: int) -> None:

@@ -6,7 +6,7 @@ import secrets
 from typing import Any
 
 import msgspec
-from sqlalchemy import delete, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.cn import uscc as uscc_checker
@@ -25,10 +25,12 @@ from api.schemas.startups import (
     StartupRegistered,
     StartupUpdate,
 )
-from api.services import archive, idempotency, tech_sme
+from api.services import archive, consents, idempotency, tech_sme
 from api.services.idempotency import IdempotentRequest, Replay
 from api.services.keys import KEY_NAME_LENGTH, Principal, Role, new_key_row
-from matcher.errors import InvalidInputError, NotFoundError
+from matcher.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from matcher.io import TABLES
+from matcher.plausibility import check_record, check_records
 
 _PROFILE_FIELDS = tuple(f for f in StartupCreate.__struct_fields__ if f not in ("ip_assets", "consents"))
 
@@ -67,29 +69,19 @@ def to_read(row: Startup) -> StartupRead:
 
 
 def _ip_rows(assets: list[IPAssetIn]) -> list[IPAsset]:
-    for i, a in enumerate(assets):
-        if a.granted_on and a.expires_on and a.expires_on <= a.granted_on:
-            raise InvalidInputError("expires_on must be after granted_on", field=f"ip_assets[{i}].expires_on")
-    return [IPAsset(**msgspec.structs.asdict(a)) for a in assets]
+    values = [msgspec.structs.asdict(a) for a in assets]
+    # The same plausibility rules as validate/import (matcher.plausibility), named by JSON field.
+    check_records("ip_assets", values, TABLES["ip_assets"].schema, field_prefix="ip_assets")
+    return [IPAsset(**v) for v in values]
 
 
-async def _check_banks(session: AsyncSession, bank_ids: list[str], field: str) -> list[str]:
-    wanted = list(dict.fromkeys(bank_ids))
-    if not wanted:
-        return wanted
-    found = set(
-        (
-            await session.scalars(
-                select(Investor.investor_id).where(
-                    Investor.investor_id.in_(wanted), Investor.kind == "bank", Investor.archived_at.is_(None)
-                )
-            )
-        ).all()
-    )
-    for i, bank_id in enumerate(wanted):
-        if bank_id not in found:
-            raise InvalidInputError(f"no bank with id {bank_id}", field=f"{field}[{i}]")
-    return wanted
+def _check_profile(values: dict[str, Any]) -> None:
+    profile = {k: (v.value if hasattr(v, "value") else v) for k, v in values.items()}
+    check_record("startups", profile, TABLES["startups"].schema)
+
+
+def _bank_may_see(principal: Principal) -> bool:
+    return principal.role is Role.BANK and principal.bank_id is not None
 
 
 async def _uscc_taken(session: AsyncSession, uscc: str, *, other_than: str | None = None) -> bool:
@@ -131,6 +123,9 @@ async def _register(
     session: AsyncSession, *, body: StartupCreate, secret: str, idempotent: IdempotentRequest | None
 ) -> StartupRegistered | Replay:
     uscc = check_uscc(body.uscc)
+    values: dict[str, Any] = {f: getattr(body, f) for f in _PROFILE_FIELDS}
+    values["uscc"] = uscc
+    _check_profile(values)
     ip_rows = _ip_rows(body.ip_assets)
     async with session.begin():
         if idempotent is not None:
@@ -139,15 +134,13 @@ async def _register(
                 return replay
         if uscc is not None and await _uscc_taken(session, uscc):
             raise FieldConflictError(f"a startup with 统一社会信用代码 {uscc} is already registered", field="uscc")
-        bank_ids = await _check_banks(session, body.consents, "consents")
+        bank_ids = await consents.check_banks(session, body.consents, "consents")
         startup_id = "st_" + secrets.token_hex(6)
-        values: dict[str, Any] = {f: getattr(body, f) for f in _PROFILE_FIELDS}
-        values["uscc"] = uscc
         row = Startup(startup_id=startup_id, **values, ip_assets=ip_rows)
         session.add(row)
         # The unit of work orders inserts by relationships, not foreign keys: write the startup first.
         await session.flush()
-        session.add_all(Consent(startup_id=startup_id, bank_id=b) for b in bank_ids)
+        consents.grant(session, startup_id, bank_ids)
         key_row, api_key = new_key_row(
             role=Role.STARTUP, name=registration_key_name(body.name), secret=secret, startup_id=startup_id
         )
@@ -168,6 +161,14 @@ async def _load(session: AsyncSession, startup_id: str) -> Startup:
 
 
 async def get(session: AsyncSession, *, principal: Principal, startup_id: str) -> StartupRead:
+    """The startup itself and organisers; a bank only while the startup's consent to it holds."""
+    if _bank_may_see(principal):
+        async with session.begin():
+            row = await _load(session, startup_id)
+            if not await consents.consenting(session, principal.bank_id or "", [startup_id]):
+                raise PermissionDeniedError(
+                    f"startup {startup_id} has not consented to assessment by bank {principal.bank_id}")
+            return to_read(row)
     principal.require_startup_access(startup_id)
     async with session.begin():
         return to_read(await _load(session, startup_id))
@@ -192,6 +193,7 @@ async def update(session: AsyncSession, *, principal: Principal, startup_id: str
             raise FieldConflictError(f"another startup has 统一社会信用代码 {changes['uscc']}", field="uscc")
         for name, value in changes.items():
             setattr(row, name, value)
+        _check_profile({f: getattr(row, f) for f in _PROFILE_FIELDS})
         if ip_rows is not None:
             row.ip_assets = ip_rows
             # The IP list lives in another table; touching the row makes a list-only change bump the version.
@@ -212,6 +214,7 @@ async def remove(session: AsyncSession, *, principal: Principal, startup_id: str
 async def list_startups(
     session: AsyncSession,
     *,
+    principal: Principal | None = None,
     q: str | None = None,
     sector: str | None = None,
     stage: str | None = None,
@@ -221,15 +224,19 @@ async def list_startups(
     offset: int = 0,
 ) -> StartupPage:
     """Startups matching every filter given: ``q`` is any part of the name (Chinese included) or the id;
-    ``consented_to`` keeps those that allow that bank to assess them."""
+    ``consented_to`` keeps those whose consent to that bank holds today. For an API caller
+    (``principal``): organisers see every startup, a bank exactly those consenting to it today."""
+    if principal is not None and principal.role is Role.BANK:
+        consented_to = principal.bank_id or ""
+    elif principal is not None and not principal.is_staff:
+        raise PermissionDeniedError("listing startups needs an organiser's or a bank's key")
     query = select(Startup).where(Startup.archived_at.is_(None))
     if q:
         pattern = "%" + q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(Startup.name.ilike(pattern, escape="\\") | Startup.startup_id.ilike(pattern, escape="\\"))
     if consented_to is not None:
-        query = query.where(
-            Startup.startup_id.in_(select(Consent.startup_id).where(Consent.bank_id == consented_to))
-        )
+        query = query.where(exists().where(Consent.startup_id == Startup.startup_id, Consent.bank_id == consented_to,
+                                           consents.holds()))
     if sector is not None:
         query = query.where(Startup.sector == sector)
     if stage is not None:
@@ -245,26 +252,33 @@ async def list_startups(
 async def put_consents(
     session: AsyncSession, *, principal: Principal, startup_id: str, bank_ids: list[str]
 ) -> ConsentsRead:
-    """Replace the list of banks allowed to assess the startup."""
+    """Make ``bank_ids`` the banks allowed to assess the startup: new ones are granted today, dropped
+    ones revoked today (effective at once, recorded in the history)."""
     principal.require_startup_access(startup_id)
     async with session.begin():
         archive.refuse_archived(await _load(session, startup_id), "startup", startup_id)
-        wanted = await _check_banks(session, bank_ids, "bank_ids")
-        await session.execute(delete(Consent).where(Consent.startup_id == startup_id))
-        session.add_all(Consent(startup_id=startup_id, bank_id=b) for b in wanted)
-    return ConsentsRead(startup_id=startup_id, bank_ids=sorted(wanted))
+        await consents.set_banks(session, startup_id, bank_ids, by=principal.key_id)
+    return await get_consents(session, principal=principal, startup_id=startup_id)
+
+
+async def revoke_consent(session: AsyncSession, *, principal: Principal, startup_id: str, bank_id: str) -> ConsentsRead:
+    """Revoke one bank's consent now; the grant stays in the history with today's revocation date."""
+    principal.require_startup_access(startup_id)
+    async with session.begin():
+        await _load(session, startup_id)
+        if bank_id not in await consents.current_banks(session, startup_id):
+            raise NotFoundError(f"startup {startup_id} has no consent in force for bank {bank_id}")
+        await consents.revoke(session, startup_id, [bank_id], by=principal.key_id)
+    return await get_consents(session, principal=principal, startup_id=startup_id)
 
 
 async def get_consents(session: AsyncSession, *, principal: Principal, startup_id: str) -> ConsentsRead:
     principal.require_startup_access(startup_id)
     async with session.begin():
         await _load(session, startup_id)
-        banks = (
-            await session.scalars(
-                select(Consent.bank_id).where(Consent.startup_id == startup_id).order_by(Consent.bank_id)
-            )
-        ).all()
-    return ConsentsRead(startup_id=startup_id, bank_ids=list(banks))
+        banks = await consents.current_banks(session, startup_id)
+        record = await consents.history(session, startup_id)
+    return ConsentsRead(startup_id=startup_id, bank_ids=banks, history=record)
 
 
 async def assessments_of(session: AsyncSession, *, principal: Principal, startup_id: str) -> list[AssessmentSummary]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,13 +12,24 @@ from matcher.eligibility.reasons import Reason
 
 
 @dataclass(frozen=True, slots=True)
+class LimitDerivation:
+    """How the limit was reached: ``basis`` (``matcher.eligibility.limits.LIMIT_BASES``), the
+    derivation in Chinese and English, and each cap's value in 万."""
+
+    basis: str
+    zh: str
+    en: str
+    caps: Mapping[str, float]
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """One startup × one loan product on one date.
 
-    ``reasons`` lists failed hard conditions first (the first is the one that decided a refusal),
-    then the factors that lowered and raised the outcome. ``input_hash`` is the sha256 of the
-    canonical JSON of every input the decision used (firm row, its IP, product terms, date, policy and
-    model versions): equal hashes mean equal inputs, hence an equal decision.
+    ``reasons`` (at most four) lists failed hard conditions first (the first is the one that decided a
+    refusal); an eligible firm's start with what made it eligible. ``limit`` explains the amount.
+    ``input_hash`` is the sha256 of the canonical JSON of every input the decision used (firm row, its
+    IP, product terms, date, policy and model versions): equal hashes mean equal inputs, hence an equal decision.
     """
 
     startup_id: str
@@ -38,6 +48,7 @@ class Decision:
     model_source: str  # "trained" or "prior"
     input_hash: str
     as_of: date
+    limit: LimitDerivation
 
     @property
     def reason_codes(self) -> tuple[str, ...]:
@@ -47,7 +58,3 @@ class Decision:
 def canonical_json(value: Mapping[str, Any]) -> str:
     """Sorted keys, no whitespace, dates as ISO strings, floats by repr: one text per value."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def input_hash(value: Mapping[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(value).encode()).hexdigest()

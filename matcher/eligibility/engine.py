@@ -1,18 +1,14 @@
 """The eligibility pipeline: rules → knowledge-value index → PD → limit → reasons → decision record.
 
-``assess_frame`` runs every stage vectorised over the target startups; ``assess`` wraps its rows into
-``Decision`` records. ``assess_one`` serves the API: it computes the same inputs for one firm without
-frames (``evaluate_tech_sme``, ``features_one``, ``pledge_one``) and then runs the shared decision stage
-(``_decide``), so the API and the batch command give identical decisions, hash included — the property
-tests check this on random firms.
+One path: ``assess_frame`` runs every stage vectorised over the target startups, and ``assess`` wraps
+its rows into ``Decision`` records. One firm (the API) is a one-row frame through the same code.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
-import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -23,16 +19,16 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from matcher.domain import IPAsset, IPStatus, LoanProduct, ProductKind, Startup
-from matcher.eligibility.decision import Decision, canonical_json
-from matcher.eligibility.kv_index import KVInputs, grade_of, indicator_points, kv_frame, kv_score
-from matcher.eligibility.limits import credit_limits, pledge_frame, pledge_one
-from matcher.eligibility.pd_model import PDModel, features_one, load_pd_model, pd_features, train_pd_model
+from matcher.domain import IPStatus, LoanProduct, ProductKind
+from matcher.eligibility.decision import Decision, LimitDerivation, canonical_json
+from matcher.eligibility.kv_index import kv_frame
+from matcher.eligibility.limits import CAPS, Limits, credit_limits, derivations, pledge_frame
+from matcher.eligibility.pd_model import PDModel, load_pd_model, pd_features, train_pd_model
 from matcher.eligibility.policy import GRADES, Policy, ProductRules, default_policy
 from matcher.eligibility.reasons import Reason, catalogue, order_codes
-from matcher.eligibility.tech_sme import TECH_SME_CONDITIONS, evaluate_tech_sme, tech_sme_frame
+from matcher.eligibility.tech_sme import TECH_SME_CONDITIONS, tech_sme_frame
 from matcher.errors import InvalidInputError, NotFittedError
-from matcher.io import TABLES, DataSet
+from matcher.io import DataSet
 from matcher.taxonomy import sector_code
 
 PRIOR_MODEL_PATH = Path(__file__).parent / "models" / "prior.skops"
@@ -42,17 +38,18 @@ CONTRACT_COLUMNS: tuple[str, ...] = (
 )
 # The firm and IP columns a decision reads: exactly these enter the input hash.
 FIRM_INPUTS: tuple[str, ...] = (
-    "startup_id", "sector", "stage", "founded_on", "region", "employees", "rd_staff", "revenue_wan",
+    "startup_id", "sector", "stage", "founded_on", "region", "city", "employees", "rd_staff", "revenue_wan",
     "rd_expense_wan", "total_cost_wan", "total_assets_wan", "funding_ask_wan", "high_tech_enterprise",
     "provincial_rd_center", "national_award_5y", "standards_led_5y", "credit_flags",
 )
 IP_INPUTS: tuple[str, ...] = ("kind", "status", "granted_on", "expires_on", "appraised_value_wan")
+# What scores.csv appends after the contract's columns (DATA_FORMAT.md).
+SCORES_COLUMNS: tuple[str, ...] = (*CONTRACT_COLUMNS, "policy_version", "model_version", "input_hash", "limit_basis")
 EXTRA_COLUMNS: tuple[str, ...] = (
-    "product_id", "kv_score", "reason_codes", "policy_version", "model_version", "model_source", "input_hash",
-    "as_of",
+    "policy_version", "model_version", "input_hash", "limit_basis", "product_id", "kv_score", "reason_codes",
+    "model_source", "as_of", "revenue_wan", "limit_computed_wan", "limit_bound_by",
+    *(f"cap_{c}" for c in ("grade_line", "product_max", "revenue_capacity", "pledge_value", "per_firm_cap")),
 )
-_FIRM_SCHEMA: dict[str, pl.DataType] = {c: TABLES["startups"].schema[c] for c in FIRM_INPUTS}
-_IP_SCHEMA: dict[str, pl.DataType] = {c: TABLES["ip_assets"].schema[c] for c in IP_INPUTS}
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
@@ -69,6 +66,7 @@ class ProductSpec:
 
     kind: ProductKind
     product_id: str | None
+    bank_id: str | None
     rules: ProductRules
     max_amount_wan: float
     term_months: int
@@ -89,7 +87,7 @@ def resolve_product(product: str | LoanProduct, data: DataSet | None, policy: Po
         if product in {k.value for k in ProductKind}:
             kind = ProductKind(product)
             rules = policy.product(kind)
-            return ProductSpec(kind, None, rules, rules.max_amount_wan, rules.term_months, None, ())
+            return ProductSpec(kind, None, None, rules, rules.max_amount_wan, rules.term_months, None, ())
         rows = data.loan_products.filter(pl.col("product_id") == product) if data is not None else None
         if rows is None or rows.height == 0:
             raise InvalidInputError(
@@ -111,7 +109,7 @@ def resolve_product(product: str | LoanProduct, data: DataSet | None, policy: Po
     cap = rules.max_amount_wan if product.max_amount_wan is None else product.max_amount_wan
     term = product.max_term_months or rules.term_months
     return ProductSpec(
-        product.kind, product.product_id, rules, cap, term, min_grade,
+        product.kind, product.product_id, product.bank_id, rules, cap, term, min_grade,
         tuple(sorted({_sector_key(s) for s in product.sectors if s.strip()})),
     )
 
@@ -131,13 +129,14 @@ def prior_model() -> PDModel:
 
 
 def resolve_model(data: DataSet, *, as_of: date, model: PDModel | None, policy: Policy) -> PDModel:
-    """The given model; else one trained on ``data.loans`` issued before ``as_of``; else the prior."""
+    """The given model; else one trained on ``data.loans`` issued before ``as_of``; else the prior,
+    carrying in ``fallback_reason`` why the book could not train its own."""
     if model is not None:
         return model
     try:
         return train_pd_model(data.startups, data.ip_assets, data.loans, as_of=as_of, policy=policy)
-    except NotFittedError:
-        return prior_model()
+    except NotFittedError as exc:
+        return dataclasses.replace(prior_model(), fallback_reason=str(exc))
 
 
 # --- the pipeline --------------------------------------------------------------------------------
@@ -183,7 +182,7 @@ def _hashes(firms: pl.DataFrame, ip: pl.DataFrame, context: dict[str, Any]) -> l
 
 @dataclass(frozen=True, slots=True)
 class FirmArrays:
-    """What the decision stage needs per firm, as arrays (length 1 on the API path)."""
+    """What the decision stage needs per firm, as arrays."""
 
     failed: dict[str, BoolArray]  # tech-SME conditions
     direct: BoolArray
@@ -204,6 +203,10 @@ class FirmArrays:
 class Outcome:
     eligible: BoolArray
     credit_limit_wan: FloatArray
+    limit_computed_wan: FloatArray
+    limit_basis: ObjArray
+    bound_by: ObjArray
+    caps: dict[str, FloatArray]
     reasons: list[str]  # ;-joined codes
 
 
@@ -241,12 +244,13 @@ def _factors(
 
 
 def _decide(a: FirmArrays, pd: FloatArray, *, spec: ProductSpec, policy: Policy) -> Outcome:
-    """Hard conditions, limit and reasons — the same code for a frame of firms and for one firm."""
+    """Hard conditions, limit and its basis, and reasons, vectorised over the firms."""
     n = len(pd)
-    limit = credit_limits(
+    limits = credit_limits(
         spec.kind, rules=spec.rules, product_max_wan=spec.max_amount_wan, policy=policy, revenue_wan=a.revenue_wan,
         grade=a.grade, pledge_capacity_wan=a.pledge_capacity_wan,
     )
+    limit = limits.limit_wan
     tech_codes = TECH_SME_CONDITIONS if spec.rules.requires_tech_sme else ("ADVERSE_CREDIT",)
     hard: dict[str, BoolArray] = {c: a.failed[c] for c in tech_codes}
     if spec.sectors:
@@ -261,18 +265,16 @@ def _decide(a: FirmArrays, pd: FloatArray, *, spec: ProductSpec, policy: Policy)
     no_ip = (a.pledgeable_ip == 0) if spec.kind is ProductKind.IP_PLEDGE else np.zeros(n, dtype=bool)
     hard["NO_PLEDGEABLE_IP"] = no_ip
     hard["ZERO_CREDIT_LIMIT"] = (limit <= 0) & ~no_grade & ~no_ip
-    hard["LIMIT_BELOW_MINIMUM"] = (limit > 0) & (limit < spec.rules.min_amount_wan) & ~no_grade & ~no_ip
+    below_min = (limit > 0) & (limit < spec.rules.min_amount_wan) & ~no_grade & ~no_ip
+    hard["LIMIT_BELOW_MINIMUM"] = below_min
     hard["PD_ABOVE_THRESHOLD"] = pd > spec.rules.pd_threshold
     eligible = np.ones(n, dtype=bool)
     for mask in hard.values():
         eligible &= ~mask
+    basis = np.where(eligible, limits.bound_by, np.where(below_min, "product_min", "not_eligible")).astype(object)
     lowering, raising = _factors(a, pd, spec=spec, policy=policy)
-    return Outcome(eligible, np.where(eligible, limit, 0.0), order_codes(hard, lowering, raising, n))
-
-
-def _amount_wan(ask: float | None, spec: ProductSpec) -> float:
-    """The loan amount the PD is computed for: the firm's ask within the product maximum."""
-    return min(ask, spec.max_amount_wan) if ask is not None and ask > 0 else spec.max_amount_wan
+    return Outcome(eligible, np.where(eligible, limit, 0.0), limit, basis, limits.bound_by, dict(limits.caps),
+                   order_codes(hard, lowering, raising, eligible))
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +283,8 @@ class Assessment:
 
     frame: pl.DataFrame
     reasons: dict[str, Reason]
+    spec: ProductSpec
+    model: PDModel
 
 
 def _context(as_of: date, spec: ProductSpec, policy: Policy, model: PDModel) -> dict[str, Any]:
@@ -306,11 +310,12 @@ def _assess(
     n = firms.height
     tech = tech_sme_frame(firms, data.ip_assets, as_of=as_of, policy=policy)
     kv = kv_frame(firms, tech, policy)
+    # The PD is computed for the loan the firm would take: its ask within the product maximum.
     ask = pl.col("funding_ask_wan")
     amount = pl.when(ask > 0).then(pl.min_horizontal(ask, pl.lit(spec.max_amount_wan))).otherwise(spec.max_amount_wan)
     features = pd_features(
         firms, tech, kv, as_of=as_of, product_kind=spec.kind.value, amount_wan=amount,
-        term_months=pl.lit(spec.term_months),
+        term_months=pl.lit(spec.term_months), bank_id=spec.bank_id,
     )
     pd = np.round(model.predict_pd(features), 6)
     if spec.kind is ProductKind.IP_PLEDGE:
@@ -319,9 +324,10 @@ def _assess(
     else:
         pledge_capacity, pledgeable = np.zeros(n), np.zeros(n, dtype=np.int64)
     labels = firms["sector"].drop_nulls().unique().to_list()
-    failed = tech["tech_sme_failed"]
+    failed = tech.select(pl.col("tech_sme_failed").list.contains(c).alias(c) for c in TECH_SME_CONDITIONS)
+    revenue = firms.select(pl.col("revenue_wan").cast(pl.Float64).fill_null(np.nan)).to_series().to_numpy()
     arrays = FirmArrays(
-        failed={c: failed.list.contains(c).to_numpy() for c in TECH_SME_CONDITIONS},
+        failed={c: failed[c].to_numpy() for c in TECH_SME_CONDITIONS},
         direct=tech["tech_sme_direct"].to_numpy(),
         rd_points=tech["rd_points"].to_numpy(),
         tech_staff_points=tech["tech_staff_points"].to_numpy(),
@@ -329,7 +335,7 @@ def _assess(
         valid_class_ii=tech["valid_class_ii"].to_numpy(),
         kv_points={k: kv[f"kv_{k}"].to_numpy() for k in policy.kv.weights},
         grade=kv["grade"].to_numpy().astype(object),
-        revenue_wan=firms["revenue_wan"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
+        revenue_wan=revenue,
         stage=np.asarray(firms["stage"].to_list(), dtype=object),
         sector_key=np.asarray(
             firms["sector"].replace_strict({s: _sector_key(s) for s in labels}, default=None, return_dtype=pl.Utf8)
@@ -339,32 +345,38 @@ def _assess(
         pledge_capacity_wan=pledge_capacity,
     )
     outcome = _decide(arrays, pd, spec=spec, policy=policy)
-    reasons = pl.Series("reasons", outcome.reasons, dtype=pl.Utf8)
+    caps = {f"cap_{c}": outcome.caps.get(c, np.full(n, np.nan))
+            for c in ("grade_line", "product_max", "revenue_capacity", "pledge_value", "per_firm_cap")}
     frame = pl.DataFrame(
         {
             "startup_id": firms["startup_id"],
-            "product": pl.repeat(spec.kind.value, n, eager=True, dtype=pl.Utf8),
             "eligible": outcome.eligible,
             "tech_sme_score": tech["tech_sme_score"],
             "tech_sme_qualified": tech["tech_sme_qualified"],
             "grade": kv["grade"],
             "pd": pd,
             "credit_limit_wan": outcome.credit_limit_wan,
-            "reasons": reasons,
-            "kv_score": kv["kv_score"],
+            "reasons": pl.Series("reasons", outcome.reasons, dtype=pl.Utf8),
             "input_hash": _hashes(firms, _ip_hash_frame(data.ip_assets), _context(as_of, spec, policy, model)),
+            "limit_basis": pl.Series("limit_basis", outcome.limit_basis.tolist(), dtype=pl.Utf8),
+            "kv_score": kv["kv_score"],
+            "revenue_wan": revenue,
+            "limit_computed_wan": outcome.limit_computed_wan,
+            "limit_bound_by": pl.Series("limit_bound_by", outcome.bound_by.tolist(), dtype=pl.Utf8),
+            **caps,
         },
         schema_overrides={"grade": pl.Utf8, "tech_sme_score": pl.Int64, "input_hash": pl.Utf8},
     ).with_columns(
+        pl.lit(spec.kind.value, dtype=pl.Utf8).alias("product"),
+        pl.lit(policy.version, dtype=pl.Utf8).alias("policy_version"),
+        pl.lit(model.model_version_, dtype=pl.Utf8).alias("model_version"),
         pl.lit(spec.product_id, dtype=pl.Utf8).alias("product_id"),
         pl.when(pl.col("reasons") == "").then(pl.lit([], dtype=pl.List(pl.Utf8)))
         .otherwise(pl.col("reasons").str.split(";")).alias("reason_codes"),
-        pl.lit(policy.version).alias("policy_version"),
-        pl.lit(model.model_version_).alias("model_version"),
         pl.lit(model.source).alias("model_source"),
         pl.lit(as_of, dtype=pl.Date).alias("as_of"),
     ).select(*CONTRACT_COLUMNS, *EXTRA_COLUMNS)
-    return Assessment(frame, catalogue(policy, spec.rules, min_grade=spec.min_grade))
+    return Assessment(frame, catalogue(policy, spec.rules, min_grade=spec.min_grade), spec, model)
 
 
 def assess_frame(
@@ -378,15 +390,24 @@ def assess_frame(
 ) -> pl.DataFrame:
     """Score every target (default: every startup) for one product, vectorised.
 
-    The first nine columns are the contract of ``roadshow eligibility`` (reasons as ``;``-joined
-    codes); after them come product_id, kv_score, reason_codes (list), policy_version,
-    model_version, model_source, input_hash and as_of.
+    The first columns are ``SCORES_COLUMNS``, what ``roadshow eligibility`` writes (reasons as
+    ``;``-joined codes); after them come product_id, kv_score, reason_codes (list), model_source,
+    as_of, revenue_wan, limit_computed_wan and limit_bound_by (before eligibility) and each cap's value
+    (``cap_*``, NaN where the product kind has no such cap).
     """
     return _assess(data, product=product, as_of=as_of, model=model, targets=targets, policy=policy).frame
 
 
 def _decisions(assessment: Assessment) -> list[Decision]:
-    texts = assessment.reasons
+    texts, frame, spec = assessment.reasons, assessment.frame, assessment.spec
+    caps = CAPS[spec.kind]
+    zh, en = derivations(
+        _limits_of(frame, caps), kind=spec.kind, rules=spec.rules,
+        grade=np.asarray(frame["grade"].to_list(), dtype=object),
+        revenue_wan=frame["revenue_wan"].fill_null(np.nan).to_numpy(),
+        basis=np.asarray(frame["limit_basis"].to_list(), dtype=object),
+        offered_wan=frame["credit_limit_wan"].to_numpy(),
+    )
     return [
         Decision(
             startup_id=r["startup_id"], product=r["product"], product_id=r["product_id"], eligible=r["eligible"],
@@ -395,9 +416,18 @@ def _decisions(assessment: Assessment) -> list[Decision]:
             reasons=tuple(texts[c] for c in r["reason_codes"]), policy_version=r["policy_version"],
             model_version=r["model_version"], model_source=r["model_source"], input_hash=r["input_hash"],
             as_of=r["as_of"],
+            limit=LimitDerivation(
+                basis=r["limit_basis"], zh=zh[i], en=en[i],
+                caps={c: float(r[f"cap_{c}"]) for c in caps if np.isfinite(r[f"cap_{c}"])},
+            ),
         )
-        for r in assessment.frame.iter_rows(named=True)
+        for i, r in enumerate(frame.iter_rows(named=True))
     ]
+
+
+def _limits_of(frame: pl.DataFrame, caps: Sequence[str]) -> Limits:
+    return Limits(frame["limit_computed_wan"].to_numpy(), np.asarray(frame["limit_bound_by"].to_list(), dtype=object),
+                  {c: frame[f"cap_{c}"].to_numpy() for c in caps})
 
 
 def assess(
@@ -416,147 +446,3 @@ def assess(
     trained on ``data.loans`` issued before ``as_of``, or the prior is used when there are too few.
     """
     return _decisions(_assess(data, product=product, as_of=as_of, model=model, targets=targets, policy=policy))
-
-
-def _ip_sort_key(ip: IPAsset) -> tuple[tuple[bool, Any], ...]:
-    """The batch sort order of one firm's IP (by IP_INPUTS, nulls last)."""
-    values = (ip.kind.value, ip.status.value, ip.granted_on, ip.expires_on, ip.appraised_value_wan)
-    return tuple((v is None, v if v is not None else 0) for v in values)
-
-
-def _hash_row(startup: Startup) -> dict[str, Any]:
-    """The record as the batch path's hashed row: firm inputs, stage as its value, IP sorted the batch
-    way into a list of structs (null when none)."""
-    row: dict[str, Any] = {c: getattr(startup, c) for c in FIRM_INPUTS}
-    row["stage"] = None if startup.stage is None else startup.stage.value
-    row["ip"] = [
-        {"kind": a.kind.value, "status": a.status.value, "granted_on": a.granted_on, "expires_on": a.expires_on,
-         "appraised_value_wan": a.appraised_value_wan}
-        for a in sorted(startup.ip_assets, key=_ip_sort_key)
-    ] or None
-    return row
-
-
-def _polars_json(row: dict[str, Any]) -> str:
-    """The canonical text: the batch path's polars encoding of the row in canonical dtypes."""
-    schema = {**_FIRM_SCHEMA, "ip": pl.List(pl.Struct(_IP_SCHEMA))}
-    frame = pl.DataFrame([row], schema=schema, orient="row")
-    return str(frame.select(pl.struct(pl.all()).struct.json_encode())[0, 0])
-
-
-_INT64 = (-(2**63), 2**63 - 1)
-_CONTROL = re.compile(r"[\x00-\x1f]")
-
-
-def _json_scalar(value: Any, dtype: pl.DataType) -> str | None:
-    """``value`` as polars' JSON encoder writes it in a ``dtype`` column, or None where this plain
-    formatter is not sure to agree (exponent or non-finite floats, control characters, unexpected
-    types) — the caller then asks polars itself."""
-    if value is None:
-        return "null"
-    if dtype == pl.Utf8:
-        return None if type(value) is not str or _CONTROL.search(value) else json.dumps(value, ensure_ascii=False)
-    if dtype == pl.Float64:
-        if type(value) is not float and type(value) is not int:
-            return None
-        text = repr(float(value))
-        return None if "e" in text or "n" in text else text  # polars writes 1e-05 as 0.00001, nan as null
-    if dtype == pl.Int64:
-        return str(value) if type(value) is int and _INT64[0] <= value <= _INT64[1] else None
-    if dtype == pl.Boolean:
-        return ("true" if value else "false") if type(value) is bool else None
-    if dtype == pl.Date:
-        return f'"{value.isoformat()}"' if type(value) is date else None
-    return None
-
-
-def _struct_json(values: dict[str, Any], schema: dict[str, pl.DataType]) -> str | None:
-    parts = []
-    for column, dtype in schema.items():
-        text = _json_scalar(values[column], dtype)
-        if text is None:
-            return None
-        parts.append(f'"{column}":{text}')
-    return "{" + ",".join(parts) + "}"
-
-
-def _canonical_row_json(row: dict[str, Any]) -> str:
-    """Polars' encoding of a hashed row (``_polars_json``), written directly in the common case:
-    building a one-row frame costs about a millisecond, a third of the one-firm budget."""
-    firm = _struct_json(row, _FIRM_SCHEMA)
-    ips = [_struct_json(ip, _IP_SCHEMA) for ip in row["ip"] or ()]
-    if firm is None or None in ips:
-        return _polars_json(row)
-    ip_text = "null" if row["ip"] is None else "[" + ",".join(t for t in ips if t is not None) + "]"
-    return firm[:-1] + ',"ip":' + ip_text + "}"
-
-
-def _hash_one(startup: Startup, context: dict[str, Any]) -> str:
-    """The batch path's hash for one record: the same canonical text (``_polars_json``)."""
-    text = canonical_json(context) + "\n" + _canonical_row_json(_hash_row(startup))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def assess_one(
-    startup: Startup,
-    *,
-    product: str | LoanProduct,
-    as_of: date,
-    model: PDModel,
-    policy: Policy | None = None,
-) -> Decision:
-    """One firm's decision for the API, computed without frames (fast once the model is loaded).
-
-    ``product`` is a kind or a ``LoanProduct``. The rules run through ``evaluate_tech_sme`` and the
-    shared array-level decision stage, so the result (input hash included) equals what ``assess``
-    gives for the same firm; the property tests check that on random firms.
-    """
-    policy = policy or default_policy()
-    spec = resolve_product(product, None, policy)
-    tech = evaluate_tech_sme(startup, as_of, policy)
-    routes = ("high_tech_enterprise", "provincial_rd_center", "national_award_5y", "standards_led_5y")
-    kv_inputs = KVInputs(
-        valid_class_i=np.array([tech.valid_class_i]), valid_class_ii=np.array([tech.valid_class_ii]),
-        rd_points=np.array([tech.rd_points]), tech_staff_points=np.array([tech.tech_staff_points]),
-        revenue_wan=np.array([np.nan if startup.revenue_wan is None else startup.revenue_wan], dtype=np.float64),
-        stage=np.array([None if startup.stage is None else startup.stage.value], dtype=object),
-        recognition={r: np.array([bool(getattr(startup, r))]) for r in routes},
-    )
-    points = indicator_points(kv_inputs, policy)
-    kv = kv_score(points, policy)
-    grade = grade_of(kv, policy)
-    features = features_one(
-        startup, tech, float(kv[0]), as_of=as_of, product_kind=spec.kind.value,
-        amount_wan=_amount_wan(startup.funding_ask_wan, spec), term_months=spec.term_months,
-    )
-    pd = np.round(np.array([model.predict_pd_one(features)]), 6)
-    pledgeable, capacity = (
-        pledge_one(startup, as_of=as_of, policy=policy) if spec.kind is ProductKind.IP_PLEDGE else (0, 0.0)
-    )
-    sector = startup.sector
-    arrays = FirmArrays(
-        failed={c: np.array([c in tech.failed]) for c in TECH_SME_CONDITIONS},
-        direct=np.array([tech.direct]),
-        rd_points=kv_inputs.rd_points,
-        tech_staff_points=kv_inputs.tech_staff_points,
-        valid_class_i=kv_inputs.valid_class_i,
-        valid_class_ii=kv_inputs.valid_class_ii,
-        kv_points=points,
-        grade=grade,
-        revenue_wan=kv_inputs.revenue_wan,
-        stage=kv_inputs.stage,
-        sector_key=np.array([None if sector is None else _sector_key(sector)], dtype=object),
-        pledgeable_ip=np.array([pledgeable]),
-        pledge_capacity_wan=np.array([capacity]),
-    )
-    outcome = _decide(arrays, pd, spec=spec, policy=policy)
-    texts = catalogue(policy, spec.rules, min_grade=spec.min_grade)
-    codes = outcome.reasons[0]
-    return Decision(
-        startup_id=startup.startup_id, product=spec.kind.value, product_id=spec.product_id,
-        eligible=bool(outcome.eligible[0]), tech_sme_score=tech.score, tech_sme_qualified=tech.qualified,
-        kv_score=float(kv[0]), grade=grade[0], pd=float(pd[0]), credit_limit_wan=float(outcome.credit_limit_wan[0]),
-        reasons=tuple(texts[c] for c in codes.split(";") if c), policy_version=policy.version,
-        model_version=model.model_version_, model_source=model.source,
-        input_hash=_hash_one(startup, _context(as_of, spec, policy, model)), as_of=as_of,
-    )

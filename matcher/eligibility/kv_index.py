@@ -86,17 +86,18 @@ def grade_of(score: FloatArray, policy: Policy) -> npt.NDArray[np.object_]:
 def kv_inputs_from_frame(startups: pl.DataFrame, tech: pl.DataFrame) -> KVInputs:
     """Inputs from the startups frame and the ``tech_sme_frame`` output (same row order)."""
     routes = ("high_tech_enterprise", "provincial_rd_center", "national_award_5y", "standards_led_5y")
-    recognition = {}
-    for r in routes:
-        col = startups[r]
-        met = col.fill_null(False) if col.dtype == pl.Boolean else col.fill_null(0) >= 1
-        recognition[r] = met.to_numpy().astype(bool)
+    inputs = startups.select(
+        *((pl.col(r).fill_null(False) if startups.schema[r] == pl.Boolean else pl.col(r).fill_null(0) >= 1).alias(r)
+          for r in routes),
+        pl.col("revenue_wan").cast(pl.Float64).fill_null(np.nan),
+    )
+    recognition = {r: inputs[r].to_numpy().astype(bool) for r in routes}
     return KVInputs(
         valid_class_i=tech["valid_class_i"].to_numpy().astype(np.int64),
         valid_class_ii=tech["valid_class_ii"].to_numpy().astype(np.int64),
         rd_points=tech["rd_points"].to_numpy().astype(np.int64),
         tech_staff_points=tech["tech_staff_points"].to_numpy().astype(np.int64),
-        revenue_wan=startups["revenue_wan"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
+        revenue_wan=inputs["revenue_wan"].to_numpy(),
         stage=np.asarray(startups["stage"].to_list(), dtype=object),
         recognition=recognition,
     )

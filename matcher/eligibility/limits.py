@@ -1,4 +1,5 @@
-"""Credit limits per product kind, in whole 万 (rounded down: a bank never lends more than the rule).
+"""Credit limits per product kind, in whole 万 (rounded down: a bank never lends more than the rule),
+with the derivation a credit officer reads: every cap with its number, and which one bound.
 
 - knowledge-value credit: the grade's line, capped by the product maximum and by a revenue-based
   repayment capacity (``revenue_capacity_multiple`` × last-year revenue; missing revenue = none);
@@ -9,19 +10,23 @@
   conservative cost-approach proxy. A right whose expiry is missing expires ``statutory_years`` after
   its grant; with neither date its remaining life is unknown and it is not pledged;
 - other: the product maximum, capped by the revenue capacity.
+
+The binding cap is the smallest (ties go to the one listed first for the kind); a limit below the
+product's minimum loan is not offered (basis ``product_min``); a firm refused on another condition has
+basis ``not_eligible``. Basis codes are a public contract (``scores.csv`` column ``limit_basis``).
 """
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from matcher.domain import ProductKind, Startup
+from matcher.domain import ProductKind
 from matcher.eligibility.policy import Policy, ProductRules
 from matcher.eligibility.tech_sme import valid_ip_expr
 
@@ -99,6 +104,41 @@ def pledge_frame(
     )
 
 
+# The caps of each kind, in the order ties are resolved.
+CAPS: Mapping[ProductKind, tuple[str, ...]] = {
+    ProductKind.KNOWLEDGE_VALUE_CREDIT: ("grade_line", "product_max", "revenue_capacity"),
+    ProductKind.IP_PLEDGE: ("pledge_value", "per_firm_cap", "product_max", "revenue_capacity"),
+    ProductKind.OTHER: ("product_max", "revenue_capacity"),
+}
+LIMIT_BASES: tuple[str, ...] = (
+    "grade_line", "revenue_capacity", "product_max", "pledge_value", "per_firm_cap", "product_min", "not_eligible",
+)
+_CAP_TEXT: Mapping[str, tuple[str, str]] = {
+    "grade_line": ("{grade}级授信线 {value}万", "grade {grade} line {value}万"),
+    "product_max": ("产品上限 {value}万", "product maximum {value}万"),
+    "revenue_capacity": ("还款能力 {multiple}×营业收入 {revenue}万 = {value}万",
+                         "repayment capacity {multiple} × revenue {revenue}万 = {value}万"),
+    "pledge_value": ("Σ质押率×知识产权价值 {value}万", "Σ pledge rate × IP value {value}万"),
+    "per_firm_cap": ("单户上限 {value}万", "per-firm cap {value}万"),
+}
+_BOUND_TEXT: Mapping[str, tuple[str, str]] = {
+    "grade_line": ("受等级授信线约束", "bound by the grade line"),
+    "product_max": ("受产品上限约束", "bound by the product maximum"),
+    "revenue_capacity": ("受还款能力约束", "bound by repayment capacity"),
+    "pledge_value": ("受质押价值约束", "bound by the pledge value"),
+    "per_firm_cap": ("受单户上限约束", "bound by the per-firm cap"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Per firm: the computed limit before eligibility, the binding cap, and every cap's value."""
+
+    limit_wan: FloatArray
+    bound_by: npt.NDArray[np.object_]
+    caps: Mapping[str, FloatArray]  # cap → value per firm (inf = no such cap)
+
+
 def credit_limits(
     kind: ProductKind,
     *,
@@ -108,55 +148,64 @@ def credit_limits(
     revenue_wan: FloatArray,
     grade: npt.NDArray[np.object_],
     pledge_capacity_wan: FloatArray,
-) -> FloatArray:
+) -> Limits:
     """The limit per firm in whole 万 before eligibility (an ineligible firm's limit is zeroed later)."""
-    capacity = revenue_capacity(revenue_wan, rules)
+    n = revenue_wan.shape[0]
+    values: dict[str, FloatArray] = {
+        "product_max": np.full(n, product_max_wan),
+        "revenue_capacity": revenue_capacity(revenue_wan, rules),
+    }
     if kind is ProductKind.KNOWLEDGE_VALUE_CREDIT:
         lines = policy.kv.grade_lines_wan
-        line = np.array([lines.get(g, 0.0) if g else 0.0 for g in grade], dtype=np.float64)
-        raw = np.minimum(np.minimum(line, product_max_wan), capacity)
+        values["grade_line"] = np.array([lines.get(g, 0.0) if g else 0.0 for g in grade], dtype=np.float64)
     elif kind is ProductKind.IP_PLEDGE:
-        cap = min(policy.pledge.per_firm_cap_wan, product_max_wan)
-        raw = np.minimum(np.minimum(pledge_capacity_wan, cap), capacity)
-    else:
-        raw = np.minimum(np.full(revenue_wan.shape, product_max_wan), capacity)
-    return np.floor(raw + 1e-9)
+        values["pledge_value"] = np.asarray(pledge_capacity_wan, dtype=np.float64)
+        values["per_firm_cap"] = np.full(n, policy.pledge.per_firm_cap_wan)
+    names = CAPS[kind]
+    stacked = np.column_stack([values[c] for c in names]) if n else np.zeros((0, len(names)))
+    bound = np.argmin(stacked, axis=1) if n else np.zeros(0, dtype=np.int64)
+    raw = stacked[np.arange(n), bound] if n else np.zeros(0)
+    return Limits(np.floor(raw + 1e-9), np.asarray(names, dtype=object)[bound], {c: values[c] for c in names})
 
 
-def _add_months(day: date, months: int) -> date:
-    """Calendar months later, clamped to the month's last day (as polars ``offset_by("Nmo")``)."""
-    total = day.month - 1 + months
-    year, month = day.year + total // 12, total % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+def _amount(value: float) -> str:
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
-def pledge_one(firm: Startup, *, as_of: date, policy: Policy) -> tuple[int, float]:
-    """(pledgeable IP count, Σ rate × value) of one firm: ``pledge_frame`` without frames."""
-    rules = policy.pledge
-    revenue = firm.revenue_wan if firm.revenue_wan is not None else 0.0
-    size = rules.size_bands.values[0]
-    for edge, value in zip(rules.size_bands.lowers[1:], rules.size_bands.values[1:], strict=True):
-        if revenue >= float(edge):
-            size = value
-    count, total = 0, 0.0
-    for ip in firm.ip_assets:
-        kind = ip.kind.value
-        rate = rules.pledge_rates.get(kind)
-        if not ip.is_valid_on(as_of) or rate is None or rate <= 0:
-            continue
-        expiry = ip.expires_on
-        if expiry is None and ip.granted_on is not None:
-            expiry = _add_months(ip.granted_on, int(rules.statutory_years[kind] * 12))
-        if expiry is None:
-            continue
-        remaining = (expiry - as_of).days / DAYS_PER_YEAR
-        if remaining < rules.min_remaining_years.get(kind, 0.0):
-            continue
-        appraised = ip.appraised_value_wan
-        if appraised is not None and appraised > 0:
-            value = appraised
-        else:
-            value = rules.base_value_wan[kind] * min(remaining / rules.reference_years, 1.0) * size
-        count += 1
-        total += rate * value
-    return count, total
+def derivations(
+    limits: Limits,
+    *,
+    kind: ProductKind,
+    rules: ProductRules,
+    grade: npt.NDArray[np.object_],
+    revenue_wan: FloatArray,
+    basis: npt.NDArray[np.object_],
+    offered_wan: FloatArray,
+) -> tuple[list[str], list[str]]:
+    """The derivation of each firm's limit, in Chinese and in English: the caps with their numbers, the
+    result and the cap that bound it (or why nothing is offered)."""
+    zh_out, en_out = [], []
+    names = [c for c in CAPS[kind] if not (c == "revenue_capacity" and rules.revenue_capacity_multiple <= 0)]
+    multiple = _amount(rules.revenue_capacity_multiple)
+    columns = {c: limits.caps[c].tolist() for c in names}
+    revenue = np.where(np.isnan(revenue_wan), 0.0, revenue_wan).tolist()
+    for i, (b, computed, offered) in enumerate(zip(basis.tolist(), limits.limit_wan.tolist(), offered_wan.tolist(),
+                                                   strict=True)):
+        fill = {"grade": grade[i] or "—", "multiple": multiple, "revenue": _amount(revenue[i])}
+        terms_zh = [_CAP_TEXT[c][0].format(value=_amount(columns[c][i]), **fill) for c in names]
+        terms_en = [_CAP_TEXT[c][1].format(value=_amount(columns[c][i]), **fill) for c in names]
+        bound = str(limits.bound_by[i])
+        zh = f"额度 = min({', '.join(terms_zh)}) = {_amount(computed)}万，{_BOUND_TEXT[bound][0]}"
+        en = f"limit = min({', '.join(terms_en)}) = {_amount(computed)}万, {_BOUND_TEXT[bound][1]}"
+        if b == "product_min":
+            zh += f"；低于产品最低贷款额 {_amount(rules.min_amount_wan)}万，不予授信"
+            en += f"; below the product minimum of {_amount(rules.min_amount_wan)}万, not offered"
+        elif b == "not_eligible":
+            zh += "；未通过准入条件，不予授信"
+            en += "; a condition is not met, not offered"
+        elif offered != computed:
+            zh += f"；授信 {_amount(offered)}万"
+            en += f"; offered {_amount(offered)}万"
+        zh_out.append(zh)
+        en_out.append(en)
+    return zh_out, en_out

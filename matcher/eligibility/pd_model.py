@@ -1,37 +1,49 @@
-"""Calibrated probability of default (PD) for a firm and a loan.
+"""Calibrated probability of default (PD) of a firm for a loan, fitted on whatever loan book is given.
 
-Model: scikit-learn's ``HistGradientBoostingClassifier`` (native NaN handling, native categoricals)
-with monotone constraints where the direction is known — more valid invention / class-I patents,
-higher R&D intensity, a larger tech-staff share or a 高新技术企业 certificate never raise the PD, more
-adverse credit records, a larger loan relative to assets or a longer term never lower it — wrapped
-in ``CalibratedClassifierCV`` (isotonic with enough
-loans, sigmoid otherwise). Both calibrators are non-decreasing maps and the cross-validated ensemble
-averages them, so the calibrated PD keeps the constraints.
+What a fit does, on the labelled loans issued before the as-of date (``loan_features.training_set``):
 
-Training rows are the loans issued before ``as_of`` whose outcome is known (the contract: an empty
-``defaulted`` is unknown and not used); each loan's firm features
-are computed as of its own issue date (IP valid then, firm age then), so no later fact leaks in. The
-financial columns are the snapshot the data directory holds (the contract keeps one fiscal year).
+1. **Keeps the features that carry information here.** A column empty in every row, constant, excluded
+   by the caller, or a category with no level seen ``min_category_count`` times is left out and listed
+   in ``dropped_`` with the reason (the model card). A real book with amount, date and sector only
+   trains on those; nothing assumes a column is filled.
+2. **Encodes categories as a credit modeller would** (``woe``): out-of-fold smoothed weight of evidence
+   plus frequency, rare levels pooled, sector codes also by their 2-digit group.
+3. **Chooses its own form on a temporal validation split** carved from the training period: the
+   latest ``validation_share`` of loans by issue date. Candidates are gradient-boosted trees of two
+   sizes (number of trees picked on the validation curve), a logistic regression, and their blends on
+   the log-odds scale, each with and without the issue year (a vintage effect helps only if it carries
+   forward), and a blend where the year is a trend of the logistic part only (trees would carry the
+   last year's level forward unchanged). The candidate with the lowest validation log-loss wins; with
+   too few recent defaults to judge, a fixed blend is used and the card says so.
+4. **Calibrates and refits.** Platt scaling maps the winner's log-odds to PDs, fitted on the
+   validation split (the most recent loans, scored by a model that had not seen them: the risk level
+   the next loans most likely share) when every recent loan's outcome is known, otherwise on
+   out-of-fold scores of all loans (a window of still-running loans knows mostly its early defaults);
+   then the winner is refitted on every training loan. A PD of 0.05 means about 5 defaults in 100.
 
-Categoricals (product kind, sector, region): categories seen at least ``min_category_count`` times, at
-most ``max_categories`` of them, are kept; rarer or unseen values share one "other" code and missing
-stays missing, so a high-cardinality free-text region cannot explode the trees or overfit.
+Monotone constraints where the domain is sure (the trees and the sign of the linear part agree): more
+valid invention / class-I patents, higher R&D intensity, a larger tech-staff share or a 高新技术企业
+certificate never raise the PD; more adverse credit records, a larger loan relative to assets or a
+longer term never lower it; a category level with a higher out-of-fold default rate never scores lower.
 
-Persistence: skops. ``load_pd_model`` only trusts scikit-learn and numpy types, so a tampered file
-cannot run code. ``model_version`` is a hash of the training data, the parameters and the
+Too few labelled loans or defaults raise ``NotFittedError`` with the reason; the engine then uses the
+documented prior and reports that reason.
+
+Persistence: skops, trusting only scikit-learn and numpy types; everything else (encodings, choices,
+card) is JSON inside the file. ``model_version_`` hashes the training matrix, labels, choices and the
 scikit-learn version, so the same training reproduces the same version.
 
-Scoring: a frame goes through scikit-learn; one firm (``predict_pd_one``, the API path) goes through
-the boosters flattened by ``matcher.trees`` at fit or load time, which return the same raw
-scores to the bit without scikit-learn's per-call preprocessing; both then share one calibration step.
+Scoring is one path: ``predict_pd`` on a feature frame, whether it has one row (the API) or 100,000,
+through the flattened trees of ``matcher.trees`` and the logistic part folded into one affine map.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -42,31 +54,37 @@ import numpy.typing as npt
 import polars as pl
 import sklearn
 from scipy.special import expit
-from sklearn.calibration import CalibratedClassifierCV, _SigmoidCalibration
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.isotonic import IsotonicRegression
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 from threadpoolctl import ThreadpoolController
 
-from matcher.domain import STAGE_ORDER, Startup
-from matcher.eligibility.kv_index import kv_frame
+from matcher.eligibility.loan_features import (
+    BOOK_SPECIFIC,
+    CATEGORICAL_FEATURES,
+    FEATURES,
+    NUMERIC_FEATURES,
+    TrainingSet,
+    pd_features,
+    training_set,
+)
 from matcher.eligibility.policy import Policy
-from matcher.eligibility.tech_sme import AsOf, TechSmeResult, tech_sme_frame, to_units
+from matcher.eligibility.woe import CategoryEncoder, fit_encoder, out_of_fold
 from matcher.errors import InvalidInputError, NotFittedError
-from matcher.taxonomy import sector_code
 from matcher.trees import CompiledBooster
 
-FloatArray = npt.NDArray[np.float64]
-ModelSource = Literal["trained", "prior"]
+__all__ = [
+    "BOOK_SPECIFIC", "CATEGORICAL_FEATURES", "FEATURES", "NUMERIC_FEATURES", "PDModel", "TrainingSet", "load_pd_model",
+    "pd_features", "train_pd_model", "training_set",
+]
 
-NUMERIC_FEATURES: tuple[str, ...] = (
-    "employees", "rd_staff", "revenue_wan", "rd_expense_wan", "total_cost_wan", "total_assets_wan",
-    "tech_staff_ratio", "rd_sales_ratio", "rd_cost_ratio", "firm_age_years", "stage_ordinal",
-    "high_tech_enterprise", "provincial_rd_center", "national_award_5y", "standards_led_5y", "credit_flags",
-    "valid_invention_patents", "valid_class_i", "valid_class_ii", "valid_trademarks",
-    "tech_sme_score", "kv_score", "amount_wan", "term_months", "amount_to_revenue", "amount_to_assets",
-)
-CATEGORICAL_FEATURES: tuple[str, ...] = ("product_kind", "sector", "region")
-FEATURES: tuple[str, ...] = NUMERIC_FEATURES + CATEGORICAL_FEATURES
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+ModelSource = Literal["trained", "prior"]
+Learner = Literal["trees", "linear", "blend"]
+
 # -1: the PD never rises with the feature; +1: never falls. Only directions the domain is sure of.
 MONOTONE: Mapping[str, int] = {
     "valid_invention_patents": -1,
@@ -81,125 +99,11 @@ MONOTONE: Mapping[str, int] = {
 }
 MIN_TRAINING_LOANS = 200
 MIN_TRAINING_DEFAULTS = 10
-_OTHER = "__other__"
-_STAGE_INDEX = {s.value: i for i, s in enumerate(STAGE_ORDER)}
-
-
-# --- features ------------------------------------------------------------------------------------
-
-_FIRM_COLUMNS: tuple[str, ...] = (
-    "employees", "rd_staff", "revenue_wan", "rd_expense_wan", "total_cost_wan", "total_assets_wan",
-    "standards_led_5y", "credit_flags", "high_tech_enterprise", "provincial_rd_center", "national_award_5y",
-)
-
-
-def _positive(column: str) -> pl.Expr:
-    """The column where positive, else null (a ratio over a zero or missing amount is missing)."""
-    return pl.when(pl.col(column) > 0).then(pl.col(column))
-
-
-
-def pd_features(
-    firms: pl.DataFrame,
-    tech: pl.DataFrame,
-    kv: pl.DataFrame,
-    *,
-    as_of: AsOf,
-    product_kind: str | pl.Expr,
-    amount_wan: pl.Expr,
-    term_months: pl.Expr,
-) -> pl.DataFrame:
-    """The model's feature frame, one row per row of ``firms`` (same order).
-
-    ``firms`` has the startups columns; ``tech`` and ``kv`` are ``tech_sme_frame`` / ``kv_frame``
-    outputs over the same rows. ``as_of`` is a date or the name of a date column of ``firms``.
-    """
-    on = pl.col(as_of) if isinstance(as_of, str) else pl.lit(as_of, dtype=pl.Date)
-    kind = pl.lit(product_kind) if isinstance(product_kind, str) else product_kind
-    # Map each distinct label once: taxonomy codes where known, the cleaned label otherwise.
-    labels = firms["sector"].drop_nulls().unique().to_list()
-    sector = pl.col("sector").replace_strict(
-        {s: sector_code(s) or s.strip().lower() for s in labels}, default=None, return_dtype=pl.Utf8
-    )
-    return pl.concat(
-        [
-            firms.select(
-                *(pl.col(c).cast(pl.Float64) for c in _FIRM_COLUMNS),
-                ((on - pl.col("founded_on")).dt.total_days() / 365.25).alias("firm_age_years"),
-                pl.col("stage")
-                .replace_strict(_STAGE_INDEX, default=None, return_dtype=pl.Float64)
-                .alias("stage_ordinal"),
-                amount_wan.cast(pl.Float64).alias("amount_wan"),
-                term_months.cast(pl.Float64).alias("term_months"),
-                (amount_wan / _positive("revenue_wan")).alias("amount_to_revenue"),
-                (amount_wan / _positive("total_assets_wan")).alias("amount_to_assets"),
-                kind.cast(pl.Utf8).alias("product_kind"),
-                sector.alias("sector"),
-                pl.col("region").str.strip_chars().alias("region"),
-            ),
-            tech.select(
-                "tech_staff_ratio", "rd_sales_ratio", "rd_cost_ratio",
-                *(pl.col(c).cast(pl.Float64) for c in (
-                    "valid_invention_patents", "valid_class_i", "valid_class_ii", "valid_trademarks", "tech_sme_score",
-                )),
-            ),
-            kv.select(pl.col("kv_score").cast(pl.Float64)),
-        ],
-        how="horizontal",
-    ).select(FEATURES)
-
-
-@dataclass(frozen=True, slots=True)
-class TrainingSet:
-    loan_id: pl.Series
-    features: pl.DataFrame
-    defaulted: npt.NDArray[np.int64]
-    issued_on: pl.Series
-
-
-def training_set(
-    startups: pl.DataFrame,
-    ip_assets: pl.DataFrame,
-    loans: pl.DataFrame,
-    *,
-    as_of: date | None,
-    policy: Policy,
-) -> TrainingSet:
-    """Loans issued before ``as_of`` (all when None) with a known outcome, featurised as of issue."""
-    labelled = loans.filter(pl.col("defaulted").is_not_null())
-    if as_of is not None:
-        labelled = labelled.filter(pl.col("issued_on") < as_of)
-    labelled = labelled.join(startups, on="startup_id", how="inner").sort("loan_id")
-    # Key every per-firm frame by loan so each loan is evaluated on its own issue date.
-    firms = labelled.with_columns(pl.col("loan_id").alias("startup_id"))
-    ip = labelled.select("loan_id", "startup_id", "issued_on").join(ip_assets, on="startup_id", how="inner")
-    ip = ip.drop("startup_id").rename({"loan_id": "startup_id"})
-    tech = tech_sme_frame(firms, ip, as_of="issued_on", policy=policy)
-    kv = kv_frame(firms, tech, policy)
-    feats = pd_features(
-        firms, tech, kv,
-        as_of="issued_on",
-        product_kind=pl.col("product_kind"),
-        amount_wan=pl.col("amount_wan"),
-        term_months=pl.col("term_months"),
-    )
-    defaulted = labelled["defaulted"].cast(pl.Int64).to_numpy()
-    return TrainingSet(labelled["loan_id"], feats, defaulted, labelled["issued_on"])
-
-
-# --- the model -----------------------------------------------------------------------------------
-
-
-def _calibrate(calibrator: Any, scores: FloatArray) -> FloatArray:
-    """``calibrator.predict(scores)`` minus its input validation, which costs about 0.3 ms a call —
-    as much as walking all the trees for one firm. Same arithmetic: clip then the fitted linear
-    interpolation for isotonic, the fitted logistic for sigmoid; anything else goes through predict."""
-    if isinstance(calibrator, IsotonicRegression) and calibrator.out_of_bounds == "clip":
-        clipped = np.clip(scores, calibrator.X_min_, calibrator.X_max_)
-        return np.asarray(calibrator.f_(clipped), dtype=np.float64)
-    if isinstance(calibrator, _SigmoidCalibration):
-        return np.asarray(expit(-(calibrator.a_ * scores + calibrator.b_)), dtype=np.float64)
-    return np.asarray(calibrator.predict(scores), dtype=np.float64)
+# Enough recent evidence to judge candidates on the validation split; below it a fixed form is used.
+MIN_VALIDATION_EVENTS = 8
+CALIBRATION_FOLDS = 3
+SCORING_SLICE = 2048
+ENCODING_FOLDS = 5
 
 
 @functools.lru_cache(maxsize=1)
@@ -209,179 +113,423 @@ def _threadpools() -> ThreadpoolController:
 
 
 def _one_thread() -> Any:
-    """One OpenMP thread. Measured on two shared cores: 100,000 rows score in 0.8 s on one thread and
-    2.2 s on two, 800 loans train in 0.7 s against 5 s; a single firm must not pay thread start-up."""
+    """One OpenMP thread: on two shared cores a fit or a batch score is faster on one thread than on two,
+    and a single firm must not pay thread start-up."""
     return _threadpools().limit(limits=1, user_api="openmp")
+
+
+def _log_loss(y: IntArray, p: FloatArray) -> float:
+    q = np.clip(p, 1e-9, 1 - 1e-9)
+    return float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))
+
+
+def _auc(y: IntArray, score: FloatArray) -> float:
+    """ROC AUC by ranks (ties averaged); 0.5 when one class is absent."""
+    pos = int(y.sum())
+    neg = len(y) - pos
+    if pos == 0 or neg == 0:
+        return 0.5
+    ranks = pl.Series(score).rank("average").to_numpy()
+    return float((ranks[y == 1].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One form the model can take; ``trees`` None means no boosted part."""
+
+    learner: Learner
+    use_year: bool
+    leaves: int = 4
+    min_leaf: int = 20
+    trees: int = 150
+    blend: float = 1.0  # weight of the boosted log-odds; 1 - blend goes to the logistic part
+    # The vintage as a trend of the logistic part only: trees would carry the last year's level forward.
+    year_in_trees: bool = True
+
+    def label(self) -> str:
+        year = "no issue year"
+        if self.use_year:
+            year = "with issue year" if self.year_in_trees or self.learner == "linear" else "issue-year trend"
+        if self.learner == "linear":
+            return f"logistic ({year})"
+        body = f"trees {self.leaves} leaves × {self.trees}"
+        if self.learner == "blend":
+            body = f"blend {self.blend:.2f}·{body} + {1 - self.blend:.2f}·logistic"
+        return f"{body} ({year})"
+
+
+def _signed_log(x: FloatArray) -> FloatArray:
+    # Amounts and head counts span orders of magnitude; trees are unaffected, the logistic part needs it.
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+@dataclass(slots=True)
+class _Parts:
+    """The fitted parts, and their scoring state derived once (never saved): the trees flattened by
+    ``matcher.trees`` (the same raw scores as scikit-learn's to the bit, without its per-call
+    overhead of one Python call per tree) and the logistic pipeline folded into one affine map."""
+
+    booster: HistGradientBoostingClassifier | None
+    linear: Pipeline | None
+    blend: float
+    compiled_: CompiledBooster | None = field(default=None, repr=False)
+    affine_: _Affine | None = field(default=None, repr=False)
+
+    def _derive(self) -> None:
+        if self.booster is not None and self.compiled_ is None:
+            self.compiled_ = CompiledBooster.from_estimator(self.booster)
+        if self.linear is not None and self.affine_ is None:
+            self.affine_ = _Affine.of(self.linear)
+
+    def score(self, x: FloatArray) -> FloatArray:
+        """Log-odds: the blend of the boosted and the logistic parts."""
+        self._derive()
+        total = np.zeros(x.shape[0])
+        if self.compiled_ is not None:
+            # In slices, so the tree walk's (rows × trees) index arrays stay small.
+            trees = [self.compiled_.decision_function(x[k:k + SCORING_SLICE])
+                     for k in range(0, x.shape[0], SCORING_SLICE)]
+            total += self.blend * np.concatenate(trees)
+        if self.affine_ is not None:
+            total += (1.0 - self.blend if self.booster is not None else 1.0) * self.affine_.score(x)
+        return total
+
+
+@dataclass(frozen=True, slots=True)
+class _Affine:
+    """``SimpleImputer(median, indicators) → StandardScaler → LogisticRegression`` as one affine map."""
+
+    medians: FloatArray
+    indicator_columns: npt.NDArray[np.intp]
+    weights: FloatArray
+    indicator_weights: FloatArray
+    intercept: float
+
+    @classmethod
+    def of(cls, pipeline: Pipeline) -> _Affine:
+        imputer, scaler, logistic = (pipeline.named_steps[k] for k in ("impute", "scale", "logistic"))
+        n = len(imputer.statistics_)
+        columns = np.asarray(imputer.indicator_.features_ if imputer.indicator_ is not None else [], dtype=np.intp)
+        w = logistic.coef_[0] / scaler.scale_
+        return cls(np.asarray(imputer.statistics_, dtype=np.float64), columns, w[:n], w[n:],
+                   float(logistic.intercept_[0] - np.sum(scaler.mean_ * w)))
+
+    def score(self, x: FloatArray) -> FloatArray:
+        missing = np.isnan(x)
+        filled = np.where(missing, self.medians, x)
+        return np.asarray(filled @ self.weights + missing[:, self.indicator_columns] @ self.indicator_weights
+                          + self.intercept, dtype=np.float64)
+
+
+def _fit_booster(x: FloatArray, y: IntArray, c: Candidate, monotone: Sequence[int], seed: int,
+                 *, trees: int | None = None) -> HistGradientBoostingClassifier:
+    # scikit-learn 1.9's binning fails on a column with no value at all; in a fold that can happen to a
+    # sparse column the full book fills. A constant stand-in is never split on, so scoring is unchanged.
+    x = np.where(np.isnan(x).all(axis=0, keepdims=True), 0.0, x)
+    booster = HistGradientBoostingClassifier(
+        max_iter=trees or c.trees, learning_rate=0.05, max_leaf_nodes=c.leaves, min_samples_leaf=c.min_leaf,
+        l2_regularization=1.0, monotonic_cst=list(monotone), early_stopping=False, random_state=seed,
+    )
+    return booster.fit(x, y)
+
+
+def _fit_linear(x: FloatArray, y: IntArray) -> Pipeline:
+    x = np.where(np.isnan(x).all(axis=0, keepdims=True), 0.0, x)
+    return Pipeline([
+        ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+        ("scale", StandardScaler()),
+        ("logistic", LogisticRegression(C=0.5, max_iter=1000)),
+    ]).fit(x, y)
+
+
+def _fit_parts(x: FloatArray, y: IntArray, c: Candidate, monotone: Sequence[int], seed: int, *,
+               year_column: int | None = None) -> _Parts:
+    x_trees = x
+    if year_column is not None and not c.year_in_trees:
+        x_trees = x.copy()
+        x_trees[:, year_column] = np.nan  # a constant for the trees: never split on
+    booster = _fit_booster(x_trees, y, c, monotone, seed) if c.learner != "linear" else None
+    linear = _fit_linear(x, y) if c.learner != "trees" else None
+    return _Parts(booster, linear, c.blend if c.learner == "blend" else 1.0)
+
+
+def _platt(score: FloatArray, y: IntArray) -> tuple[float, float]:
+    """(a, b) of PD = expit(a·score + b), fitted by maximum likelihood."""
+    lr = LogisticRegression(C=1e6, max_iter=1000).fit(score.reshape(-1, 1), y)
+    return float(lr.coef_[0, 0]), float(lr.intercept_[0])
 
 
 @dataclass(slots=True)
 class PDModel:
-    """A fitted, calibrated PD model plus what is needed to encode features and to cite it."""
+    """A fitted, calibrated PD model plus what is needed to encode its features and to cite it.
 
-    # Measured on two seeds of the large sample world: 100 trees at rate 0.1 score as well as 200–400
-    # slower ones (AUC within 0.002) and halve the one-firm latency.
-    max_iter: int = 100
-    learning_rate: float = 0.1
-    max_leaf_nodes: int = 6
-    min_samples_leaf: int = 80
-    l2_regularization: float = 1.0
-    min_category_count: int = 20
-    max_categories: int = 60
+    Hyper-parameters: ``smoothing`` (woe pseudo-loans), ``min_category_count`` (rarer levels are
+    pooled), ``validation_share``, ``exclude`` (features never to use), ``random_state``.
+    """
+
+    smoothing: float = 20.0
+    min_category_count: int = 10
+    validation_share: float = 0.2
+    exclude: tuple[str, ...] = ()
     random_state: int = 0
     source: ModelSource = "trained"
-    estimator_: CalibratedClassifierCV | None = field(default=None, repr=False)
-    categories_: dict[str, list[str]] = field(default_factory=dict)
+    numeric_: tuple[str, ...] = ()
+    categorical_: tuple[str, ...] = ()
+    dropped_: dict[str, str] = field(default_factory=dict)
+    encoder_: CategoryEncoder | None = field(default=None, repr=False)
+    parts_: _Parts | None = field(default=None, repr=False)
+    calibration_: tuple[float, float] = (1.0, 0.0)
+    calibration_source_: str = ""
+    chosen_: str = ""
+    selection_: list[dict[str, Any]] = field(default_factory=list)
     model_version_: str = ""
     n_loans_: int = 0
+    n_defaults_: int = 0
     default_rate_: float = float("nan")
     trained_until_: str = ""
-    # The calibrated models' boosters flattened for the one-firm path; derived, so never saved.
-    boosters_: tuple[CompiledBooster, ...] = field(default=(), repr=False, compare=False)
+    # Why the prior stands in for a bank's own model (set by the engine on a copy of the prior).
+    fallback_reason: str | None = None
 
-    def _compile(self) -> None:
-        if self.estimator_ is None:
-            raise NotFittedError("the PD model is not fitted; train it or load a saved one")
-        self.boosters_ = tuple(
-            CompiledBooster.from_estimator(part.estimator) for part in self.estimator_.calibrated_classifiers_
-        )
+    # --- features ----------------------------------------------------------------------------------
 
-    def _params(self) -> dict[str, Any]:
-        return {
-            "max_iter": self.max_iter, "learning_rate": self.learning_rate, "max_leaf_nodes": self.max_leaf_nodes,
-            "min_samples_leaf": self.min_samples_leaf, "l2_regularization": self.l2_regularization,
-            "min_category_count": self.min_category_count, "max_categories": self.max_categories,
-            "random_state": self.random_state,
-        }
+    def _informative(self, features: pl.DataFrame) -> None:
+        dropped: dict[str, str] = {}
+        n = features.height
+        for c in FEATURES:
+            col = features[c]
+            present = col.drop_nulls()
+            if col.dtype == pl.Float64:
+                present = present.drop_nans()
+            nulls, distinct = n - present.len(), present.n_unique()
+            if c in self.exclude:
+                dropped[c] = "excluded for this model"
+            elif nulls == n:
+                dropped[c] = "empty in every loan"
+            elif distinct <= 1 and nulls == 0:
+                dropped[c] = "the same value in every loan"
+            elif c in CATEGORICAL_FEATURES:
+                common = int((col.fill_null("").value_counts()["count"] >= self.min_category_count).sum())
+                if common == 0:
+                    dropped[c] = f"no value seen on {self.min_category_count} loans or more"
+        self.dropped_ = dropped
+        self.numeric_ = tuple(c for c in NUMERIC_FEATURES if c not in dropped)
+        self.categorical_ = tuple(c for c in CATEGORICAL_FEATURES if c not in dropped)
 
-    def _encode(self, features: pl.DataFrame) -> FloatArray:
-        missing = [c for c in FEATURES if c not in features.columns]
+    def feature_names(self) -> list[str]:
+        """The columns of the model's matrix, in order."""
+        return [*self.numeric_, *(f"{c}{s}" for c in self.categorical_ for s in ("_woe", "_freq"))]
+
+    def _numeric(self, features: pl.DataFrame) -> FloatArray:
+        if not self.numeric_:
+            return np.zeros((features.height, 0))
+        x = features.select(pl.col(c).cast(pl.Float64) for c in self.numeric_).to_numpy().astype(np.float64)
+        return _signed_log(np.where(np.isfinite(x), x, np.nan))
+
+    def _monotone(self) -> list[int]:
+        return [MONOTONE.get(c, 0) for c in self.numeric_] + [v for _ in self.categorical_ for v in (1, 0)]
+
+    def _matrix(self, features: pl.DataFrame) -> FloatArray:
+        missing = [c for c in (*self.numeric_, *self.categorical_) if c not in features.columns]
         if missing:
             raise InvalidInputError(f"feature frame lacks {missing}", field=missing[0])
-        columns: list[FloatArray] = [
-            features[c].cast(pl.Float64).fill_null(np.nan).to_numpy() for c in NUMERIC_FEATURES
+        if self.encoder_ is None:
+            raise NotFittedError("the PD model is not fitted; train it or load a saved one")
+        return np.hstack([self._numeric(features), self.encoder_.transform(features)])
+
+    def _encoded_for_training(self, features: pl.DataFrame, y: IntArray) -> FloatArray:
+        cats = out_of_fold(features, y, self.categorical_, smoothing=self.smoothing,
+                           min_count=self.min_category_count, folds=ENCODING_FOLDS, seed=self.random_state)
+        return np.hstack([self._numeric(features), cats])
+
+    # --- choosing the form ---------------------------------------------------------------------------
+
+    def _candidates(self, n: int) -> list[Candidate]:
+        min_leaf = max(20, n // 100)
+        years = [False, True] if "issue_year" in self.numeric_ else [False]
+        out: list[Candidate] = []
+        for use_year in years:
+            out += [Candidate("trees", use_year, leaves, min_leaf, 400) for leaves in (4, 12)]
+            out.append(Candidate("linear", use_year))
+        return out
+
+    def _without_year(self, x: FloatArray, use_year: bool) -> FloatArray:
+        if use_year or "issue_year" not in self.numeric_:
+            return x
+        out = x.copy()
+        out[:, self.numeric_.index("issue_year")] = np.nan
+        return out
+
+    def _select(self, features: pl.DataFrame, y: IntArray, issued_on: pl.Series
+                ) -> tuple[Candidate, tuple[FloatArray, IntArray] | None]:
+        """The winning form and, when there was a validation split, its validation scores and labels."""
+        n = len(y)
+        default = Candidate("blend", False, 4, max(20, n // 100), 150, 0.5)
+        days = issued_on.cast(pl.Date).to_physical().to_numpy()
+        cut = np.quantile(days, 1 - self.validation_share)
+        val = days >= cut
+        train = ~val
+        events = min(int(y[val].sum()), int((1 - y[val]).sum()))
+        if events < MIN_VALIDATION_EVENTS or int(y[train].sum()) < MIN_VALIDATION_EVENTS or train.sum() < 100:
+            self.selection_ = [{"candidate": default.label(), "note": (
+                f"too few recent defaults or repayments to compare forms ({events} of the rarer outcome in the "
+                f"latest {self.validation_share:.0%} of loans; need {MIN_VALIDATION_EVENTS}); fixed form used")}]
+            return default, None
+        f_train, f_val = features.filter(pl.Series(train)), features.filter(pl.Series(val))
+        encoder = fit_encoder(f_train, y[train], self.categorical_, smoothing=self.smoothing,
+                              min_count=self.min_category_count)
+        x_train = np.hstack([self._numeric(f_train), out_of_fold(
+            f_train, y[train], self.categorical_, smoothing=self.smoothing, min_count=self.min_category_count,
+            folds=ENCODING_FOLDS, seed=self.random_state)])
+        x_val = np.hstack([self._numeric(f_val), encoder.transform(f_val)])
+        y_train, y_val = y[train], y[val]
+        monotone = self._monotone()
+        results: list[tuple[float, Candidate, FloatArray]] = []
+        best_trees: dict[bool, tuple[float, Candidate, FloatArray]] = {}
+        linear_scores: dict[bool, FloatArray] = {}
+        for c in self._candidates(int(train.sum())):
+            xt, xv = self._without_year(x_train, c.use_year), self._without_year(x_val, c.use_year)
+            if c.learner == "trees":
+                booster = _fit_booster(xt, y_train, c, monotone, self.random_state)
+                curve = [(_log_loss(y_val, expit(s)), k + 1, s)
+                         for k, s in enumerate(booster.staged_decision_function(xv))]
+                loss, trees, score = min(curve, key=lambda t: t[0])
+                chosen = dataclasses.replace(c, trees=max(trees, 10))
+                if c.use_year not in best_trees or loss < best_trees[c.use_year][0]:
+                    best_trees[c.use_year] = (loss, chosen, score)
+            else:
+                score = _fit_linear(xt, y_train).decision_function(xv)
+                linear_scores[c.use_year] = score
+                chosen, loss = c, _log_loss(y_val, expit(score))
+            results.append((loss, chosen, score))
+        pairs = [(trees_c, s, linear_scores[use_year]) for use_year, (_, trees_c, s) in best_trees.items()]
+        if False in best_trees and True in linear_scores:
+            _, flat, flat_score = best_trees[False]
+            pairs.append((dataclasses.replace(flat, use_year=True, year_in_trees=False), flat_score,
+                          linear_scores[True]))
+        for trees_c, trees_score, linear_score in pairs:
+            for w in (0.25, 0.5, 0.75):
+                score = w * trees_score + (1 - w) * linear_score
+                results.append((_log_loss(y_val, expit(score)), dataclasses.replace(trees_c, learner="blend", blend=w),
+                                score))
+        results.sort(key=lambda r: r[0])
+        self.selection_ = [
+            {"candidate": c.label(), "validation_log_loss": round(loss, 6), "validation_auc": round(_auc(y_val, s), 6)}
+            for loss, c, s in results
         ]
-        for c in CATEGORICAL_FEATURES:
-            cats = self.categories_[c]
-            index = {v: float(i) for i, v in enumerate(cats)}
-            other = index.get(_OTHER, np.nan)
-            col = features[c].cast(pl.Utf8)
-            codes = col.replace_strict(index, default=other, return_dtype=pl.Float64)
-            # replace_strict sends nulls to the default too; missing must stay missing for the trees.
-            columns.append(np.where(col.is_null().to_numpy(), np.nan, codes.to_numpy()))
-        return np.column_stack(columns) if columns else np.zeros((len(features), 0))
+        return results[0][1], (results[0][2], y_val)
 
-    def _learn_categories(self, features: pl.DataFrame) -> None:
-        self.categories_ = {}
-        for c in CATEGORICAL_FEATURES:
-            counts = features[c].drop_nulls().value_counts(sort=True)
-            kept = counts.filter(pl.col("count") >= self.min_category_count)[c].to_list()[: self.max_categories - 1]
-            kept = sorted(kept)
-            if len(kept) < counts.height:
-                kept.append(_OTHER)
-            self.categories_[c] = kept
+    # --- fitting -------------------------------------------------------------------------------------
 
-    def fit(self, features: pl.DataFrame, defaulted: npt.NDArray[np.int64], *, trained_until: str = "") -> PDModel:
+    def fit(self, features: pl.DataFrame, defaulted: npt.ArrayLike, issued_on: pl.Series, *,
+            trained_until: str = "", recent_outcomes_complete: bool = False) -> PDModel:
+        """Fit on labelled loans. ``recent_outcomes_complete`` says the latest loans' outcomes are all
+        known (none still running): only then is the calibration anchored on them, since a window of
+        immature loans whose known outcomes are mostly early defaults would overstate every PD."""
         y = np.asarray(defaulted, dtype=np.int64)
-        n_pos = int(y.sum())
-        if len(y) < MIN_TRAINING_LOANS or n_pos < MIN_TRAINING_DEFAULTS or n_pos == len(y):
+        n, n_pos = len(y), int(y.sum())
+        if n < MIN_TRAINING_LOANS or n_pos < MIN_TRAINING_DEFAULTS or n - n_pos < MIN_TRAINING_DEFAULTS:
             raise NotFittedError(
-                f"need at least {MIN_TRAINING_LOANS} loans with known outcome and {MIN_TRAINING_DEFAULTS} defaults "
-                f"and repaid loans to train; got {len(y)} loans, {n_pos} defaults"
+                f"too little loan history to train a default model: {n} labelled loans, {n_pos} defaults, "
+                f"{n - n_pos} repaid (need {MIN_TRAINING_LOANS} loans, {MIN_TRAINING_DEFAULTS} defaults and "
+                f"{MIN_TRAINING_DEFAULTS} repaid)"
             )
-        self._learn_categories(features)
-        x = self._encode(features)
-        base = HistGradientBoostingClassifier(
-            max_iter=self.max_iter,
-            learning_rate=self.learning_rate,
-            max_leaf_nodes=self.max_leaf_nodes,
-            min_samples_leaf=self.min_samples_leaf,
-            l2_regularization=self.l2_regularization,
-            monotonic_cst=[MONOTONE.get(c, 0) for c in FEATURES],
-            categorical_features=[c in CATEGORICAL_FEATURES for c in FEATURES],
-            early_stopping=False,
-            random_state=self.random_state,
-        )
-        method = "isotonic" if len(y) >= 2000 and n_pos >= 100 else "sigmoid"
-        folds = int(min(5, n_pos, len(y) - n_pos))
-        # ensemble=False: one booster on all loans, calibrated on out-of-fold predictions — as well
-        # calibrated as the k-model ensemble, k times smaller on disk and k times faster to score.
+        self._informative(features)
+        if not self.numeric_ and not self.categorical_:
+            raise NotFittedError("no column of the loan book varies between loans: nothing to learn defaults from")
         with _one_thread():
-            self.estimator_ = CalibratedClassifierCV(base, method=method, cv=folds, ensemble=False).fit(x, y)
+            chosen, recent = self._select(features, y, issued_on)
+        if not chosen.use_year and "issue_year" in self.numeric_:
+            self.dropped_["issue_year"] = "the vintage effect did not carry forward on the validation split"
+            self.numeric_ = tuple(c for c in self.numeric_ if c != "issue_year")
+        self.encoder_ = fit_encoder(features, y, self.categorical_, smoothing=self.smoothing,
+                                    min_count=self.min_category_count)
+        x = self._encoded_for_training(features, y)
+        monotone = self._monotone()
+        year = self.numeric_.index("issue_year") if "issue_year" in self.numeric_ else None
+        with _one_thread():
+            if recent is not None and recent_outcomes_complete:
+                # Calibrated on the most recent loans, scored by a model that never saw them: the level of
+                # risk the next loans are most likely to share (books drift; the whole history's average
+                # default rate is the wrong anchor after a bad or a good vintage).
+                self.calibration_ = _platt(*recent)
+                self.calibration_source_ = "the temporal validation split"
+            else:
+                oof = np.zeros(n)
+                fold = np.random.default_rng(self.random_state + 1).permutation(n) % CALIBRATION_FOLDS
+                for k in range(CALIBRATION_FOLDS):
+                    held = fold == k
+                    oof[held] = _fit_parts(x[~held], y[~held], chosen, monotone, self.random_state,
+                                           year_column=year).score(x[held])
+                self.calibration_ = _platt(oof, y)
+                self.calibration_source_ = f"{CALIBRATION_FOLDS}-fold out-of-fold scores"
+            self.parts_ = _fit_parts(x, y, chosen, monotone, self.random_state, year_column=year)
+        self.chosen_ = chosen.label()
         digest = hashlib.sha256()
-        digest.update(np.ascontiguousarray(x).tobytes())
+        digest.update(np.ascontiguousarray(np.nan_to_num(x, nan=-9e99)).tobytes())
         digest.update(y.tobytes())
-        digest.update(
-            json.dumps(
-                {"params": self._params(), "features": FEATURES, "monotone": dict(MONOTONE),
-                 "categories": self.categories_, "sklearn": sklearn.__version__, "method": method},
-                sort_keys=True,
-            ).encode()
-        )
+        digest.update(json.dumps({"params": self._params(), "chosen": self.chosen_, "features": self.feature_names(),
+                                  "sklearn": sklearn.__version__}, sort_keys=True).encode())
         self.model_version_ = digest.hexdigest()[:16]
-        self.n_loans_ = len(y)
-        self.default_rate_ = float(y.mean())
+        self.n_loans_, self.n_defaults_, self.default_rate_ = n, n_pos, float(y.mean())
         self.trained_until_ = trained_until
-        self._compile()
         return self
 
-    def _calibrated(self, raw: list[FloatArray]) -> FloatArray:
-        """Average of the calibrators applied to their boosters' raw scores (what
-        ``CalibratedClassifierCV.predict_proba`` computes for a binary target), clipped to [0, 1]."""
-        if self.estimator_ is None:
-            raise NotFittedError("the PD model is not fitted; train it or load a saved one")
-        parts = self.estimator_.calibrated_classifiers_
-        total = np.zeros(raw[0].shape[0])
-        for part, scores in zip(parts, raw, strict=True):
-            total += _calibrate(part.calibrators[0], scores)
-        return np.clip(total / len(parts), 0.0, 1.0)
+    def _params(self) -> dict[str, Any]:
+        return {"smoothing": self.smoothing, "min_category_count": self.min_category_count,
+                "validation_share": self.validation_share, "exclude": list(self.exclude),
+                "random_state": self.random_state}
 
-    def _predict(self, x: FloatArray) -> FloatArray:
-        if self.estimator_ is None:
-            raise NotFittedError("the PD model is not fitted; train it or load a saved one")
-        if x.shape[0] == 0:
-            return np.zeros(0)
-        # Calling the parts directly skips the wrapper's per-call validation.
-        with _one_thread():
-            raw = [part.estimator.decision_function(x) for part in self.estimator_.calibrated_classifiers_]
-        return self._calibrated(raw)
+    # --- scoring -------------------------------------------------------------------------------------
 
     def predict_pd(self, features: pl.DataFrame) -> FloatArray:
-        """PD per row of a ``pd_features`` frame."""
-        return self._predict(self._encode(features))
+        """PD per row of a ``pd_features`` frame (one row or many: the same path)."""
+        if self.parts_ is None:
+            raise NotFittedError("the PD model is not fitted; train it or load a saved one")
+        if features.height == 0:
+            return np.zeros(0)
+        x = self._matrix(features)
+        with _one_thread():
+            score = self.parts_.score(x)
+        a, b = self.calibration_
+        return np.asarray(expit(a * score + b), dtype=np.float64)
 
-    def predict_pd_one(self, values: Mapping[str, float | str | None]) -> float:
-        """PD of one feature row given as a mapping (the API path; no frames, so it stays fast).
-        Encodes exactly as ``predict_pd``: numbers as floats (None → missing), categories by code; the
-        compiled boosters give the same raw scores as scikit-learn's, so the same PD to the bit."""
-        if not self.boosters_:
-            self._compile()
-        row = [np.nan if values[c] is None else float(values[c]) for c in NUMERIC_FEATURES]  # type: ignore[arg-type]
-        for c in CATEGORICAL_FEATURES:
-            value = values[c]
-            cats = self.categories_[c]
-            if value is None:
-                row.append(np.nan)
-            elif value in cats:
-                row.append(float(cats.index(str(value))))
-            else:
-                row.append(float(cats.index(_OTHER)) if _OTHER in cats else np.nan)
-        x = np.asarray([row], dtype=np.float64)
-        return float(self._calibrated([b.decision_function(x) for b in self.boosters_])[0])
+    def card(self) -> dict[str, Any]:
+        """What a credit committee reads about the model: data, features used and left out, the form
+        chosen on validation and the candidates it beat."""
+        return {
+            "model_version": self.model_version_, "source": self.source, "trained_until": self.trained_until_,
+            "loans": self.n_loans_, "defaults": self.n_defaults_, "default_rate": self.default_rate_,
+            "form": self.chosen_, "features": self.feature_names(), "dropped": dict(self.dropped_),
+            "selection": list(self.selection_), "calibration": {"method": "platt", "on": self.calibration_source_,
+                            "a": self.calibration_[0], "b": self.calibration_[1]},
+            "fallback_reason": self.fallback_reason,
+        }
+
+    # --- persistence ---------------------------------------------------------------------------------
 
     def save(self, path: Path | str) -> Path:
         import skops.io as sio
 
-        if self.estimator_ is None:
+        if self.parts_ is None or self.encoder_ is None:
             raise NotFittedError("cannot save an unfitted PD model")
         meta = {
-            "params": self._params(), "source": self.source, "categories": self.categories_,
-            "model_version": self.model_version_, "n_loans": self.n_loans_, "default_rate": self.default_rate_,
-            "trained_until": self.trained_until_, "features": list(FEATURES),
+            "params": self._params(), "source": self.source, "numeric": list(self.numeric_),
+            "categorical": list(self.categorical_), "dropped": self.dropped_, "encoder": self.encoder_.to_json(),
+            "blend": self.parts_.blend, "calibration": list(self.calibration_), "chosen": self.chosen_,
+            "calibration_source": self.calibration_source_,
+            "selection": self.selection_, "model_version": self.model_version_,
+            "n_loans": self.n_loans_, "n_defaults": self.n_defaults_, "default_rate": self.default_rate_,
+            "trained_until": self.trained_until_, "format": FORMAT,
         }
         out = Path(path)
         out.parent.mkdir(parents=True, exist_ok=True)
-        sio.dump({"estimator": self.estimator_, "meta": json.dumps(meta, sort_keys=True)}, out)
+        sio.dump({"booster": self.parts_.booster, "linear": self.parts_.linear,
+                  "meta": json.dumps(meta, sort_keys=True, ensure_ascii=False)}, out)
         return out
+
+
+# Bumped when the saved layout changes: an older file is refused with "retrain it".
+FORMAT = "pd-2"
 
 
 def load_pd_model(path: Path | str, *, source: ModelSource | None = None) -> PDModel:
@@ -400,17 +548,27 @@ def load_pd_model(path: Path | str, *, source: ModelSource | None = None) -> PDM
     if unsafe:
         raise InvalidInputError(f"{p} holds types that are not trusted: {unsafe[:3]}", field="model")
     blob = sio.load(p, trusted=untrusted)
-    meta = json.loads(blob["meta"])
-    if meta.get("features") != list(FEATURES):
-        raise InvalidInputError(f"{p} was trained on other features; retrain it", field="model")
-    model = PDModel(**meta["params"], source=source or meta["source"])
-    model.estimator_ = blob["estimator"]
-    model.categories_ = {k: list(v) for k, v in meta["categories"].items()}
+    meta = json.loads(blob["meta"]) if isinstance(blob, dict) and "meta" in blob else {}
+    if meta.get("format") != FORMAT:
+        raise InvalidInputError(f"{p} was saved by an older version of the PD model; retrain it", field="model")
+    params = meta["params"]
+    model = PDModel(
+        smoothing=float(params["smoothing"]), min_category_count=int(params["min_category_count"]),
+        validation_share=float(params["validation_share"]), exclude=tuple(params["exclude"]),
+        random_state=int(params["random_state"]), source=source or meta["source"],
+    )
+    model.numeric_, model.categorical_ = tuple(meta["numeric"]), tuple(meta["categorical"])
+    model.dropped_ = dict(meta["dropped"])
+    model.encoder_ = CategoryEncoder.from_json(model.categorical_, meta["encoder"])
+    model.parts_ = _Parts(blob["booster"], blob["linear"], float(meta["blend"]))
+    a, b = meta["calibration"]
+    model.calibration_ = (float(a), float(b))
+    model.chosen_, model.calibration_source_ = str(meta["chosen"]), str(meta["calibration_source"])
+    model.selection_ = list(meta["selection"])
     model.model_version_ = meta["model_version"]
-    model.n_loans_ = int(meta["n_loans"])
+    model.n_loans_, model.n_defaults_ = int(meta["n_loans"]), int(meta["n_defaults"])
     model.default_rate_ = float(meta["default_rate"])
     model.trained_until_ = str(meta["trained_until"])
-    model._compile()
     return model
 
 
@@ -424,55 +582,29 @@ def train_pd_model(
     source: ModelSource = "trained",
     params: Mapping[str, Any] | None = None,
 ) -> PDModel:
-    """Fit on the loans issued before ``as_of`` with known outcomes (``NotFittedError`` if too few)."""
+    """Fit on the loans issued before ``as_of`` with known outcomes (``NotFittedError`` with the reason
+    if there are too few)."""
     ts = training_set(startups, ip_assets, loans, as_of=as_of, policy=policy)
     last = ts.issued_on.max()
     until = as_of or (last + timedelta(days=1) if isinstance(last, date) else None)
-    model = PDModel(**dict(params or {}), source=source)
-    return model.fit(ts.features, ts.defaulted, trained_until=str(until or ""))
+    settings = dict(params or {})
+    if "exclude" in settings:
+        settings["exclude"] = tuple(settings["exclude"])
+    model = PDModel(**settings, source=source)
+    return model.fit(ts.features, ts.defaulted, ts.issued_on, trained_until=str(until or ""),
+                     recent_outcomes_complete=recent_outcomes_complete(loans, ts.issued_on, as_of,
+                                                                       model.validation_share))
 
 
-def features_one(
-    firm: Startup,
-    tech: TechSmeResult,
-    kv_score: float,
-    *,
-    as_of: date,
-    product_kind: str,
-    amount_wan: float,
-    term_months: int,
-) -> dict[str, float | str | None]:
-    """The ``pd_features`` row of one firm, computed without frames (the API path). Must equal the
-    frame path's row; ``test_eligibility_properties`` checks it on random firms."""
+def recent_outcomes_complete(loans: pl.DataFrame, issued_on: pl.Series, as_of: date | None, share: float) -> bool:
+    """Whether every loan of ``loans`` issued in the validation window (the latest ``share`` of the
+    training loans, whose issue dates are ``issued_on``) and before ``as_of`` has a known outcome."""
+    if issued_on.is_empty():
+        return False
+    days = issued_on.cast(pl.Date).to_physical().to_numpy()
+    cut = date(1970, 1, 1) + timedelta(days=int(np.quantile(days, 1 - share)))
+    window = loans.filter(pl.col("issued_on") >= cut)
+    if as_of is not None:
+        window = window.filter(pl.col("issued_on") < as_of)
+    return window.height > 0 and window["defaulted"].null_count() == 0
 
-    def num(value: float | int | bool | None) -> float | None:
-        return None if value is None else float(value)
-
-    def over(numerator: float, denominator: float | None) -> float | None:
-        return numerator / denominator if denominator is not None and denominator > 0 else None
-
-    employees = firm.employees or 0
-    rd = to_units(firm.rd_expense_wan) or 0
-    revenue, cost = to_units(firm.revenue_wan), to_units(firm.total_cost_wan)
-    sector = firm.sector
-    return {
-        "employees": num(firm.employees), "rd_staff": num(firm.rd_staff), "revenue_wan": num(firm.revenue_wan),
-        "rd_expense_wan": num(firm.rd_expense_wan), "total_cost_wan": num(firm.total_cost_wan),
-        "total_assets_wan": num(firm.total_assets_wan), "standards_led_5y": num(firm.standards_led_5y),
-        "credit_flags": num(firm.credit_flags), "high_tech_enterprise": num(firm.high_tech_enterprise),
-        "provincial_rd_center": num(firm.provincial_rd_center), "national_award_5y": num(firm.national_award_5y),
-        "firm_age_years": None if firm.founded_on is None else (as_of - firm.founded_on).days / 365.25,
-        "stage_ordinal": None if firm.stage is None else float(_STAGE_INDEX[firm.stage.value]),
-        "amount_wan": amount_wan, "term_months": float(term_months),
-        "amount_to_revenue": over(amount_wan, firm.revenue_wan),
-        "amount_to_assets": over(amount_wan, firm.total_assets_wan),
-        "product_kind": product_kind,
-        "sector": None if sector is None else sector_code(sector) or sector.strip().lower(),
-        "region": None if firm.region is None else firm.region.strip(),
-        "tech_staff_ratio": over(float(firm.rd_staff or 0), employees),
-        "rd_sales_ratio": None if revenue is None or revenue <= 0 else rd / revenue,
-        "rd_cost_ratio": None if cost is None or cost <= 0 else rd / cost,
-        "valid_invention_patents": float(tech.valid_invention_patents), "valid_class_i": float(tech.valid_class_i),
-        "valid_class_ii": float(tech.valid_class_ii), "valid_trademarks": float(tech.valid_trademarks),
-        "tech_sme_score": float(tech.score), "kv_score": kv_score,
-    }

@@ -3,7 +3,9 @@
 Every number a decision uses (tech-SME bands, knowledge-value weights and grades, pledge rates, product
 limits) comes from a TOML file, ``policies/default.toml`` unless a bank supplies its own. A bank file
 is merged over the defaults table by table (a key it gives replaces the default, an array replaces
-the whole array), so it only needs the figures it changes. The policy version is the file's
+the whole array), so it only needs the figures it changes. Both files are checked against
+``policy_schema`` first: an unknown key, a wrong type or an out-of-range number is refused naming the
+key and its line, and a bank's file is held to the same schema as the default. The policy version is the file's
 ``meta.version`` plus a short hash of the merged content: editing a band without bumping the version
 still yields a new version, so decision records stay honest.
 """
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from matcher.domain import IPKind, ProductKind, Stage
+from matcher.eligibility import policy_schema
 from matcher.errors import PolicyError
 
 DEFAULT_POLICY_PATH = Path(__file__).parent / "policies" / "default.toml"
@@ -154,13 +157,18 @@ class Policy:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    """The parsed file, checked against the schema so errors name the key and its line in this file."""
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        text = path.read_text(encoding="utf-8-sig")
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise PolicyError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
         raise PolicyError(f"{path}: cannot read policy file: {exc.strerror}") from None
+    policy_schema.check(raw, text=text, source=str(path))
+    return raw
 
 
 def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -407,7 +415,8 @@ def _stages(raw: Mapping[str, Any], dotted: str) -> list[str]:
 
 
 def policy_from_dict(raw: Mapping[str, Any]) -> Policy:
-    """Build and validate a ``Policy`` from the parsed TOML tree."""
+    """Build and validate a ``Policy`` from the parsed TOML tree (checked against the schema first)."""
+    policy_schema.check(raw)
     version = _get(raw, "meta.version")
     if not isinstance(version, str) or not version:
         raise PolicyError("meta.version must be a non-empty string")

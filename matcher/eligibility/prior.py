@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from matcher.eligibility.engine import PRIOR_MODEL_PATH, prior_model
-from matcher.eligibility.pd_model import PDModel, train_pd_model
+from matcher.eligibility.pd_model import BOOK_SPECIFIC, PDModel, train_pd_model
 from matcher.eligibility.policy import Policy, default_policy
 
 PRIOR_SEED = 20261127
@@ -27,6 +27,8 @@ def build_prior_model(out: Path | str = PRIOR_MODEL_PATH, *, policy: Policy | No
     model = train_pd_model(
         world.data.startups, world.data.ip_assets, world.data.loans,
         as_of=None, policy=policy or default_policy(), source="prior",
+        # Vintage, bank and city describe the sample world's book, not the bank that will use the prior.
+        params={"exclude": BOOK_SPECIFIC},
     )
     model.save(out)
     prior_model.cache_clear()

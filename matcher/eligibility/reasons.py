@@ -1,9 +1,10 @@
 """Reason codes: stable codes with Chinese and English texts, and how a decision's reasons are ordered.
 
-A decision lists, in this order: every failed hard condition (in the order the rules check them, so
-the first failed condition is always the first reason), then up to three factors that lowered the
-outcome and up to three that raised it. Factors are ranked by the knowledge-value points they cost or
-earned (indicator weight × shortfall or × points), so the ranking follows the policy. Their direction
+A decision lists at most four reasons, by impact. A refused firm's reasons start with its failed hard
+conditions (in the order the rules check them, so the first failed condition is always the first
+reason), then the factors that lowered it; an eligible firm's start with what made it eligible (the
+factors that raised it), then what held it back. Factors are ranked by the knowledge-value points they
+cost or earned (indicator weight × shortfall or × points), so the ranking follows the policy. Their direction
 also agrees with the PD model by construction: the features behind them (valid invention patents,
 R&D intensity, tech-staff share, credit flags) carry monotone constraints in ``pd_model``.
 
@@ -62,7 +63,7 @@ RAISING: tuple[str, ...] = (
     "LOW_PD",
 )
 ALL_CODES: tuple[str, ...] = HARD_CONDITIONS + LOWERING + RAISING
-MAX_FACTORS = 3
+MAX_REASONS = 4
 
 
 def _pct(x: Decimal | float) -> str:
@@ -141,36 +142,32 @@ def order_codes(
     hard: dict[str, npt.NDArray[np.bool_]],
     lowering: dict[str, tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]],
     raising: dict[str, tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]],
-    n: int,
+    eligible: npt.NDArray[np.bool_],
 ) -> list[str]:
-    """Per firm, as ``;``-joined codes: failed hard conditions in ``HARD_CONDITIONS`` order, then the top
-    lowering factors (largest weight first), then the top raising factors. Factors come as (fires,
-    weight) arrays."""
+    """Per firm, at most ``MAX_REASONS`` codes ``;``-joined. A refused firm: its failed hard conditions
+    in ``HARD_CONDITIONS`` order, then what lowered it, then what raised it. An eligible firm: what
+    raised it, then what lowered it. Within a group factors go by weight, largest first (ties keep the
+    catalogue order). Factors come as (fires, weight) arrays."""
+    n = eligible.shape[0]
     codes: list[str] = []
     columns: list[npt.NDArray[np.float64]] = []
-    groups: list[int] = []
     for code in HARD_CONDITIONS:
         if code in hard:
             codes.append(code)
             columns.append(np.where(hard[code], float(len(codes)), np.inf))
-            groups.append(0)
-    for group, (offset, factors) in enumerate(((1e3, lowering), (1e6, raising)), start=1):
-        for code in (LOWERING if group == 1 else RAISING):
+    # Group offsets: lowering before raising for a refusal, raising first for an eligible firm.
+    first, second = 1e3, 1e6
+    for factors, order, offset in ((lowering, LOWERING, np.where(eligible, second, first)),
+                                   (raising, RAISING, np.where(eligible, first, second))):
+        for code in order:
             if code in factors:
                 fires, weight = factors[code]
                 codes.append(code)
-                # Larger weight sorts first; ties keep the catalogue order (stable sort).
                 columns.append(np.where(fires, offset + 1e2 - np.clip(weight, 0.0, 99.0), np.inf))
-                groups.append(group)
     if not codes:
         return [""] * n
     keys = np.column_stack(columns)
-    order = np.argsort(keys, axis=1, kind="stable")
-    fired = np.take_along_axis(np.isfinite(keys), order, axis=1)
-    group_of = np.asarray(groups)[order]
-    keep = fired.copy()
-    for group in (1, 2):
-        in_group = fired & (group_of == group)
-        keep &= ~in_group | (np.cumsum(in_group, axis=1) <= MAX_FACTORS)
-    kept = np.where(keep, np.asarray(codes, dtype=object)[order], "")
+    order_ = np.argsort(keys, axis=1, kind="stable")[:, :MAX_REASONS]
+    fired = np.isfinite(np.take_along_axis(keys, order_, axis=1))
+    kept = np.where(fired, np.asarray(codes, dtype=object)[order_], "")
     return [";".join(filter(None, row)) for row in kept.tolist()]

@@ -1,13 +1,12 @@
 """科技型中小企业 evaluation (国科发政〔2017〕115号) exactly as POLICY.md §1 describes it.
 
-Two implementations that must agree: ``tech_sme_frame`` scores a whole polars frame with vectorised
-integer arithmetic, ``evaluate_tech_sme`` scores one firm with exact fractions (the API path and the
-reference the property tests check the frame against).
+One implementation: ``tech_sme_frame`` scores a polars frame of firms (one or many) with vectorised
+integer arithmetic.
 
-Exactness: amounts are taken at 1-yuan resolution (4 decimals of 万, rounded half-to-even on the same
-float in both paths), head counts are integers, and band edges are exact decimals from the policy. A
-ratio ``a / b`` is compared with an edge ``p / q`` as ``a·q ≥ p·b`` in integers, so R&D of 8.04万 on
-revenue of 134万 is exactly 6% and gets the 6% band.
+Exactness: amounts are taken at 1-yuan resolution (4 decimals of 万, rounded half-to-even), head
+counts are integers, and band edges are exact decimals from the policy. A ratio ``a / b`` is compared
+with an edge ``p / q`` as ``a·q ≥ p·b`` in integers, so R&D of 8.04万 on revenue of
+134万 is exactly 6% and gets the 6% band.
 
 Conventions where the method is silent (POLICY.md §1): a zero or missing denominator scores that ratio
 0 (zero employees → 科技人员 0 → no qualification by score; zero revenue → only R&D ÷ total cost can
@@ -17,17 +16,14 @@ limit; conditions 1 and 3 (residency, catalogues) are not in the data and are ta
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, fields
 from datetime import date
 from fractions import Fraction
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from matcher.domain import IP_CLASS_I, IP_CLASS_II, IPAsset, IPKind, IPStatus, Stage, Startup
+from matcher.domain import IP_CLASS_I, IP_CLASS_II, IPKind, IPStatus
 from matcher.eligibility.policy import BandTable, Policy
 
 SCALE = 10_000  # 1 yuan = 0.0001 万
@@ -46,104 +42,6 @@ TECH_SME_CONDITIONS: tuple[str, ...] = (
 
 CLASS_I_KINDS: tuple[str, ...] = tuple(sorted(k.value for k in IP_CLASS_I))
 CLASS_II_KINDS: tuple[str, ...] = tuple(sorted(k.value for k in IP_CLASS_II))
-
-
-@dataclass(frozen=True, slots=True)
-class TechSmeResult:
-    """The evaluation of one firm; ``failed`` lists failed conditions in reporting order."""
-
-    tech_staff_points: int
-    rd_points: int
-    ip_points: int
-    score: int
-    direct: bool
-    qualified: bool
-    failed: tuple[str, ...]
-    valid_class_i: int
-    valid_class_ii: int
-    valid_invention_patents: int
-    valid_trademarks: int
-
-
-# --- single firm ---------------------------------------------------------------------------------
-
-
-def to_units(x: float | None) -> int | None:
-    """An amount in 万 as an integer count of yuan (half-to-even, identical to ``np.rint``)."""
-    if x is None or math.isnan(x):
-        return None
-    return round(x * SCALE)
-
-
-def _ratio_points(num: int | None, den: int | None, bands: BandTable[int]) -> int:
-    if den is None or den <= 0:
-        return 0
-    return bands.lookup(Fraction(num or 0, den))
-
-
-def ip_points_for(class_i: int, class_ii: int, policy: Policy) -> int:
-    rules = policy.tech_sme
-    class_ii_points = rules.class_ii_bands.lookup(Fraction(class_ii))
-    if class_i >= rules.class_i_min_count:
-        return max(rules.class_i_points, class_ii_points)
-    return class_ii_points
-
-
-def _route_met(firm: Startup, route: str) -> bool:
-    value = getattr(firm, route)
-    return bool(value) if not isinstance(value, int) or isinstance(value, bool) else value >= 1
-
-
-def evaluate_tech_sme(firm: Startup, as_of: date, policy: Policy) -> TechSmeResult:
-    """Score one firm (its ``ip_assets`` are read from the record) on the evaluation date ``as_of``."""
-    rules = policy.tech_sme
-    valid = [a for a in firm.ip_assets if a.is_valid_on(as_of)]
-    class_i = sum(a.kind in IP_CLASS_I for a in valid)
-    class_ii = sum(a.kind in IP_CLASS_II for a in valid)
-    inventions = sum(a.kind is IPKind.INVENTION_PATENT for a in valid)
-    trademarks = sum(a.kind is IPKind.TRADEMARK for a in valid)
-
-    employees = firm.employees or 0
-    staff_points = _ratio_points(firm.rd_staff or 0, employees, rules.tech_staff_bands)
-    rd = to_units(firm.rd_expense_wan)
-    revenue = to_units(firm.revenue_wan)
-    cost = to_units(firm.total_cost_wan)
-    assets = to_units(firm.total_assets_wan)
-    rd_points = max(_ratio_points(rd, revenue, rules.rd_sales_bands), _ratio_points(rd, cost, rules.rd_cost_bands))
-    ip_points = ip_points_for(class_i, class_ii, policy)
-    score = staff_points + rd_points + ip_points
-    direct = any(_route_met(firm, r) for r in rules.direct_routes)
-
-    failed: list[str] = []
-    if employees > rules.max_employees:
-        failed.append(STAFF_OVER_LIMIT)
-    if revenue is not None and Fraction(revenue, SCALE) > rules.max_revenue_wan:
-        failed.append(REVENUE_OVER_LIMIT)
-    if assets is not None and Fraction(assets, SCALE) > rules.max_total_assets_wan:
-        failed.append(ASSETS_OVER_LIMIT)
-    if (firm.credit_flags or 0) > rules.max_credit_flags:
-        failed.append(ADVERSE_CREDIT)
-    if not direct:
-        if staff_points == 0:
-            failed.append(NO_TECH_STAFF_SCORE)
-        if score < rules.min_total_score:
-            failed.append(TECH_SME_SCORE_LOW)
-    return TechSmeResult(
-        tech_staff_points=staff_points,
-        rd_points=rd_points,
-        ip_points=ip_points,
-        score=score,
-        direct=direct,
-        qualified=not failed,
-        failed=tuple(failed),
-        valid_class_i=class_i,
-        valid_class_ii=class_ii,
-        valid_invention_patents=inventions,
-        valid_trademarks=trademarks,
-    )
-
-
-# --- frames --------------------------------------------------------------------------------------
 
 
 AsOf = date | str  # an evaluation date, or the name of a date column giving one per row
@@ -182,8 +80,7 @@ def ip_counts(ip_assets: pl.DataFrame, as_of: AsOf) -> pl.DataFrame:
 IntArray = npt.NDArray[np.int64]
 
 
-def _units(values: pl.Series) -> tuple[IntArray, npt.NDArray[np.bool_]]:
-    x = values.cast(pl.Float64).to_numpy()
+def _units(x: npt.NDArray[np.float64]) -> tuple[IntArray, npt.NDArray[np.bool_]]:
     present = ~np.isnan(x)
     return np.rint(np.where(present, x, 0.0) * SCALE).astype(np.int64), present
 
@@ -220,16 +117,22 @@ def tech_sme_frame(
     """
     rules = policy.tech_sme
     counts = ip_counts(ip_assets, as_of)
-    base = startups.select("startup_id").join(counts, on="startup_id", how="left", maintain_order="left")
-    class_i = base["valid_class_i"].fill_null(0).to_numpy().astype(np.int64)
-    class_ii = base["valid_class_ii"].fill_null(0).to_numpy().astype(np.int64)
-
-    employees = startups["employees"].fill_null(0).to_numpy().astype(np.int64)
-    rd_staff = startups["rd_staff"].fill_null(0).to_numpy().astype(np.int64)
-    rd, _ = _units(startups["rd_expense_wan"])
-    revenue, has_revenue = _units(startups["revenue_wan"])
-    cost, has_cost = _units(startups["total_cost_wan"])
-    assets, has_assets = _units(startups["total_assets_wan"])
+    # Every input in one pass over the frame: one firm (the API) pays for one query, not thirty.
+    counted = ("valid_class_i", "valid_class_ii", "valid_invention_patents", "valid_trademarks")
+    base = startups.select("startup_id").join(counts, on="startup_id", how="left", maintain_order="left").select(
+        pl.col(c).fill_null(0).cast(pl.Int64) for c in counted)
+    class_i, class_ii = (base[c].to_numpy() for c in counted[:2])
+    amounts = ("rd_expense_wan", "revenue_wan", "total_cost_wan", "total_assets_wan")
+    routes = {r: pl.col(r).fill_null(False) if startups.schema[r] == pl.Boolean else pl.col(r).fill_null(0) >= 1
+              for r in rules.direct_routes}
+    inputs = startups.select(
+        *(pl.col(c).fill_null(0).cast(pl.Int64) for c in ("employees", "rd_staff", "credit_flags")),
+        *(pl.col(c).cast(pl.Float64).fill_null(np.nan) for c in amounts),
+        *(expr.alias(f"_route_{r}") for r, expr in routes.items()),
+    )
+    employees, rd_staff, credit_flags = (inputs[c].to_numpy() for c in ("employees", "rd_staff", "credit_flags"))
+    (rd, _), (revenue, has_revenue), (cost, has_cost), (assets, has_assets) = (
+        _units(inputs[c].to_numpy()) for c in amounts)
     revenue_den = np.where(has_revenue, revenue, 0)
     cost_den = np.where(has_cost, cost, 0)
 
@@ -246,15 +149,13 @@ def tech_sme_frame(
 
     direct = np.zeros(len(startups), dtype=bool)
     for route in rules.direct_routes:
-        col = startups[route]
-        met = col.fill_null(False) if col.dtype == pl.Boolean else col.fill_null(0) >= 1
-        direct |= met.to_numpy().astype(bool)
+        direct |= inputs[f"_route_{route}"].to_numpy().astype(bool)
 
     failed_masks = {
         STAFF_OVER_LIMIT: employees > rules.max_employees,
         REVENUE_OVER_LIMIT: has_revenue & _gt(revenue, Fraction(rules.max_revenue_wan)),
         ASSETS_OVER_LIMIT: has_assets & _gt(assets, Fraction(rules.max_total_assets_wan)),
-        ADVERSE_CREDIT: startups["credit_flags"].fill_null(0).to_numpy() > rules.max_credit_flags,
+        ADVERSE_CREDIT: credit_flags > rules.max_credit_flags,
         NO_TECH_STAFF_SCORE: ~direct & (staff_points == 0),
         TECH_SME_SCORE_LOW: ~direct & (score < rules.min_total_score),
     }
@@ -278,8 +179,8 @@ def tech_sme_frame(
             **{f"_fail_{code}": mask for code, mask in failed_masks.items()},
             "valid_class_i": class_i,
             "valid_class_ii": class_ii,
-            "valid_invention_patents": base["valid_invention_patents"].fill_null(0),
-            "valid_trademarks": base["valid_trademarks"].fill_null(0),
+            "valid_invention_patents": base["valid_invention_patents"],
+            "valid_trademarks": base["valid_trademarks"],
             "tech_staff_ratio": ratio(rd_staff, employees),
             "rd_sales_ratio": ratio(rd, revenue_den),
             "rd_cost_ratio": ratio(rd, cost_den),
@@ -297,29 +198,3 @@ def _gt(units: IntArray, limit: Fraction) -> npt.NDArray[np.bool_]:
     if int(np.abs(units).max(initial=0)) * q < _INT64_SAFE and abs(p) * SCALE < _INT64_SAFE:
         return np.asarray(units * q > p * SCALE)
     return np.asarray(units.astype(object) * q > p * SCALE, dtype=bool)
-
-
-def startup_records(startups: pl.DataFrame, ip_assets: pl.DataFrame) -> list[Startup]:
-    """Row records (with their IP) for the single-firm path; used by tests and the API adapter."""
-    ips: dict[str, list[IPAsset]] = {}
-    for row in ip_assets.iter_rows(named=True):
-        ips.setdefault(row["startup_id"], []).append(
-            IPAsset(
-                startup_id=row["startup_id"],
-                kind=IPKind(row["kind"]),
-                status=IPStatus(row["status"] or IPStatus.GRANTED.value),
-                granted_on=row["granted_on"],
-                expires_on=row["expires_on"],
-                title=row.get("title"),
-                appraised_value_wan=row.get("appraised_value_wan"),
-            )
-        )
-    names = [f.name for f in fields(Startup) if f.name not in ("ip_assets", "stage")]
-    out = []
-    for row in startups.iter_rows(named=True):
-        stage = row.get("stage")
-        values: dict[str, Any] = {n: row.get(n) for n in names}
-        out.append(
-            Startup(**values, stage=Stage(stage) if stage else None, ip_assets=tuple(ips.get(row["startup_id"], ())))
-        )
-    return out

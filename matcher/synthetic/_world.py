@@ -14,6 +14,7 @@ import polars as pl
 from matcher.errors import InvalidInputError
 from matcher.io import DataSet, write_data_dir
 from matcher.synthetic._config import SIZES
+from matcher.synthetic._consents import make_consents
 from matcher.synthetic._event import make_next_event
 from matcher.synthetic._history import make_history
 from matcher.synthetic._investors import make_investors, make_loan_products
@@ -22,7 +23,7 @@ from matcher.synthetic._startups import make_ip_assets, make_startups
 from matcher.synthetic._truth import Truth
 
 STEPS: tuple[str, ...] = ("startups", "ip assets", "investors and banks", "roadshow history", "loans",
-                          "next event")
+                          "next event", "consents")
 TRUTH_FILES: tuple[str, ...] = ("startups", "investors", "loans", "startup_pd", "meetings", "attendance")
 
 
@@ -71,10 +72,12 @@ def generate(seed: int, size: str = "small", progress: Callable[[str], None] | N
     done(STEPS[4])
     next_event = make_next_event(streams[5], spec, startups, investors, hidden)
     done(STEPS[5])
+    consents = make_consents(streams[6], startups.frame, investors.frame, history.interactions, loans)
+    done(STEPS[6])
 
     data = DataSet(startups=startups.frame, ip_assets=ip_assets, investors=investors.frame,
                    interactions=history.interactions, loan_products=products, loans=loans,
-                   events=history.events)
+                   events=history.events, consents=consents)
     truth = {"startups": truth_startups, "investors": truth_investors, "loans": truth_loans,
              "startup_pd": startup_pd, "meetings": history.meetings, "attendance": history.attendance}
     return GeneratedWorld(seed, size, data, next_event, truth)

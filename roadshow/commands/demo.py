@@ -191,11 +191,14 @@ the answer holds startup.startup_id and api_key (shown once)
             "rd_staff": 8, "revenue_wan": 600, "rd_expense_wan": 90, "consents": ["B005"]}'
   curl -H "Authorization: Bearer $STARTUP_KEY" "http://127.0.0.1:8000/api/startups/$STARTUP_ID/matches?k=10"
 
-Bank: a key bound to bank B005, its products, then a decision for the startup that consented
+Bank: a key bound to bank B005, its products, the startups consenting to it, then decisions
   BANK=$(.venv/bin/roadshow keys create --role bank --name 湖南银行 --bank-id B005 | grep -o 'rsk_[A-Za-z0-9_-]*')
   curl -H "Authorization: Bearer $BANK" http://127.0.0.1:8000/api/products
+  curl -H "Authorization: Bearer $BANK" 'http://127.0.0.1:8000/api/startups?limit=5'
   curl -X POST http://127.0.0.1:8000/api/eligibility -H "Authorization: Bearer $BANK" \\
        -H 'Content-Type: application/json' -d "{\\"startup_id\\": \\"$STARTUP_ID\\", \\"product_id\\": \\"P0009\\"}"
+  curl -X POST http://127.0.0.1:8000/api/eligibility/batch -H "Authorization: Bearer $BANK" \\
+       -H 'Content-Type: application/json' -d '{"product_id": "P0009", "startup_ids": ["S00002", "S00001"]}'
 
 API docs: http://127.0.0.1:8000/schema"""
 
@@ -240,6 +243,7 @@ def demo(
             f"  roadshow evaluate --data {data_dir} --as-of 2025-01-01\n"
             f"  roadshow schedule {data_dir}/next_event.json --data {data_dir} --out out/schedule\n"
             f"  roadshow eligibility --data {data_dir} --product knowledge_value_credit --out scores.csv\n"
+            f"  roadshow model-report --data {data_dir} --as-of 2026-01-01 --out out/model-report\n"
             "  make serve",
             title="Where to go next",
         )

@@ -1,4 +1,5 @@
-"""Service commands: ``serve``, ``worker``, ``import``, ``train``, ``keys create|revoke`` and ``db upgrade``.
+"""Service commands: ``serve``, ``worker``, ``import``, ``export``, ``train``, ``keys create|revoke`` and
+``db upgrade``.
 
 Each honours ``DATABASE_URL`` (default: a SQLite file under ``ROADSHOW_DATA_DIR``) through
 ``api.settings.Settings.from_env()``, read when the command runs, never at import. The service layer
@@ -101,6 +102,19 @@ def import_data(
         _upgrade(settings)
         counts = _import(settings, directory, encoding)
     console.print("imported " + ", ".join(f"{n} {t}" for t, n in counts.items() if n))
+
+
+def export_data(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the interchange files into.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+) -> None:
+    """Write the configured database as a data directory (DATA_FORMAT.md), consents.csv included."""
+    from matcher.io import write_data_dir
+
+    data = database_dataset()
+    with user_errors():
+        written = write_data_dir(data, out, fmt=fmt)  # type: ignore[arg-type]  # checked: csv or parquet
+    console.print("wrote " + ", ".join(p.name for p in written) + f" to {out}", highlight=False)
 
 
 def _train(settings: Settings, as_of: date | None, model: str) -> None:
@@ -302,6 +316,7 @@ def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.command("worker")(worker)
     app.command("import")(import_data)
+    app.command("export")(export_data)
     app.command("train")(train)
     keys_app.command("create")(create_key)
     keys_app.command("revoke")(revoke_key)

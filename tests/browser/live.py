@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import uvicorn
@@ -44,8 +45,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _consenting() -> tuple[str, ...]:
+    """The startups consenting to the bank once prepared: the sample's consents in force (consents.csv,
+    not revoked) and the three added below."""
+    import polars as pl
+
+    sample = read_data_dir(SAMPLE).consents.filter(
+        (pl.col("bank_id") == BANK_ID) & pl.col("revoked_on").is_null() & (pl.col("granted_on") <= date.today()))
+    return tuple(sorted({*CONSENTING, *sample["startup_id"].to_list()}))
+
+
 async def _prepare(settings: Settings) -> tuple[str, str]:
-    """Import the sample, train, let three startups consent to one bank, and make the two keys."""
+    """Import the sample, train, let three more startups consent to one bank, and make the two keys."""
     from api.db.engine import create_engine, session_factory
 
     engine = create_engine(settings.database_url)
@@ -86,7 +97,7 @@ def live_server(tmp: Path) -> Iterator[LiveServer]:
             raise RuntimeError("the live server did not start")
         time.sleep(0.05)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", organiser_key, bank_key, CONSENTING)
+        yield LiveServer(f"http://127.0.0.1:{port}", organiser_key, bank_key, _consenting())
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -1,4 +1,5 @@
-"""Banks over HTTP (issue 6 item 7): own products, consent-gated decisions, stored history."""
+"""Banks over HTTP (issue 6 item 7, issue 10): own products, consent-gated decisions answered per
+startup, stored history."""
 
 from __future__ import annotations
 
@@ -64,24 +65,28 @@ def test_bank_without_consent_or_with_another_banks_product_is_forbidden(api: Ap
     assert api.client.get("/api/eligibility", headers=other_bank).json()["total"] == 0
 
 
-def test_batch_is_all_or_nothing(api: Api) -> None:
+def test_a_batch_answers_each_startup_on_its_own(api: Api) -> None:
     api.load(service_world())
     consenting = [
         _register(api, uscc=None, name=f"公司{i}", consents=["I_bank"])["startup"]["startup_id"] for i in range(3)
     ]
     silent = _register(api, uscc=None, name="未授权公司")["startup"]["startup_id"]
     bank = api.headers("bank", bank_id="I_bank")
-    refused = api.client.post(
-        "/api/eligibility/batch", json={"product_id": "P_pledge", "startup_ids": [*consenting, silent]}, headers=bank
-    )
-    assert silent in _problem(refused, 403)["detail"]
-    assert api.client.get("/api/eligibility", headers=bank).json()["total"] == 0
-    ok = api.client.post(
-        "/api/eligibility/batch", json={"product_id": "P_pledge", "startup_ids": consenting}, headers=bank
-    )
-    assert ok.status_code == 200, ok.text
-    assert [d["startup_id"] for d in ok.json()] == consenting
-    assert {d["product"] for d in ok.json()} == {"ip_pledge"}
+    asked = [consenting[0], silent, *consenting[1:], "st_unknown"]
+    response = api.client.post("/api/eligibility/batch", json={"product_id": "P_pledge", "startup_ids": asked},
+                               headers=bank)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [i["startup_id"] for i in body["items"]] == asked
+    assert [i["status"] for i in body["items"]] == [200, 403, 200, 200, 404]
+    assert (body["decided"], body["refused"]) == (3, 2)
+    refusal = body["items"][1]
+    assert refusal["decision"] is None and silent in refusal["problem"]["detail"]
+    assert "consent" in refusal["problem"]["detail"] and refusal["problem"]["status"] == 403
+    decided = [i["decision"] for i in body["items"] if i["decision"]]
+    assert {d["product"] for d in decided} == {"ip_pledge"}
+    assert all(d["limit"]["basis"] and d["limit"]["zh"].startswith("额度") for d in decided)
+    # The decisions made were stored; the refusals wrote nothing.
     assert api.client.get("/api/eligibility", headers=bank).json()["total"] == 3
     _problem(
         api.client.post("/api/eligibility/batch", json={"product_id": "P_kv", "startup_ids": []}, headers=bank),

@@ -26,11 +26,13 @@ ALL = set(ROLES)
 # (method, path, body, roles allowed); {sid} is the registered startup, which consented to I_bank.
 ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
     ("POST", "/api/startups", {"name": "任何人都可注册"}, ALL),  # the one open write (rate-limited)
-    ("GET", "/api/startups", None, STAFF),
-    ("GET", "/api/startups/{sid}", None, SELF),
+    ("GET", "/api/startups", None, STAFF | BANK),
+    ("GET", "/api/startups/{sid}", None, SELF | BANK),
     ("PATCH", "/api/startups/{sid}", {"version": 99}, SELF),
     ("GET", "/api/startups/{sid}/consents", None, SELF),
     ("PUT", "/api/startups/{sid}/consents", {"bank_ids": ["I_bank"]}, SELF),
+    # No consent to I_bank2 is in force: allowed callers get 404, nothing changes.
+    ("DELETE", "/api/startups/{sid}/consents/I_bank2", None, SELF),
     ("GET", "/api/startups/{sid}/matches", None, SELF),
     ("GET", "/api/startups/{sid}/assessments", None, SELF),
     ("GET", "/api/investors", None, STAFF),

@@ -33,11 +33,15 @@ def test_eligibility_writes_exactly_the_contract_columns(tmp_path: Path) -> None
                                  "--as-of", "2026-06-30", "--model", str(model), "--targets", str(targets),
                                  "--out", str(out)])
     assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # opens in Excel on Chinese Windows
     scores = pl.read_csv(out)
     assert scores.columns == ["startup_id", "product", "eligible", "tech_sme_score", "tech_sme_qualified", "grade",
-                              "pd", "credit_limit_wan", "reasons"]
+                              "pd", "credit_limit_wan", "reasons", "policy_version", "model_version", "input_hash",
+                              "limit_basis"]
     row = scores.row(0, named=True)
     assert (row["startup_id"], row["eligible"], row["credit_limit_wan"]) == ("F2", False, 0.0)
+    assert (row["model_version"], row["limit_basis"]) == (eligibility_model().model_version_, "not_eligible")
+    assert len(row["input_hash"]) == 64 and row["policy_version"].startswith("default-")
     assert row["reasons"].split(";")[:2] == ["ADVERSE_CREDIT", "NO_TECH_STAFF_SCORE"]
     assert "Eligibility for knowledge_value_credit" in result.output
 
@@ -67,4 +71,4 @@ def test_train_eligibility_saves_a_loadable_model(tmp_path: Path) -> None:
     too_early = runner.invoke(app, ["train-eligibility", "--data", str(directory), "--as-of", "2020-01-01",
                                     "--out", str(out)])
     assert too_early.exit_code == 1
-    assert "need at least" in too_early.output
+    assert "too little loan history" in too_early.output and "Traceback" not in too_early.output

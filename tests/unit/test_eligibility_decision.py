@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from matcher.domain import IPAsset, IPKind, LoanProduct, ProductKind, Stage, Startup
-from matcher.eligibility import Decision, assess, assess_frame, assess_one, default_policy
+from matcher.domain import LoanProduct, ProductKind
+from matcher.eligibility import Decision, assess, assess_frame, default_policy
 from matcher.eligibility.policy import DEFAULT_POLICY_PATH, Policy, policy_from_dict
-from matcher.eligibility.reasons import HARD_CONDITIONS
+from matcher.eligibility.reasons import HARD_CONDITIONS, LOWERING, RAISING
 from matcher.errors import InvalidInputError
 from tests.factories import (
     ELIGIBILITY_AS_OF,
@@ -123,10 +123,68 @@ def test_reasons_have_stable_codes_and_both_languages() -> None:
     assert lowering[0] == "NO_VALID_IP"  # the largest shortfall: the IP indicator, weight 0.30 × 100
 
 
-def test_at_most_three_factors_each_way() -> None:
+def test_at_most_four_reasons_a_refusal_leads_with_its_failed_conditions() -> None:
     d = one({"startup_id": "F1", "name": "空白", "stage": "idea"})
-    factors = [c for c in d.reason_codes if c not in HARD_CONDITIONS]
-    assert 0 < len(factors) <= 6
+    assert not d.eligible
+    assert 0 < len(d.reason_codes) <= 4
+    assert d.reason_codes[0] in HARD_CONDITIONS
+    hard = [c for c in d.reason_codes if c in HARD_CONDITIONS]
+    assert d.reason_codes[: len(hard)] == tuple(hard)
+    # After the failed conditions come what lowered the firm, never what raised it first.
+    rest = [c for c in d.reason_codes if c not in HARD_CONDITIONS]
+    assert all(c in LOWERING for c in rest)
+
+
+def test_an_eligible_firm_leads_with_what_made_it_eligible() -> None:
+    # Eligible, with a class-II-only IP record (NO_CLASS_I_IP) and a PD near the threshold (ELEVATED_PD):
+    # the refusal-sounding codes may follow, never lead.
+    firm = eligibility_firm(rd_expense_wan=70.0)
+    utility = [eligibility_ip(kind="utility_model") for _ in range(4)]
+    d = one(firm, utility, policy=policy_with_pd_threshold(0.2))
+    assert d.eligible
+    assert len(d.reason_codes) <= 4
+    assert d.reason_codes[0] in RAISING
+    raising = [c for c in d.reason_codes if c in RAISING]
+    assert d.reason_codes[: len(raising)] == tuple(raising)
+    assert "NO_CLASS_I_IP" not in d.reason_codes[:1] and "ELEVATED_PD" not in d.reason_codes[:1]
+    # Within the raising group the heavier factor comes first: R&D (0.25 × 100) before tech staff (0.15 × 100).
+    assert raising.index("HIGH_RD_INTENSITY") < raising.index("HIGH_TECH_STAFF_RATIO")
+
+
+@pytest.mark.parametrize(
+    ("firm", "ips", "product", "basis", "limit"),
+    [
+        (eligibility_firm(revenue_wan=3000.0, rd_expense_wan=180.0), [eligibility_ip()], "knowledge_value_credit",
+         "grade_line", 700.0),
+        (eligibility_firm(), [eligibility_ip()], "knowledge_value_credit", "revenue_capacity", 500.0),
+        (eligibility_firm(), [eligibility_ip()], LoanProduct("P1", "B1", ProductKind.KNOWLEDGE_VALUE_CREDIT,
+                                                             max_amount_wan=300.0), "product_max", 300.0),
+        (eligibility_firm(), [eligibility_ip(appraised_value_wan=400.0)], "ip_pledge", "pledge_value", 100.0),
+        (eligibility_firm(), [eligibility_ip(appraised_value_wan=1000.0) for _ in range(5)], "ip_pledge",
+         "per_firm_cap", 500.0),
+        (eligibility_firm(), [eligibility_ip(appraised_value_wan=20.0)], "ip_pledge", "product_min", 0.0),
+        (eligibility_firm(credit_flags=2), [eligibility_ip()], "knowledge_value_credit", "not_eligible", 0.0),
+        (eligibility_firm(revenue_wan=2000.0), [], "other", "product_max", 300.0),
+        (eligibility_firm(revenue_wan=500.0), [], "other", "revenue_capacity", 150.0),
+    ],
+)
+def test_every_limit_basis_is_derived_with_its_numbers(firm: dict[str, object], ips: list[dict[str, object]],
+                                                      product: str | LoanProduct, basis: str, limit: float) -> None:
+    d = one(firm, ips, product=product)
+    assert (d.limit.basis, d.credit_limit_wan) == (basis, limit)
+    assert d.limit.zh.startswith("额度 = min(") and d.limit.en.startswith("limit = min(")
+    assert all(f"{v:,.2f}".rstrip("0").rstrip(".") + "万" in d.limit.en for v in d.limit.caps.values())
+
+
+def test_the_derivation_reads_as_the_officer_computes_it() -> None:
+    d = one(eligibility_firm(), [eligibility_ip()])
+    assert d.limit.zh == ("额度 = min(B级授信线 700万, 产品上限 1,000万, 还款能力 0.5×营业收入 1,000万 = 500万) "
+                          "= 500万，受还款能力约束")
+    assert d.limit.en == ("limit = min(grade B line 700万, product maximum 1,000万, repayment capacity 0.5 × revenue "
+                          "1,000万 = 500万) = 500万, bound by repayment capacity")
+    assert d.limit.caps == {"grade_line": 700.0, "product_max": 1000.0, "revenue_capacity": 500.0}
+    small = one(eligibility_firm(), [eligibility_ip(appraised_value_wan=20.0)], product="ip_pledge")
+    assert small.limit.zh.endswith("；低于产品最低贷款额 10万，不予授信")
 
 
 def test_decisions_are_reproducible_and_hash_their_inputs() -> None:
@@ -139,20 +197,6 @@ def test_decisions_are_reproducible_and_hash_their_inputs() -> None:
     assert a.policy_version == LENIENT.version
     assert a.model_version == eligibility_model().model_version_
     assert a.model_source == "trained"
-
-
-def test_assess_one_matches_the_batch_path() -> None:
-    startup = Startup(
-        startup_id="F1", name="企业F1", sector="智能机器人", stage=Stage.A, region="湘潭", founded_on=date(2018, 3, 1),
-        employees=100, rd_staff=30, revenue_wan=1000.0, rd_expense_wan=60.0, total_cost_wan=900.0,
-        total_assets_wan=3000.0, funding_ask_wan=200.0, high_tech_enterprise=False, provincial_rd_center=False,
-        national_award_5y=False, standards_led_5y=0, credit_flags=0,
-        ip_assets=(IPAsset("F1", IPKind.INVENTION_PATENT, granted_on=date(2020, 5, 1), expires_on=date(2040, 5, 1),
-                           title="invention_patent of F1"),),
-    )
-    single = assess_one(startup, product="knowledge_value_credit", as_of=AS_OF, model=eligibility_model(),
-                        policy=LENIENT)
-    assert single == one(eligibility_firm(), [eligibility_ip()])
 
 
 def test_frame_form_has_the_contract_columns_first_and_targets_order() -> None:

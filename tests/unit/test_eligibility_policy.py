@@ -71,7 +71,7 @@ def test_other_defects_are_named() -> None:
         policy_from_dict(raw)
     raw = copy.deepcopy(raw_default())
     raw["ip_pledge"]["pledge_rates"]["patent_of_the_moon"] = 0.1
-    with pytest.raises(PolicyError, match="unknown keys"):
+    with pytest.raises(PolicyError, match=r"pledge_rates\.patent_of_the_moon is an unknown key"):
         policy_from_dict(raw)
     raw = copy.deepcopy(raw_default())
     raw["kv_index"]["grade_lines_wan"]["B"] = 2000
@@ -112,3 +112,43 @@ def test_unreadable_or_broken_files_raise_policy_errors(tmp_path: Path) -> None:
     broken.write_text("[tech_sme\n", encoding="utf-8")
     with pytest.raises(PolicyError, match="not valid TOML"):
         load_policy(broken)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[products.other]\npd_thresold = 0.05\n", r"line 2: products\.other\.pd_thresold is an unknown key"),
+        ("[meta]\nversion = \"b\"\n\n[products.other]\npd_threshold = \"low\"\n",
+         r"line 5: products\.other\.pd_threshold must be a number"),
+        ("[products.ip_pledge]\npd_threshold = 1.5\n",
+         r"line 2: products\.ip_pledge\.pd_threshold must be at least 0 and at most 1"),
+        ("[ip_pledge]\nper_firm_cap_wan = -500\n", r"line 2: ip_pledge\.per_firm_cap_wan must be at least 0"),
+        ("[products.other]\nrequires_grade = \"yes\"\n", "must be true or false"),
+        ("[products.other]\nterm_months = 12.5\n", "must be a whole number"),
+        ("[kv_index.stage_points]\nseries_z = 10\n", r"line 2: kv_index\.stage_points\.series_z is an unknown key"),
+        ("[tech_sme]\nrd_sales_bands = [\n  { from = \"0\", to = \"0.02\", points = 0 },\n"
+         "  { from = \"0.02\", point = 10 },\n]\n", r"line 4: tech_sme\.rd_sales_bands\[2\]\.point is an unknown band"),
+        ("[factors]\nearly_stages = [\"idea\", \"garage\"]\n", "unknown values"),
+        ("[product.other]\npd_threshold = 0.05\n", r"line 1: product is an unknown key"),
+    ],
+)
+def test_a_bank_file_is_held_to_the_schema_naming_key_and_line(tmp_path: Path, body: str, message: str) -> None:
+    bank = tmp_path / "bank.toml"
+    bank.write_text(body, encoding="utf-8")
+    with pytest.raises(PolicyError, match=message) as info:
+        load_policy(bank)
+    assert str(bank) in str(info.value)
+
+
+def test_the_eligibility_command_refuses_a_misspelt_policy_key(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from roadshow.cli import app
+
+    bank = tmp_path / "bank.toml"
+    bank.write_text("[products.other]\npd_thresold = 0.05\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["eligibility", "--data", str(tmp_path), "--product", "other",
+                                      "--policy", str(bank), "--out", str(tmp_path / "e.csv")])
+    assert result.exit_code == 1
+    assert "pd_thresold is an unknown key" in result.output and "line 2" in result.output
+    assert "Traceback" not in result.output

@@ -1,6 +1,5 @@
-"""Property tests (issue 5): the two tech-SME paths agree, the promised monotonicity holds, and a
-failed hard condition always refuses the loan with that condition as the first reason."""
-
+"""Property tests (issue 5): the promised monotonicity holds, and a failed hard condition always refuses
+the loan with that condition as the first reason."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -11,11 +10,9 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher.eligibility import assess, assess_one, default_policy, evaluate_tech_sme, tech_sme_frame
-from matcher.eligibility.engine import _canonical_row_json, _polars_json
+from matcher.eligibility import assess, default_policy, tech_sme_frame
 from matcher.eligibility.pd_model import training_set
 from matcher.eligibility.reasons import HARD_CONDITIONS
-from matcher.eligibility.tech_sme import startup_records
 from tests.factories import ELIGIBILITY_AS_OF, eligibility_data, eligibility_loan_book, eligibility_model
 
 AS_OF = ELIGIBILITY_AS_OF
@@ -60,26 +57,13 @@ def ip_rows(draw: st.DrawFn, startup_id: str = "F1") -> list[dict[str, Any]]:
     return rows
 
 
-def single_score(firm: dict[str, Any], ips: list[dict[str, Any]]) -> int:
+def _tech_row(firm: dict[str, Any], ips: list[dict[str, Any]]) -> dict[str, Any]:
     data = eligibility_data([firm], ips)
-    return evaluate_tech_sme(startup_records(data.startups, data.ip_assets)[0], AS_OF, default_policy()).score
+    return tech_sme_frame(data.startups, data.ip_assets, as_of=AS_OF, policy=default_policy()).row(0, named=True)
 
 
-@PROPERTY_SETTINGS
-@given(st.lists(st.tuples(firms(), ip_rows()), min_size=1, max_size=5))
-def test_frame_and_single_firm_paths_agree(cases: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
-    all_firms, all_ips = [], []
-    for k, (firm, ips) in enumerate(cases):
-        sid = f"F{k}"
-        all_firms.append({**firm, "startup_id": sid})
-        all_ips += [{**ip, "startup_id": sid} for ip in ips]
-    data = eligibility_data(all_firms, all_ips)
-    policy = default_policy()
-    frame = tech_sme_frame(data.startups, data.ip_assets, as_of=AS_OF, policy=policy)
-    for row, record in zip(frame.iter_rows(named=True), startup_records(data.startups, data.ip_assets), strict=True):
-        single = evaluate_tech_sme(record, AS_OF, policy)
-        assert (row["tech_sme_score"], row["tech_sme_qualified"], tuple(row["tech_sme_failed"])) == (
-            single.score, single.qualified, single.failed)
+def single_score(firm: dict[str, Any], ips: list[dict[str, Any]]) -> int:
+    return int(_tech_row(firm, ips)["tech_sme_score"])
 
 
 @PROPERTY_SETTINGS
@@ -132,9 +116,8 @@ def test_a_failed_hard_condition_refuses_with_that_reason_first(firm: dict[str, 
                                                                 product: str) -> None:
     data = eligibility_data([firm], ips)
     decision = assess(data, product=product, as_of=AS_OF, model=eligibility_model())[0]
-    tech = evaluate_tech_sme(startup_records(data.startups, data.ip_assets)[0], AS_OF, default_policy())
-    expected = tech.failed if product == "knowledge_value_credit" else tuple(
-        c for c in tech.failed if c == "ADVERSE_CREDIT")
+    failed = tuple(_tech_row(firm, ips)["tech_sme_failed"])
+    expected = failed if product == "knowledge_value_credit" else tuple(c for c in failed if c == "ADVERSE_CREDIT")
     hard = [c for c in decision.reason_codes if c in HARD_CONDITIONS]
     if expected:
         assert not decision.eligible
@@ -144,48 +127,3 @@ def test_a_failed_hard_condition_refuses_with_that_reason_first(firm: dict[str, 
     assert decision.reason_codes[: len(hard)] == tuple(hard)  # hard conditions lead, in check order
     assert hard == sorted(hard, key=HARD_CONDITIONS.index)
     assert np.isfinite(decision.pd) and 0.0 <= decision.pd <= 1.0
-
-
-@PROPERTY_SETTINGS
-@given(firms(), ip_rows(), st.sampled_from(["knowledge_value_credit", "ip_pledge", "other"]))
-def test_the_api_path_gives_the_batch_decision(firm: dict[str, Any], ips: list[dict[str, Any]], product: str) -> None:
-    data = eligibility_data([firm], ips)
-    batch = assess(data, product=product, as_of=AS_OF, model=eligibility_model())[0]
-    record = startup_records(data.startups, data.ip_assets)[0]
-    assert assess_one(record, product=product, as_of=AS_OF, model=eligibility_model()) == batch
-
-
-tricky_floats = st.one_of(
-    st.none(), st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([1e-5, 2.5e-7, 1e16, 1e22, -0.0]),
-    st.integers(-(10**6), 10**6),  # an int in a float column is the float
-)
-tricky_text = st.one_of(st.none(), st.text(max_size=8), st.sampled_from(['湘"潭\\', "a\tb", "\x7f", "\u2028/"]))
-maybe_date = st.one_of(st.none(), st.dates())
-
-
-@st.composite
-def hashed_rows(draw: st.DrawFn) -> dict[str, Any]:
-    ints, flags = st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)), st.one_of(st.none(), st.booleans())
-    row = {
-        "startup_id": draw(st.text(max_size=6)), "sector": draw(tricky_text), "stage": draw(tricky_text),
-        "founded_on": draw(maybe_date), "region": draw(tricky_text), "employees": draw(ints),
-        "rd_staff": draw(ints), "revenue_wan": draw(tricky_floats), "rd_expense_wan": draw(tricky_floats),
-        "total_cost_wan": draw(tricky_floats), "total_assets_wan": draw(tricky_floats),
-        "funding_ask_wan": draw(tricky_floats), "high_tech_enterprise": draw(flags),
-        "provincial_rd_center": draw(flags), "national_award_5y": draw(flags), "standards_led_5y": draw(ints),
-        "credit_flags": draw(ints),
-    }
-    ips = draw(st.lists(st.fixed_dictionaries({
-        "kind": st.sampled_from(KINDS), "status": st.sampled_from(["granted", "pending"]),
-        "granted_on": maybe_date, "expires_on": maybe_date,
-        # Ints only at firm level: polars itself refuses an int inside a list of float structs.
-        "appraised_value_wan": st.one_of(st.none(), st.floats(), st.sampled_from([1e-5, 1e16])),
-    }), max_size=3))
-    return {**row, "ip": ips or None}
-
-
-@PROPERTY_SETTINGS
-@given(hashed_rows())
-def test_the_direct_hash_text_is_polars_encoding(row: dict[str, Any]) -> None:
-    # The API path writes the hashed row itself; it must be the batch path's polars text exactly.
-    assert _canonical_row_json(row) == _polars_json(row)

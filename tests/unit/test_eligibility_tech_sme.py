@@ -1,32 +1,40 @@
-"""科技型中小企业 evaluation (issue 5): hand-computed edge cases, every one checked on both the
-vectorised frame path and the single-firm path, which must agree."""
+"""科技型中小企业 evaluation (issue 5): hand-computed edge cases on the one (frame) path; a single firm
+is a one-row frame."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
 
-from matcher.eligibility import TechSmeResult, default_policy, evaluate_tech_sme, tech_sme_frame
-from matcher.eligibility.tech_sme import startup_records
+from matcher.eligibility import default_policy, tech_sme_frame
 from tests.factories import ELIGIBILITY_AS_OF, eligibility_data, eligibility_firm, eligibility_ip
 
 AS_OF = ELIGIBILITY_AS_OF
 NO_IP: list[dict[str, object]] = []
 
 
-def evaluate(firm: dict[str, object], ips: list[dict[str, object]] | None = None, on: date = AS_OF) -> TechSmeResult:
-    """Score one firm both ways; fail if the two paths disagree."""
+@dataclass(frozen=True)
+class Evaluation:
+    tech_staff_points: int
+    rd_points: int
+    ip_points: int
+    score: int
+    direct: bool
+    qualified: bool
+    failed: tuple[str, ...]
+    valid_class_i: int
+    valid_class_ii: int
+
+
+def evaluate(firm: dict[str, object], ips: list[dict[str, object]] | None = None, on: date = AS_OF) -> Evaluation:
+    """Score one firm: a one-row frame through ``tech_sme_frame``."""
     data = eligibility_data([firm], ips)
-    policy = default_policy()
-    row = tech_sme_frame(data.startups, data.ip_assets, as_of=on, policy=policy).row(0, named=True)
-    single = evaluate_tech_sme(startup_records(data.startups, data.ip_assets)[0], on, policy)
-    assert (row["tech_staff_points"], row["rd_points"], row["ip_points"], row["tech_sme_score"]) == (
-        single.tech_staff_points, single.rd_points, single.ip_points, single.score)
-    assert row["tech_sme_qualified"] == single.qualified
-    assert tuple(row["tech_sme_failed"]) == single.failed
-    assert row["tech_sme_direct"] == single.direct
-    return single
+    row = tech_sme_frame(data.startups, data.ip_assets, as_of=on, policy=default_policy()).row(0, named=True)
+    return Evaluation(row["tech_staff_points"], row["rd_points"], row["ip_points"], row["tech_sme_score"],
+                      row["tech_sme_direct"], row["tech_sme_qualified"], tuple(row["tech_sme_failed"]),
+                      row["valid_class_i"], row["valid_class_ii"])
 
 
 def firm(**overrides: object) -> dict[str, object]:

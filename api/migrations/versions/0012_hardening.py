@@ -1,7 +1,7 @@
 """archive instead of delete, idempotency keys, jobs on a queue
 
 Revision ID: 0012_hardening
-Revises: 0011_event_documents
+Revises: 0010_bank_consents
 Create Date: 2026-12-01 22:10:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_hardening"
-down_revision = "0011_event_documents"
+down_revision = "0010_bank_consents"
 branch_labels = None
 depends_on = None
 
