@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,7 +12,11 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
+from litestar.stores.redis import RedisStore
 
+from api.access_log import AccessLogMiddleware, log_response
 from api.console import console_routes, template_config
 from api.controllers.eligibility import EligibilityController
 from api.controllers.events import EventController, JobController
@@ -20,12 +26,18 @@ from api.controllers.startups import StartupController
 from api.db.engine import create_engine, session_factory
 from api.docs import render_plugins
 from api.errors import EXCEPTION_HANDLERS
-from api.guards.auth import PrincipalCache, RegistrationLimiter, authentication_middleware, provide_principal
-from api.services.jobs import JobRunner
+from api.guards.auth import PrincipalCache, authentication_middleware, provide_principal
+from api.guards.headers import security_headers
+from api.guards.limits import BodyLimitsMiddleware
+from api.guards.rate_limit import RATE_LIMIT_STORE, registration_limits
+from api.services.background import BackgroundTasks
+from api.services.jobs import JobQueue, sweep_forever
 from api.services.matches import MatchBook, warm
 from api.services.models import ModelStore
 from api.settings import Settings
 from api.state import STATE_KEY, ServiceState, provide_session, provide_state
+
+logger = logging.getLogger("api")
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -36,9 +48,9 @@ def create_app(settings: Settings) -> Litestar:
         engine=engine,
         sessions=sessions,
         principals=PrincipalCache(),
-        registration_limiter=RegistrationLimiter(settings.registration_rate_per_minute),
         models=ModelStore(sessions, refresh_seconds=settings.model_refresh_seconds),
-        jobs=JobRunner(),
+        jobs=BackgroundTasks(),
+        queue=JobQueue(settings),
         matches=MatchBook(),
     )
 
@@ -47,10 +59,22 @@ def create_app(settings: Settings) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        if settings.uses_development_secret:
+            logger.warning(
+                "ROADSHOW_SECRET is not set: keys are hashed with the development secret; "
+                "set ROADSHOW_SECRET and ROADSHOW_ENV=production before real use"
+            )
+        if settings.embedded_worker:
+            # The embedded default: this process also runs the queue's worker (same code as `roadshow worker`).
+            state.queue.start_embedded(settings.job_threads)
+        sweeper = asyncio.get_running_loop().create_task(sweep_forever(sessions, state.queue))
         try:
             yield
         finally:
+            sweeper.cancel()
+            await asyncio.gather(sweeper, return_exceptions=True)
             await state.jobs.shutdown()
+            await asyncio.to_thread(state.queue.stop_embedded)
             await engine.dispose()
 
     return Litestar(
@@ -71,7 +95,18 @@ def create_app(settings: Settings) -> Litestar:
             "service": Provide(provide_state, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
-        middleware=[authentication_middleware()],
+        # Outermost first: time the request, check the body, know the caller, then count registrations.
+        middleware=[
+            AccessLogMiddleware(),
+            BodyLimitsMiddleware(),
+            authentication_middleware(),
+            *registration_limits(
+                anonymous_per_minute=settings.registration_rate_per_minute,
+                staff_per_minute=settings.key_rate_per_minute,
+            ),
+        ],
+        before_send=[security_headers, log_response],
+        stores={RATE_LIMIT_STORE: _rate_limit_store(settings)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         state=State({STATE_KEY: state}),
@@ -89,6 +124,13 @@ def create_app(settings: Settings) -> Litestar:
         ),
         debug=False,
     )
+
+
+def _rate_limit_store(settings: Settings) -> Store:
+    """Shared by every process through Redis when configured; per process in memory otherwise."""
+    if settings.redis_url:
+        return RedisStore.with_client(url=settings.redis_url, namespace=f"{settings.redis_prefix}:rate")
+    return MemoryStore()
 
 
 def app_from_env() -> Litestar:

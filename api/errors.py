@@ -4,7 +4,9 @@ Domain errors (``matcher.errors``) map by class; the framework's own validation 
 reshaped into the same body so a client parses one format. Bad input is always a 4xx naming the field:
 400 when the request does not fit its schema (types, lengths, ranges, enums, unknown fields), 413 when
 the body is too large, 422 when it fits but its content is wrong (a 统一社会信用代码 checksum, an unknown
-referenced id, an infeasible event). A request never half-writes: each service call is one transaction.
+referenced id, an infeasible event), 503 with ``Retry-After`` when the database cannot be reached. A
+request never half-writes: each service call is one transaction. Nothing logged carries SQL parameters
+(the engine hides them) or a key.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 
+from api.schemas.common import ID_PATTERN, MULTI_LINE, ONE_LINE
 from matcher.errors import (
     ConflictError,
     DataValidationError,
@@ -47,6 +51,14 @@ class FieldConflictError(ConflictError):
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class StoredProblem(Exception):  # noqa: N818  # not an error of this request: one recorded earlier
+    """A problem body recorded earlier (a failed job) returned as the response of this request."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        super().__init__(body.get("detail", ""))
+        self.body = body
 
 
 logger = logging.getLogger("api")
@@ -70,8 +82,18 @@ _HTTP_TITLES = {
     405: ("Method not allowed", "method-not-allowed"),
     409: ("Conflict", "conflict"),
     413: ("Request body too large", "body-too-large"),
+    422: ("Invalid input", "invalid-input"),
     429: ("Too many requests", "rate-limited"),
+    503: ("Service unavailable", "unavailable"),
 }
+
+# What a refused pattern means, in words (the raw expression is no help to a client).
+_PATTERN_WORDS = {
+    ONE_LINE: "must be one line without NUL or other control characters",
+    MULTI_LINE: "must not contain NUL or control characters other than tab and line breaks",
+    ID_PATTERN: "must be an id of letters, digits and _ . : - starting with a letter or digit",
+}
+_REGEX = re.compile(r"matching regex '(.*)'")
 
 
 def problem_body(
@@ -119,6 +141,9 @@ def domain_body(exc: MatcherError) -> tuple[int, dict[str, Any]]:
     extra: dict[str, Any] = {}
     if isinstance(exc, InfeasibleError) and exc.conflicts:
         extra["conflicts"] = list(exc.conflicts)
+    job_id = getattr(exc, "job_id", None)
+    if isinstance(job_id, str):
+        extra["job_id"] = job_id
     if isinstance(exc, DataValidationError):
         errors = [
             {"field": i.column, "file": i.file, "row": i.row, "message": i.message}
@@ -146,13 +171,23 @@ def _validation_field(key: str | None, message: str) -> str | None:
     return path or None
 
 
+def _readable(message: str) -> str:
+    found = _REGEX.search(message)
+    if found is None:
+        return message
+    pattern = found.group(1).encode().decode("unicode_escape")
+    words = _PATTERN_WORDS.get(pattern)
+    return words if words is not None else message
+
+
 def validation_problem(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
     errors: list[dict[str, Any]] = []
     if isinstance(exc.extra, list):
         for item in exc.extra:
             if isinstance(item, dict):
-                message = str(item.get("message", exc.detail))
-                field = _validation_field(item.get("key"), message)
+                raw = str(item.get("message", exc.detail))
+                field = _validation_field(item.get("key"), raw)
+                message = _readable(raw)
                 errors.append({"field": field, "message": message, "source": item.get("source")})
     field = errors[0]["field"] if errors else None
     detail = errors[0]["message"] if errors else exc.detail
@@ -166,6 +201,10 @@ def http_problem(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict
 
 def matcher_problem(_: Request[Any, Any, Any], exc: MatcherError) -> Response[dict[str, Any]]:
     return domain_problem(exc)
+
+
+def stored_problem(_: Request[Any, Any, Any], exc: StoredProblem) -> Response[dict[str, Any]]:
+    return Response(exc.body, status_code=int(exc.body.get("status", 500)), media_type=PROBLEM_JSON)
 
 
 def stale_problem(_: Request[Any, Any, Any], exc: StaleDataError) -> Response[dict[str, Any]]:
@@ -183,7 +222,48 @@ def integrity_problem(_: Request[Any, Any, Any], exc: IntegrityError) -> Respons
     return problem(HTTP_409_CONFLICT, "Conflict", "conflict", "the request conflicts with stored data")
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """The database cannot be reached or is too busy (the request may succeed when retried)."""
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError, ConnectionError, TimeoutError)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    # asyncpg raises OSError (refused, unreachable host, unknown name) while connecting, unwrapped.
+    return isinstance(exc, OSError) and exc.errno is not None and exc.filename is None
+
+
+def _retry_after(request: Request[Any, Any, Any]) -> int:
+    from api.state import ServiceState  # api.state imports the settings only; kept local to stay light
+
+    try:
+        return ServiceState.of(request.app).settings.retry_after_seconds
+    except (KeyError, AttributeError):
+        return 5
+
+
+def unavailable_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    seconds = _retry_after(request)
+    return problem(
+        HTTP_503_SERVICE_UNAVAILABLE,
+        "Service unavailable",
+        "unavailable",
+        f"the database is unavailable; retry in {seconds} s",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+def data_problem(request: Request[Any, Any, Any], exc: DataError) -> Response[dict[str, Any]]:
+    # The schemas keep values inside every column; this is the last line if one still does not fit.
+    logger.warning("value refused by the database on %s %s", request.method, request.url.path)
+    return problem(HTTP_400_BAD_REQUEST, "Bad request", "bad-request", "a value does not fit the database")
+
+
 def internal_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if database_unavailable(exc):
+        return unavailable_problem(request, exc)
+    if isinstance(exc, RecursionError):
+        return problem(HTTP_400_BAD_REQUEST, "Bad request", "bad-request", "the request is nested too deeply")
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "internal", "an unexpected error occurred")
 
@@ -193,6 +273,11 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     HTTPException: http_problem,
     MatcherError: matcher_problem,
     StaleDataError: stale_problem,
+    StoredProblem: stored_problem,
     IntegrityError: integrity_problem,
+    DataError: data_problem,
+    OperationalError: unavailable_problem,
+    InterfaceError: unavailable_problem,
+    PoolTimeoutError: unavailable_problem,
     Exception: internal_problem,
 }

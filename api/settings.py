@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,14 +33,30 @@ class Settings:
     model_dir: Path
     secret: str = DEVELOPMENT_SECRET
     env: str = DEVELOPMENT
-    # POST /api/startups is open to anyone: at most this many registrations per client per minute.
+    # POST /api/startups is open to anyone: at most this many registrations per client address per minute.
     registration_rate_per_minute: int = 20
+    # Requests made with a key: at most this many per key per minute (staff bulk work stays possible).
+    key_rate_per_minute: int = 6_000
+    # Addresses (or CIDR networks) of proxies whose X-Forwarded-For is believed; none by default.
+    trusted_proxies: tuple[str, ...] = ()
+    # Shared store for rate limits and the job queue across processes; None: in memory / SQLite.
+    redis_url: str | None = None
+    # Every Redis key of this deployment starts with this (several deployments may share one Redis).
+    redis_prefix: str = "roadshow"
+    # Seconds a client is told to wait when the database is unavailable (503 Retry-After).
+    retry_after_seconds: int = 5
     max_body_bytes: int = 1_000_000
     # How often a process checks the model registry for a newer active version.
     model_refresh_seconds: float = 5.0
     # Events with more candidate pairs than this are scheduled as a background job.
     background_schedule_pairs: int = 2_000
     echo_sql: bool = False
+    # Run the job worker inside ``serve`` (the embedded default); ``roadshow worker`` runs it apart.
+    embedded_worker: bool = True
+    # Worker threads of one job worker (solves are CPU-heavy: one or two per core).
+    job_threads: int = 1
+    # A running job whose worker sent no heartbeat for this long is retried (or failed after two tries).
+    job_lease_seconds: float = 30.0
     # Who the handouts' calendar entries name as ORGANIZER (None: the library's default, see
     # matcher.scheduling.Organiser), and the venue of events that name none.
     organiser_name: str | None = None
@@ -51,12 +68,22 @@ class Settings:
             raise InvalidInputError(
                 f"ROADSHOW_ENV must be one of {', '.join(ENVIRONMENTS)}, not {self.env!r}", field="ROADSHOW_ENV"
             )
+        try:
+            for proxy in self.trusted_proxies:
+                ipaddress.ip_network(proxy, strict=False)
+        except ValueError as exc:
+            raise InvalidInputError(f"TRUSTED_PROXIES: {exc}", field="TRUSTED_PROXIES") from None
+        check_database_url(self.database_url)
         if self.env != DEVELOPMENT and (self.secret == DEVELOPMENT_SECRET or len(self.secret) < MIN_SECRET_LENGTH):
             raise InvalidInputError(
                 f"ROADSHOW_SECRET must be set to a random string of at least {MIN_SECRET_LENGTH} characters "
                 f"outside development",
                 field="ROADSHOW_SECRET",
             )
+
+    @property
+    def uses_development_secret(self) -> bool:
+        return self.secret == DEVELOPMENT_SECRET
 
     @property
     def is_sqlite(self) -> bool:
@@ -74,6 +101,13 @@ class Settings:
             model_dir=model_dir,
             secret=env.get("ROADSHOW_SECRET") or DEVELOPMENT_SECRET,
             env=env.get("ROADSHOW_ENV", DEVELOPMENT),
+            trusted_proxies=tuple(p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()),
+            redis_url=env.get("REDIS_URL") or None,
+            redis_prefix=env.get("ROADSHOW_REDIS_PREFIX") or "roadshow",
+            registration_rate_per_minute=_int(env, "ROADSHOW_REGISTRATIONS_PER_MINUTE", 20),
+            key_rate_per_minute=_int(env, "ROADSHOW_KEY_REQUESTS_PER_MINUTE", 6_000),
+            job_lease_seconds=float(_int(env, "ROADSHOW_JOB_LEASE_SECONDS", 30)),
+            embedded_worker=env.get("ROADSHOW_EMBEDDED_WORKER", "1").strip().lower() not in ("0", "false", "no"),
             organiser_name=env.get("ROADSHOW_ORGANISER_NAME") or None,
             organiser_email=env.get("ROADSHOW_ORGANISER_EMAIL") or None,
             default_venue=env.get("ROADSHOW_VENUE", DEFAULT_VENUE) or None,
@@ -85,6 +119,36 @@ class Settings:
 
         default = Organiser()
         return Organiser(self.organiser_name or default.name, self.organiser_email or default.email)
+
+
+def check_database_url(url: str) -> None:
+    """Refuse a URL SQLAlchemy cannot parse or whose driver is not asynchronous, naming DATABASE_URL."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    example = "sqlite+aiosqlite:///path/roadshow.db or postgresql+asyncpg://user@host/db"
+    try:
+        dialect = make_url(url).get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise InvalidInputError(f"cannot be used ({exc}); e.g. {example}", field="DATABASE_URL") from None
+    if not getattr(dialect, "is_async", False):
+        raise InvalidInputError(
+            f"names the synchronous driver {dialect.driver!r}; use an async one, e.g. {example}",
+            field="DATABASE_URL",
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInputError(f"{name} must be a whole number, not {raw!r}", field=name) from None
+    if not 1 <= value <= 1_000_000:
+        raise InvalidInputError(f"{name} must be between 1 and 1000000, not {value}", field=name)
+    return value
 
 
 def default_database_url(data_dir: Path) -> str:

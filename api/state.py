@@ -1,4 +1,4 @@
-"""What one process of the service holds: settings, the engine, caches, the loaded models, the jobs."""
+"""What one process of the service holds: settings, the engine, caches, the loaded models, the job queue."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from api.settings import Settings
 
 if TYPE_CHECKING:
-    from api.guards.auth import PrincipalCache, RegistrationLimiter
-    from api.services.jobs import JobRunner
+    from api.guards.auth import PrincipalCache
+    from api.services.background import BackgroundTasks
+    from api.services.jobs import JobQueue
     from api.services.matches import MatchBook
     from api.services.models import ModelStore
 
@@ -28,9 +29,9 @@ class ServiceState:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     principals: PrincipalCache
-    registration_limiter: RegistrationLimiter
     models: ModelStore
-    jobs: JobRunner
+    jobs: BackgroundTasks
+    queue: JobQueue
     matches: MatchBook
 
     @staticmethod

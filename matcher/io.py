@@ -269,10 +269,10 @@ def _parse_column(raw: pl.Series, col: Column, file: str, issues: list[DataIssue
     parsed: pl.Series
     problem: str
     if col.kind in ("str",):
-        parsed, bad, problem = text, pl.Series([False] * len(text)), ""
+        parsed, bad, problem = text, _flags([False] * len(text)), ""
     elif col.kind == "uscc":
         parsed = text.str.to_uppercase()
-        valid = pl.Series([uscc_validator.is_valid(v) if v is not None else True for v in parsed.to_list()])
+        valid = _flags([uscc_validator.is_valid(v) if v is not None else True for v in parsed.to_list()])
         bad, problem = ~valid, "bad 统一社会信用代码 (18 characters with a valid checksum expected)"
     elif col.kind == "date":
         parsed = text.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
@@ -306,15 +306,48 @@ def _parse_column(raw: pl.Series, col: Column, file: str, issues: list[DataIssue
             bad = present & ~parsed.list.eval(pl.element().is_in(col.values)).list.all().fill_null(True)
             problem = "unknown value in list (expected `;`-separated values of " + ", ".join(col.values) + ")"
         else:
-            bad, problem = pl.Series([False] * len(text)), ""
+            bad, problem = _flags([False] * len(text)), ""
     bad = bad.fill_null(False)
     for row in _bad_rows(bad):
         value = raw[row - 2]
         issues.append(DataIssue(file, row, col.name, f"{problem}: {value!r}"))
+    if col.kind in ("int", "float"):
+        _check_magnitude(text, bad, col, file, issues)
     if col.required:
         for row in _bad_rows(~present):
             issues.append(DataIssue(file, row, col.name, "required value is empty"))
     return parsed.alias(col.name).cast(col.dtype)
+
+
+def _flags(values: list[bool]) -> pl.Series:
+    """A boolean mask (typed, so that an empty file's zero rows are still a boolean column)."""
+    return pl.Series(values, dtype=pl.Boolean)
+
+
+# Numbers past these are typing slips, not data: 1e12 万元 is ten thousand times the world's GDP, and
+# integer columns are stored as 32-bit INTEGER. Refused so that no model meets an infinity or an overflow.
+MAX_MAGNITUDE = 1e12
+MAX_INTEGER = 2**31 - 1
+
+
+def _check_magnitude(text: pl.Series, bad: pl.Series, col: Column, file: str, issues: list[DataIssue]) -> None:
+    """Report numbers of absurd size (1e40), which parse but overflow every model and database column."""
+    as_float = text.str.replace_all(",", "").cast(pl.Float64, strict=False)
+    limit = MAX_INTEGER if col.kind == "int" else MAX_MAGNITUDE
+    huge = (as_float.abs() > limit).fill_null(False) & ~bad
+    for row in _bad_rows(huge):
+        issues.append(DataIssue(file, row, col.name, f"out of range: {text[row - 2]!r} (at most {limit:,.0f} in size)"))
+
+
+def _empty_table_issues(frames: dict[str, pl.DataFrame], files: dict[str, str], issues: list[DataIssue]) -> None:
+    """A file with a header and no rows: an error for startups.csv (nothing to work on), else a warning."""
+    for table, frame in frames.items():
+        if frame.height:
+            continue
+        if table == "startups":
+            issues.append(DataIssue(files[table], None, None, "has a header but no rows: there is nothing to read"))
+        else:
+            issues.append(DataIssue(files[table], None, None, "has a header but no rows", "warning"))
 
 
 def _parse_table(raw: pl.DataFrame, spec: TableSpec, file: str, issues: list[DataIssue]) -> pl.DataFrame:
@@ -398,6 +431,7 @@ def _load(directory: Path, encoding: str) -> tuple[dict[str, pl.DataFrame], list
         raw, file = loaded
         frames[name] = _parse_table(raw, spec, file, issues)
         files[name] = file
+    _empty_table_issues(frames, files, issues)
     _check_references(frames, files, issues)
     _check_plausibility(frames, files, issues)
     _check_consenting_banks(frames, files, issues)

@@ -13,7 +13,7 @@ from litestar.response import Template
 
 from api.console.pages import field_errors, need, render
 from api.console.session import Viewer
-from api.guards.auth import registration_rate_limit
+from api.guards.rate_limit import REGISTRATION
 from api.schemas.startups import StartupCreate
 from api.services import eligibility, investors, startups
 from api.services.keys import Principal, Role
@@ -96,7 +96,7 @@ async def register_form(request: Request[Any, Any, Any], db: Db, viewer: Viewer)
                   sectors=[s.zh for s in SECTORS], stages=[s.value for s in Stage], registered=None)
 
 
-@post("/register", include_in_schema=False, guards=[registration_rate_limit])
+@post("/register", include_in_schema=False, opt={REGISTRATION: True})
 async def register(request: Request[Any, Any, Any], db: Db, service: Service, viewer: Viewer) -> Response[Any]:
     form = await request.form()
     values = {k: str(form.get(k) or "") for k in form}

@@ -238,7 +238,7 @@ async def job_fragment(
 
 async def _start(db: Any, service: Any, event_id: str, request_body: ScheduleRequest | RescheduleRequest) -> None:
     await events.run(
-        db, service.sessions, service.models, service.jobs, event_id=event_id, request=request_body,
+        db, service.sessions, service.queue, event_id=event_id, request=request_body,
         background_pairs=service.settings.background_schedule_pairs,
     )
 

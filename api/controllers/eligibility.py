@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, get, post
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from api.controllers._params import PageLimit, PageOffset
+from api.controllers._params import PageLimit, PageOffset, QueryId
 from api.guards.auth import Caller, bank_only
 from api.schemas.eligibility import BatchRead, DecisionPage, DecisionRead, EligibilityBatchRequest, EligibilityRequest
 from api.services import eligibility
@@ -42,7 +40,7 @@ class EligibilityController(Controller):
         self,
         db: Db,
         principal: Caller,
-        startup_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        startup_id: QueryId = None,
         limit: PageLimit = 50,
         offset: PageOffset = 0,
     ) -> DecisionPage:

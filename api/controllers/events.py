@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
+from api.controllers._idempotency import IdempotencyKey, idempotent_request
 from api.controllers._params import EntityId
 from api.guards.auth import staff_only
 from api.schemas.events import (
@@ -34,17 +35,23 @@ def _file(download: Download) -> Response[bytes]:
 
 
 async def _solve(
-    db: Db, service: Service, event_id: str, request: ScheduleRequest | RescheduleRequest
+    *,
+    request: Request[Any, Any, Any],
+    db: Db,
+    service: Service,
+    event_id: str,
+    body: ScheduleRequest | RescheduleRequest,
+    idempotency_key: str | None,
 ) -> Response[ScheduleOutcome]:
     """Schedule or reschedule: 200 with the result, or 202 with a job for a large event."""
     outcome = await events.run(
         db,
         service.sessions,
-        service.models,
-        service.jobs,
+        service.queue,
         event_id=event_id,
-        request=request,
+        request=body,
         background_pairs=service.settings.background_schedule_pairs,
+        idempotent=idempotent_request(request, service, idempotency_key, body),
     )
     return Response(outcome, status_code=HTTP_202_ACCEPTED if outcome.job is not None else HTTP_200_OK)
 
@@ -76,15 +83,33 @@ class EventController(Controller):
 
     @post("/{event_id:str}/schedule", summary="Solve the meeting grid (202 + job for large events)")
     async def schedule(
-        self, event_id: EntityId, data: JSONBody[ScheduleRequest], db: Db, service: Service
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        event_id: EntityId,
+        data: JSONBody[ScheduleRequest],
+        db: Db,
+        service: Service,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[ScheduleOutcome]:
-        return await _solve(db, service, event_id, data)
+        return await _solve(
+            request=request, db=db, service=service, event_id=event_id, body=data, idempotency_key=idempotency_key
+        )
 
     @post("/{event_id:str}/reschedule", summary="Re-solve after cancellations, late arrivals, no-shows")
     async def reschedule(
-        self, event_id: EntityId, data: JSONBody[RescheduleRequest], db: Db, service: Service
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        event_id: EntityId,
+        data: JSONBody[RescheduleRequest],
+        db: Db,
+        service: Service,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[ScheduleOutcome]:
-        return await _solve(db, service, event_id, data)
+        return await _solve(
+            request=request, db=db, service=service, event_id=event_id, body=data, idempotency_key=idempotency_key
+        )
 
     @get(
         "/{event_id:str}/meetings",

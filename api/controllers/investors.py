@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, delete, get, patch, post
-from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
-from api.controllers._params import EntityId, PageLimit, PageOffset, TopK
+from api.controllers._params import EntityId, PageLimit, PageOffset, QueryId, TopK
 from api.guards.auth import Caller, staff_only
 from api.schemas.investors import (
     BankCreate,
@@ -103,7 +101,7 @@ class ProductController(Controller):
 
     @get("", summary="Loan products (a bank key sees only its own bank's)")
     async def list_products(
-        self, db: Db, principal: Caller, bank_id: Annotated[str | None, QueryParameter(max_length=64)] = None
+        self, db: Db, principal: Caller, bank_id: QueryId = None
     ) -> list[ProductRead]:
         principal.require_role(Role.ADMIN, Role.ORGANISER, Role.BANK)
         own = principal.bank_id if principal.role is Role.BANK else bank_id

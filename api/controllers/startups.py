@@ -1,13 +1,16 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, delete, get, patch, post, put
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from api.controllers._params import EntityId, PageLimit, PageOffset, TopK
-from api.guards.auth import NO_AUTH, Caller, registration_rate_limit, roles
+from api.controllers._idempotency import NO_STORE, IdempotencyKey, idempotent_request
+from api.controllers._params import EntityId, PageLimit, PageOffset, QueryLabel, TopK
+from api.guards.auth import NO_AUTH, Caller, roles
+from api.guards.rate_limit import REGISTRATION
+from api.schemas.common import ONE_LINE
 from api.schemas.ranking import MatchList
 from api.schemas.startups import (
     AssessmentSummary,
@@ -20,6 +23,7 @@ from api.schemas.startups import (
     StartupUpdate,
 )
 from api.services import matches, startups
+from api.services.idempotency import Replay
 from api.services.keys import Role
 from api.state import Db, Service
 from matcher.domain import Stage
@@ -32,13 +36,32 @@ class StartupController(Controller):
     @post(
         "",
         status_code=HTTP_201_CREATED,
-        guards=[registration_rate_limit],
-        opt={NO_AUTH: True},
+        opt={NO_AUTH: True, REGISTRATION: True},
         security=[],
-        summary="Register a startup (no key needed; rate-limited)",
+        summary="Register a startup (no key needed; rate-limited; send an Idempotency-Key to retry safely)",
     )
-    async def register(self, data: JSONBody[StartupCreate], db: Db, service: Service) -> StartupRegistered:
-        return await startups.register(db, body=data, secret=service.settings.secret)
+    async def register(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[StartupCreate],
+        db: Db,
+        service: Service,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[StartupRegistered]:
+        idempotent = idempotent_request(request, service, idempotency_key, data)
+        outcome = await startups.register(db, body=data, secret=service.settings.secret, idempotent=idempotent)
+        # The body carries the startup's key: no cache, proxy or browser may keep it.
+        if isinstance(outcome, Replay):
+            return Response(outcome.body, status_code=outcome.status_code, headers=NO_STORE)
+        return Response(outcome, status_code=HTTP_201_CREATED, headers=NO_STORE)
+
+    @delete(
+        "/{startup_id:str}",
+        summary="Remove a profile: archived when it has history (assessments, consents, meetings), else deleted",
+    )
+    async def remove(self, startup_id: EntityId, db: Db, principal: Caller, service: Service) -> None:
+        await startups.remove(db, principal=principal, startup_id=startup_id)
+        service.matches.forget(startup_id)
 
     @get(
         "",
@@ -50,8 +73,10 @@ class StartupController(Controller):
         *,
         db: Db,
         principal: Caller,
-        q: Annotated[str | None, QueryParameter(max_length=100, description="Any part of the name or id")] = None,
-        sector: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        q: Annotated[
+            str | None, QueryParameter(max_length=100, pattern=ONE_LINE, description="Any part of the name or id")
+        ] = None,
+        sector: QueryLabel = None,
         stage: FromQuery[Stage | None] = None,
         tech_sme: FromQuery[bool | None] = None,
         limit: PageLimit = 50,

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -95,6 +96,8 @@ class Startup(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Indexed: running servers poll it for profiles changed since their last look (api.services.matches).
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, index=True)
+    # Set instead of deleting a startup with history: gone from lists, matches and new events; history kept.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     ip_assets: Mapped[list[IPAsset]] = relationship(
         back_populates="startup", cascade="all, delete-orphan", order_by="IPAsset.id", lazy="selectin"
@@ -134,6 +137,8 @@ class Investor(Base):
     description: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set instead of deleting an investor or bank with history (interactions, decisions, consents, meetings).
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  # SQLAlchemy reads it as a class attribute
 
@@ -293,18 +298,58 @@ class Meeting(Base):
     score: Mapped[float] = mapped_column(Float)
 
 
+ACTIVE_JOB = "status IN ('queued', 'running')"
+
+
 class ScheduleJob(Base):
+    """A job on the queue (``api.services.jobs``): its status, progress and outcome, readable by any process.
+
+    ``lock_key`` names what the job must have to itself (``event:<id>``): a partial unique index allows
+    one queued or running job per key, so a second solve of the same event is refused by construction."""
+
     __tablename__ = "schedule_jobs"
+    __table_args__ = (
+        Index(
+            "uq_schedule_jobs_active_lock",
+            "lock_key",
+            unique=True,
+            sqlite_where=text(ACTIVE_JOB),
+            postgresql_where=text(ACTIVE_JOB),
+        ),
+    )
 
     job_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    event_id: Mapped[str] = mapped_column(ForeignKey("events.event_id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # "schedule" or "reschedule"
+    event_id: Mapped[str | None] = mapped_column(ForeignKey("events.event_id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "schedule", "reschedule", or another job kind
     status: Mapped[str] = mapped_column(String(16))  # queued, running, done, failed
     params: Mapped[dict[str, Any]] = mapped_column()
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lock_key: Mapped[str | None] = mapped_column(String(100))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # What the worker is doing now ({"stage": "solving", ...}); refreshed with the heartbeat.
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A running job whose heartbeat stops (its worker was killed) is retried or failed by the sweeper.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class IdempotencyRecord(Base):
+    """The response to a request sent with an ``Idempotency-Key``, replayed to the same caller's retry.
+
+    The response is sealed with a key derived from the deployment secret and the caller's idempotency key
+    (``api.services.idempotency``): a registration's API key is never readable from this table alone."""
+
+    __tablename__ = "idempotency_keys"
+
+    caller: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    sealed_response: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
 class ModelVersion(Base):

@@ -137,6 +137,10 @@ class JobRead(Struct):
     error: dict[str, Any] | None
     created_at: datetime
     finished_at: datetime | None
+    # Tries so far (a job whose worker was killed is retried once); what the worker is doing now.
+    attempts: int = 0
+    progress: dict[str, Any] | None = None
+    started_at: datetime | None = None
 
 
 class ScheduleOutcome(Struct):

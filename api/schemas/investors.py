@@ -57,6 +57,8 @@ class InvestorRead(Struct):
     description: str | None
     version: int
     created_at: datetime
+    # Set when the record was archived instead of deleted (it had history); archived ones are not listed.
+    archived_at: datetime | None = None
 
 
 class InvestorPage(Struct):

@@ -115,6 +115,8 @@ class StartupRead(Struct):
     version: int
     created_at: datetime
     updated_at: datetime
+    # Set when the profile was archived instead of deleted (it had history); archived ones are not listed.
+    archived_at: datetime | None = None
 
 
 class StartupRegistered(Struct):

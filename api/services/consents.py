@@ -36,13 +36,16 @@ async def check_banks(session: AsyncSession, bank_ids: Sequence[str], field: str
     found = set(
         (
             await session.scalars(
-                select(Investor.investor_id).where(Investor.investor_id.in_(wanted), Investor.kind == "bank")
+                # An archived bank keeps its history but takes no new consent.
+                select(Investor.investor_id).where(
+                    Investor.investor_id.in_(wanted), Investor.kind == "bank", Investor.archived_at.is_(None)
+                )
             )
         ).all()
     )
     for i, bank_id in enumerate(wanted):
         if bank_id not in found:
-            raise InvalidInputError(f"no bank with id {bank_id}", field=f"{field}[{i}]")
+            raise InvalidInputError(f"no active bank with id {bank_id}", field=f"{field}[{i}]")
     return wanted
 
 

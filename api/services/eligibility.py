@@ -13,7 +13,7 @@ import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.models import Assessment, LoanProduct, Startup
+from api.db.models import Assessment, Investor, LoanProduct, Startup
 from api.errors import domain_body
 from api.schemas.eligibility import BatchItem, BatchRead, DecisionPage, DecisionRead, ProblemRead
 from api.services import consents
@@ -23,7 +23,7 @@ from api.services.models import ModelStore
 from matcher.domain import LoanProduct as DomainProduct
 from matcher.domain import ProductKind
 from matcher.eligibility import Decision, PDModel, assess, prior_model
-from matcher.errors import MatcherError, NotFittedError, NotFoundError, PermissionDeniedError
+from matcher.errors import ConflictError, MatcherError, NotFittedError, NotFoundError, PermissionDeniedError
 
 
 def _decision_json(d: Decision, bank_id: str, product_id: str) -> dict[str, Any]:
@@ -86,11 +86,18 @@ async def _decide(
             raise NotFoundError(f"no loan product with id {product_id}")
         if product.bank_id != bank_id:
             raise PermissionDeniedError(f"product {product_id} belongs to another bank")
-        known = set((await session.scalars(select(Startup.startup_id).where(Startup.startup_id.in_(wanted)))).all())
+        bank = await session.get(Investor, bank_id)
+        if bank is not None and bank.archived_at is not None:
+            raise ConflictError(f"bank {bank_id} is archived: its decisions stay readable, it makes no new ones")
+        query = select(Startup.startup_id, Startup.archived_at).where(Startup.startup_id.in_(wanted))
+        found: dict[str, Any] = {r[0]: r[1] for r in (await session.execute(query)).all()}
+        known = set(found)
         allowed = await consents.consenting(session, bank_id, known)
         for s in wanted:
             if s not in known:
                 refused[s] = NotFoundError(f"no startup with id {s}")
+            elif found[s] is not None:
+                refused[s] = ConflictError(f"startup {s} is archived: its decisions stay readable, it is not assessed")
             elif s not in allowed:
                 refused[s] = PermissionDeniedError(
                     f"startup {s} has not consented to assessment by bank {bank_id} (no consent in force)")

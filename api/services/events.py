@@ -1,12 +1,12 @@
 """Roadshow events: orchestration only. ``matcher.scheduling`` parses the event once into its problem (named
 from the database, unscored pairs scored by the active ranking model), solves and re-plans it and writes
 every export; this module stores the problem and the schedule as the library's own documents, runs large
-solves as background jobs, and reads them back for the API and the console."""
+solves and re-plans as jobs on the queue (``api.services.jobs``), and reads them back for the API and the console."""
 
 from __future__ import annotations
 
 import asyncio
-import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -14,8 +14,8 @@ import msgspec
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.db.models import Event, EventParticipant, Investor, Meeting, ScheduleJob, Startup, utcnow
-from api.errors import FieldConflictError, domain_body, logger, problem_body
+from api.db.models import Event, EventParticipant, Investor, Meeting, ScheduleJob, Startup
+from api.errors import FieldConflictError, StoredProblem
 from api.schemas.events import (
     AgendaRead,
     EventCreate,
@@ -26,10 +26,12 @@ from api.schemas.events import (
     ScheduleOutcome,
     ScheduleRequest,
 )
+from api.services import idempotency
 from api.services.frames import load_dataset
-from api.services.jobs import JobRunner
+from api.services.idempotency import IdempotentRequest
+from api.services.jobs import JobContext, JobQueue, add_job, new_job, wait_for
 from api.services.models import ModelStore
-from matcher.errors import ConflictError, InvalidInputError, MatcherError, NotFoundError
+from matcher.errors import ConflictError, InvalidInputError, NotFoundError
 from matcher.scheduling import (
     DEFAULT_MODE,
     DEFAULT_ORGANISER,
@@ -110,12 +112,13 @@ async def _names(session: AsyncSession, body: EventCreate) -> dict[str, str]:
         ("startups", Startup, Startup.startup_id, [p.startup_id for p in body.startups]),
         ("investors", Investor, Investor.investor_id, [p.investor_id for p in body.investors]),
     ):
-        rows = (await session.execute(select(column, model.name).where(column.in_(items)))).all()
-        found = {r[0]: r[1] for r in rows}
+        # Archived participants (they have history but left) can no longer be booked.
+        query = select(column, model.name).where(column.in_(items), model.archived_at.is_(None))
+        found = {r[0]: r[1] for r in (await session.execute(query)).all()}
         for k, pid in enumerate(items):
             if pid not in found:
                 raise InvalidInputError(
-                    f"no {model.__tablename__[:-1]} with id {pid}", field=f"{key}[{k}].{key[:-1]}_id"
+                    f"no active {model.__tablename__[:-1]} with id {pid}", field=f"{key}[{k}].{key[:-1]}_id"
                 )
         names.update(found)
     return names
@@ -198,28 +201,67 @@ def _mode(requested: str | None, current: Schedule | None) -> Mode:
     return next((m for m in MODES if m == wanted), DEFAULT_MODE)
 
 
+async def _archived(session: AsyncSession, event: Event) -> list[str]:
+    """Participants archived since the event was defined: a re-plan removes them and says so."""
+    ids = {side: [p.participant_id for p in event.participants if p.side == side] for side, _, _ in SIDES}
+    startups = await session.scalars(
+        select(Startup.startup_id).where(Startup.startup_id.in_(ids["startup"]), Startup.archived_at.is_not(None))
+    )
+    investors = await session.scalars(
+        select(Investor.investor_id).where(
+            Investor.investor_id.in_(ids["investor"]), Investor.archived_at.is_not(None)
+        )
+    )
+    return sorted([*startups.all(), *investors.all()])
+
+
 async def _solve_and_store(
-    sessions: async_sessionmaker[AsyncSession], store: ModelStore, *, event_id: str, kind: str, params: dict[str, Any]
+    sessions: async_sessionmaker[AsyncSession],
+    store: ModelStore,
+    *,
+    event_id: str,
+    kind: str,
+    params: dict[str, Any],
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     async with sessions() as session:
         async with session.begin():
             event = await _load(session, event_id)
             rows = await _meeting_rows(session, event_id) if event.schedule is not None else ()
             current = _schedule_of(event, rows)
+            removed = await _archived(session, event) if kind == "reschedule" else []
             problem = await _scored(session, store, parse_event(event.problem))
         mode = _mode(params.get("mode"), current)
         if kind == "reschedule":
             if current is None:
                 raise ConflictError(f"event {event_id} has no schedule yet; schedule it before rescheduling")
-            changes = parse_changes(params["changes"], problem)
+            raw_changes = dict(params["changes"])
+            raw_changes["no_shows"] = list(dict.fromkeys([*raw_changes.get("no_shows", []), *removed]))
+            changes = parse_changes(raw_changes, problem)
             problem, schedule = await asyncio.to_thread(
-                reschedule, problem, current, changes, mode=mode, time_limit=params["time_limit"]
+                reschedule, problem, current, changes, mode=mode, time_limit=params["time_limit"], progress=progress
             )
         else:
-            schedule = await asyncio.to_thread(solve, problem, mode=mode, time_limit=params["time_limit"])
+            schedule = await asyncio.to_thread(
+                solve, problem, mode=mode, time_limit=params["time_limit"], progress=progress
+            )
         async with session.begin():
             await _store(session, event_id, problem, schedule)
-        return schedule.summary(problem)
+        summary = schedule.summary(problem)
+        return {**summary, "removed": removed} if removed else summary
+
+
+async def run_solve_job(context: JobContext) -> dict[str, Any]:
+    """The queue's handler for ``schedule`` and ``reschedule`` jobs (runs in a worker thread's loop)."""
+    assert context.event_id is not None
+    return await _solve_and_store(
+        context.sessions,
+        context.runtime.models,
+        event_id=context.event_id,
+        kind=context.kind,
+        params=context.params,
+        progress=context.report,
+    )
 
 
 async def _store(session: AsyncSession, event_id: str, problem: EventProblem, schedule: Schedule) -> None:
@@ -241,7 +283,7 @@ async def _store(session: AsyncSession, event_id: str, problem: EventProblem, sc
 def _job_read(job: ScheduleJob) -> JobRead:
     return JobRead(
         job_id=job.job_id,
-        event_id=job.event_id,
+        event_id=job.event_id or "",
         kind=job.kind,
         status=job.status,
         params=job.params,
@@ -249,71 +291,51 @@ def _job_read(job: ScheduleJob) -> JobRead:
         error=job.error,
         created_at=job.created_at,
         finished_at=job.finished_at,
+        attempts=job.attempts,
+        progress=job.progress,
+        started_at=job.started_at,
     )
-
-
-async def _run_job(sessions: async_sessionmaker[AsyncSession], store: ModelStore, job_id: str) -> None:
-    async with sessions() as session, session.begin():
-        job = await session.get(ScheduleJob, job_id)
-        if job is None:
-            return
-        job.status = "running"
-        event_id, kind, params = job.event_id, job.kind, dict(job.params)
-    try:
-        result = await _solve_and_store(sessions, store, event_id=event_id, kind=kind, params=params)
-    except MatcherError as exc:
-        await _finish(sessions, job_id, None, domain_body(exc)[1])
-    except asyncio.CancelledError:
-        body = problem_body(503, "Interrupted", "interrupted", "the server stopped before the job finished")
-        await _finish(sessions, job_id, None, body)
-        raise
-    except Exception:
-        logger.exception("scheduling job %s failed", job_id)
-        await _finish(sessions, job_id, None, problem_body(500, "Internal error", "internal", "the job failed"))
-    else:
-        await _finish(sessions, job_id, result, None)
-
-
-async def _finish(
-    sessions: async_sessionmaker[AsyncSession], job_id: str, result: dict[str, Any] | None, error: dict[str, Any] | None
-) -> None:
-    async with sessions() as session, session.begin():
-        job = await session.get(ScheduleJob, job_id)
-        if job is not None:
-            job.status = "done" if error is None else "failed"
-            job.result, job.error, job.finished_at = result, error, utcnow()
 
 
 async def run(
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
-    store: ModelStore,
-    jobs: JobRunner,
+    queue: JobQueue,
     *,
     event_id: str,
     request: ScheduleRequest | RescheduleRequest,
     background_pairs: int,
+    idempotent: IdempotentRequest | None = None,
 ) -> ScheduleOutcome:
-    """Schedule (or reschedule) now, or as a background job for large events or when asked to."""
+    """Schedule (or reschedule) as a job on the queue: one per event at a time (409 naming the running
+    one). Small events are waited for and answered at once; large ones, or when asked, answer 202 with
+    the job to poll. With ``idempotent``, a retry gets the job of the first request."""
     kind = "reschedule" if isinstance(request, RescheduleRequest) else "schedule"
     params: dict[str, Any] = {"mode": request.mode, "time_limit": request.time_limit}
     if isinstance(request, RescheduleRequest):
         params["changes"] = msgspec.to_builtins(request.changes)
+    job: ScheduleJob | None = None
     async with session.begin():
+        if idempotent is not None and (replay := await idempotency.recall(session, idempotent)) is not None:
+            job = await session.get(ScheduleJob, replay.body["job_id"])
         event = await _load(session, event_id)
         problem = event.problem or {}
         large = len(problem.get("startups", ())) * len(problem.get("investors", ())) > background_pairs
-        if not (request.background if request.background is not None else large):
-            job = None
-        else:
-            job = ScheduleJob(
-                job_id="job_" + secrets.token_hex(6), event_id=event_id, kind=kind, status="queued", params=params
-            )
-            session.add(job)
+    background = request.background if request.background is not None else large
     if job is None:
-        summary = await _solve_and_store(sessions, store, event_id=event_id, kind=kind, params=params)
-        return ScheduleOutcome(event_id=event_id, summary=summary)
-    jobs.spawn(_run_job(sessions, store, job.job_id))
+        job = await add_job(
+            session,
+            new_job(kind, params, event_id=event_id, lock_key=f"event:{event_id}"),
+            remember=idempotent,
+        )
+        queue.enqueue(job.job_id)
+    if not background:
+        # The solve's own limit, plus loading and storing.
+        job = await wait_for(sessions, job.job_id, request.time_limit + 30.0)
+        if job.status == "done":
+            return ScheduleOutcome(event_id=event_id, summary=job.result)
+        if job.status == "failed" and job.error is not None:
+            raise StoredProblem(job.error)
     return ScheduleOutcome(event_id=event_id, job=_job_read(job))
 
 

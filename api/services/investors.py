@@ -21,6 +21,7 @@ from api.schemas.investors import (
     ProductRead,
     ProductUpdate,
 )
+from api.services import archive
 from matcher.errors import InvalidInputError, NotFoundError
 from matcher.io import TABLES
 from matcher.plausibility import check_record
@@ -41,6 +42,7 @@ def investor_read(row: Investor) -> InvestorRead:
         description=row.description,
         version=row.version,
         created_at=row.created_at,
+        archived_at=row.archived_at,
     )
 
 
@@ -103,7 +105,9 @@ async def get_investor(session: AsyncSession, *, investor_id: str, bank: bool | 
 async def list_investors(
     session: AsyncSession, *, bank: bool, kind: str | None = None, limit: int = 50, offset: int = 0
 ) -> InvestorPage:
-    query = select(Investor).where(Investor.kind == BANK if bank else Investor.kind != BANK)
+    query = select(Investor).where(
+        Investor.kind == BANK if bank else Investor.kind != BANK, Investor.archived_at.is_(None)
+    )
     if kind is not None:
         query = query.where(Investor.kind == kind)
     async with session.begin():
@@ -116,6 +120,7 @@ async def update_investor(session: AsyncSession, *, investor_id: str, body: Inve
     changes = _changes(body)
     async with session.begin():
         row = await _load_investor(session, investor_id, bank=bank)
+        archive.refuse_archived(row, "bank" if bank else "investor", investor_id)
         _check_version("investor", investor_id, row.version, body.version)
         _check_ticket(
             changes.get("ticket_min_wan", row.ticket_min_wan), changes.get("ticket_max_wan", row.ticket_max_wan)
@@ -126,10 +131,11 @@ async def update_investor(session: AsyncSession, *, investor_id: str, body: Inve
     return investor_read(row)
 
 
-async def delete_investor(session: AsyncSession, *, investor_id: str, bank: bool) -> None:
+async def delete_investor(session: AsyncSession, *, investor_id: str, bank: bool) -> bool:
+    """Archive the investor or bank when it has history, delete it otherwise; True when archived."""
     async with session.begin():
         row = await _load_investor(session, investor_id, bank=bank)
-        await session.delete(row)
+        return await archive.remove(session, row)
 
 
 async def create_product(session: AsyncSession, *, body: ProductCreate) -> ProductRead:
@@ -137,8 +143,8 @@ async def create_product(session: AsyncSession, *, body: ProductCreate) -> Produ
     values = {f: v for f, v in msgspec.structs.asdict(body).items() if f != "product_id"}
     async with session.begin():
         bank = await session.get(Investor, body.bank_id)
-        if bank is None or bank.kind != BANK:
-            raise InvalidInputError(f"no bank with id {body.bank_id}", field="bank_id")
+        if bank is None or bank.kind != BANK or bank.archived_at is not None:
+            raise InvalidInputError(f"no active bank with id {body.bank_id}", field="bank_id")
         if await session.get(LoanProduct, product_id) is not None:
             raise FieldConflictError(f"id {product_id} is already taken", field="product_id")
         row = LoanProduct(product_id=product_id, **values)

@@ -16,6 +16,8 @@ from api.db.models import ApiKey, Investor, Startup
 from matcher.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 
 KEY_PREFIX = "rsk_"
+# The width of the ``api_keys.name`` column.
+KEY_NAME_LENGTH = 200
 
 
 class Role(StrEnum):
@@ -80,6 +82,10 @@ def new_key_row(
         raise InvalidInputError("only bank keys are bound to a bank", field="bank_id")
     if role is not Role.STARTUP and startup_id:
         raise InvalidInputError("only startup keys are bound to a startup", field="startup_id")
+    if not name.strip() or len(name) > KEY_NAME_LENGTH or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise InvalidInputError(
+            f"a key's name must be 1 to {KEY_NAME_LENGTH} characters on one line", field="name"
+        )
     api_key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(
         key_id="key_" + secrets.token_hex(6),
@@ -104,8 +110,8 @@ async def create_key(
     async with session.begin():
         if bank_id is not None:
             bank = await session.get(Investor, bank_id)
-            if bank is None or bank.kind != "bank":
-                raise NotFoundError(f"no bank with id {bank_id}")
+            if bank is None or bank.kind != "bank" or bank.archived_at is not None:
+                raise NotFoundError(f"no active bank with id {bank_id}")
         if startup_id is not None and await session.get(Startup, startup_id) is None:
             raise NotFoundError(f"no startup with id {startup_id}")
         row, api_key = new_key_row(role=role, name=name, secret=secret, bank_id=bank_id, startup_id=startup_id)

@@ -106,7 +106,9 @@ class MatchBook:
 async def _investor_names(session: AsyncSession, ids: list[str]) -> dict[str, tuple[str, str | None]]:
     rows = (
         await session.execute(
-            select(Investor.investor_id, Investor.name, Investor.kind).where(Investor.investor_id.in_(ids))
+            select(Investor.investor_id, Investor.name, Investor.kind).where(
+                Investor.investor_id.in_(ids), Investor.archived_at.is_(None)
+            )
         )
     ).all()
     return {r.investor_id: (r.name, r.kind) for r in rows}
@@ -189,9 +191,17 @@ async def for_investor(session: AsyncSession, store: ModelStore, *, investor_id:
         ranked = await asyncio.to_thread(models.ranking.recommend, data, [investor_id], k=k, side="startups")
         ids = ranked["startup_id"].to_list()
         rows = (
-            await session.execute(select(Startup.startup_id, Startup.name).where(Startup.startup_id.in_(ids)))
+            await session.execute(
+                select(Startup.startup_id, Startup.name).where(
+                    Startup.startup_id.in_(ids), Startup.archived_at.is_(None)
+                )
+            )
         ).all()
     names: dict[str, tuple[str, str | None]] = {r.startup_id: (r.name, None) for r in rows}
+    # Archived startups are not offered.
+    ranked = ranked.filter(pl.col("startup_id").is_in(list(names))).with_columns(
+        rank=pl.int_range(1, pl.len() + 1)
+    )
     return MatchList(
         target_id=investor_id, side="startups", model_version=models.version, items=_items(ranked, names, "startups")
     )

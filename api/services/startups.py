@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.cn import uscc as uscc_checker
 from stdnum.exceptions import ValidationError as StdnumValidationError
@@ -24,8 +25,9 @@ from api.schemas.startups import (
     StartupRegistered,
     StartupUpdate,
 )
-from api.services import consents, tech_sme
-from api.services.keys import Principal, Role, new_key_row
+from api.services import archive, consents, idempotency, tech_sme
+from api.services.idempotency import IdempotentRequest, Replay
+from api.services.keys import KEY_NAME_LENGTH, Principal, Role, new_key_row
 from matcher.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from matcher.io import TABLES
 from matcher.plausibility import check_record, check_records
@@ -62,6 +64,7 @@ def to_read(row: Startup) -> StartupRead:
         version=row.version,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        archived_at=row.archived_at,
     )
 
 
@@ -88,14 +91,47 @@ async def _uscc_taken(session: AsyncSession, uscc: str, *, other_than: str | Non
     return (await session.scalar(query)) is not None
 
 
-async def register(session: AsyncSession, *, body: StartupCreate, secret: str) -> StartupRegistered:
-    """Create the profile, its IP assets, its consents and its own key, all in one transaction."""
+SELF_REGISTRATION = "self-registration of "
+
+
+def registration_key_name(name: str) -> str:
+    """The name of a self-registered startup's key, shortened so it always fits its column."""
+    room = KEY_NAME_LENGTH - len(SELF_REGISTRATION)
+    return SELF_REGISTRATION + (name if len(name) <= room else name[: room - 1] + "…")
+
+
+async def register(
+    session: AsyncSession, *, body: StartupCreate, secret: str, idempotent: IdempotentRequest | None = None
+) -> StartupRegistered | Replay:
+    """Create the profile, its IP assets, its consents and its own key, all in one transaction.
+
+    With ``idempotent``, a retry of the same request replays the first response (its key included)."""
+    try:
+        return await _register(session, body=body, secret=secret, idempotent=idempotent)
+    except IntegrityError:
+        if idempotent is None:
+            raise
+        # The same request raced itself: the first one committed, so replay it.
+        async with session.begin():
+            replay = await idempotency.recall(session, idempotent)
+        if replay is None:
+            raise
+        return replay
+
+
+async def _register(
+    session: AsyncSession, *, body: StartupCreate, secret: str, idempotent: IdempotentRequest | None
+) -> StartupRegistered | Replay:
     uscc = check_uscc(body.uscc)
     values: dict[str, Any] = {f: getattr(body, f) for f in _PROFILE_FIELDS}
     values["uscc"] = uscc
     _check_profile(values)
     ip_rows = _ip_rows(body.ip_assets)
     async with session.begin():
+        if idempotent is not None:
+            replay = await idempotency.recall(session, idempotent)
+            if replay is not None:
+                return replay
         if uscc is not None and await _uscc_taken(session, uscc):
             raise FieldConflictError(f"a startup with 统一社会信用代码 {uscc} is already registered", field="uscc")
         bank_ids = await consents.check_banks(session, body.consents, "consents")
@@ -106,12 +142,15 @@ async def register(session: AsyncSession, *, body: StartupCreate, secret: str) -
         await session.flush()
         consents.grant(session, startup_id, bank_ids)
         key_row, api_key = new_key_row(
-            role=Role.STARTUP, name=f"self-registration of {body.name}", secret=secret, startup_id=startup_id
+            role=Role.STARTUP, name=registration_key_name(body.name), secret=secret, startup_id=startup_id
         )
         session.add(key_row)
         await tech_sme.refresh(session, [startup_id])
         await session.refresh(row)
-    return StartupRegistered(startup=to_read(row), key_id=key_row.key_id, api_key=api_key)
+        registered = StartupRegistered(startup=to_read(row), key_id=key_row.key_id, api_key=api_key)
+        if idempotent is not None:
+            await idempotency.remember(session, idempotent, 201, registered)
+    return registered
 
 
 async def _load(session: AsyncSession, startup_id: str) -> Startup:
@@ -144,6 +183,7 @@ async def update(session: AsyncSession, *, principal: Principal, startup_id: str
     ip_rows = _ip_rows(ip_assets) if ip_assets is not None else None
     async with session.begin():
         row = await _load(session, startup_id)
+        archive.refuse_archived(row, "startup", startup_id)
         if row.version != body.version:
             raise FieldConflictError(
                 f"startup {startup_id} is at version {row.version}, not {body.version}; reload and retry",
@@ -162,6 +202,13 @@ async def update(session: AsyncSession, *, principal: Principal, startup_id: str
         await tech_sme.refresh(session, [startup_id])
         await session.refresh(row)
     return to_read(row)
+
+
+async def remove(session: AsyncSession, *, principal: Principal, startup_id: str) -> bool:
+    """Archive the profile when it has history, delete it otherwise; True when archived."""
+    principal.require_startup_access(startup_id)
+    async with session.begin():
+        return await archive.remove(session, await _load(session, startup_id))
 
 
 async def list_startups(
@@ -183,7 +230,7 @@ async def list_startups(
         consented_to = principal.bank_id or ""
     elif principal is not None and not principal.is_staff:
         raise PermissionDeniedError("listing startups needs an organiser's or a bank's key")
-    query = select(Startup)
+    query = select(Startup).where(Startup.archived_at.is_(None))
     if q:
         pattern = "%" + q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(Startup.name.ilike(pattern, escape="\\") | Startup.startup_id.ilike(pattern, escape="\\"))
@@ -209,7 +256,7 @@ async def put_consents(
     ones revoked today (effective at once, recorded in the history)."""
     principal.require_startup_access(startup_id)
     async with session.begin():
-        await _load(session, startup_id)
+        archive.refuse_archived(await _load(session, startup_id), "startup", startup_id)
         await consents.set_banks(session, startup_id, bank_ids, by=principal.key_id)
     return await get_consents(session, principal=principal, startup_id=startup_id)
 

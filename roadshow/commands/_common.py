@@ -3,6 +3,7 @@ a one-line message and an exit code instead of a traceback."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -62,25 +63,47 @@ def user_errors() -> Iterator[None]:
     except DataValidationError as exc:
         for issue in exc.issues:
             if issue.severity == "error":
-                err_console.print(f"[red]{issue}[/red]", markup=True, highlight=False)
+                err_console.print(f"[red]{issue}[/red]", markup=True, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_ERROR) from None
     except InfeasibleError as exc:
-        err_console.print(f"[red]infeasible:[/red] {exc}", highlight=False)
+        err_console.print(f"[red]infeasible:[/red] {exc}", highlight=False, soft_wrap=True)
         for line in exc.conflicts:
             err_console.print(f"  - {line}", highlight=False, markup=False)
         raise typer.Exit(EXIT_INFEASIBLE) from None
     except InvalidInputError as exc:
         where = f"{exc.field}: " if exc.field else ""
-        err_console.print(f"[red]error:[/red] {where}{exc}", highlight=False)
+        err_console.print(f"[red]error:[/red] {where}{exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_ERROR) from None
     except MatcherError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_ERROR) from None
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
         # Some readers (polars) raise these with only a message, no strerror or filename.
         what = f"{exc.strerror}: {exc.filename}" if exc.filename else str(exc)
-        err_console.print(f"[red]error:[/red] {what}", highlight=False)
+        err_console.print(f"[red]error:[/red] {what}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_ERROR) from None
+    except Exception as exc:
+        reason = database_failure(exc)
+        if reason is None:
+            raise
+        err_console.print(f"[red]error:[/red] {reason}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_ERROR) from None
+
+
+# Errors raised by the database layers; recognised by module so the CLI need not import them to catch them.
+_DATABASE_MODULES = frozenset({"sqlalchemy", "alembic", "asyncpg", "aiosqlite", "sqlite3"})
+
+
+def database_failure(exc: BaseException) -> str | None:
+    """A one-line reason when ``exc`` means the configured database cannot be used, else None."""
+    if isinstance(exc, (ConnectionError, TimeoutError, socket.gaierror)):
+        return f"cannot reach the database (DATABASE_URL): {exc}"
+    if type(exc).__module__.split(".")[0] not in _DATABASE_MODULES:
+        return None
+    cause = getattr(exc, "orig", None) or exc
+    text = str(cause).strip()
+    first = text.splitlines()[0] if text else type(cause).__name__
+    return f"the database (DATABASE_URL) failed: {first}"
 
 
 DataDirOption = Annotated[

@@ -1,4 +1,5 @@
-"""Service commands: ``serve``, ``import``, ``export``, ``train``, ``keys create|revoke`` and ``db upgrade``.
+"""Service commands: ``serve``, ``worker``, ``import``, ``export``, ``train``, ``keys create|revoke`` and
+``db upgrade``.
 
 Each honours ``DATABASE_URL`` (default: a SQLite file under ``ROADSHOW_DATA_DIR``) through
 ``api.settings.Settings.from_env()``, read when the command runs, never at import. The service layer
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -73,7 +74,8 @@ def _upgrade(settings: Settings) -> None:
 def upgrade_db() -> None:
     """Create or migrate the database schema to the newest revision (Alembic)."""
     settings = _settings()
-    _upgrade(settings)
+    with user_errors():
+        _upgrade(settings)
     console.print(f"database at revision head: {_safe_url(settings)}")
 
 
@@ -189,15 +191,28 @@ def open_database(import_if_empty: Path | None) -> tuple[str, dict[str, int]]:
     return _safe_url(settings), counts
 
 
-def serve(
+def serve(  # noqa: PLR0917  # typer passes options by keyword; the order is the --help order
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     import_if_empty: Annotated[
         Path | None, typer.Option("--import-if-empty", help="Load this data directory when the database is empty.")
     ] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="API processes (use PostgreSQL and REDIS_URL for more than one).")
+    ] = 1,
+    job_worker: Annotated[
+        bool,
+        typer.Option(
+            "--job-worker/--no-job-worker",
+            help="Also run the job queue's worker in each API process (the default); with --no-job-worker, "
+            "run `roadshow worker` apart.",
+        ),
+    ] = True,
+    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="One JSON line per request.")] = True,
 ) -> None:
     """Run the HTTP API (OpenAPI docs under /schema). Migrates the database first."""
+    import os
+
     import uvicorn
 
     from api.services.frames import is_empty
@@ -210,7 +225,32 @@ def serve(
     with user_errors():
         if not _run(settings, has_registered_model) and not _run(settings, is_empty):
             console.print("no model registered yet: training one on the database")
-            _train(settings, None, "learned")
+            try:
+                _train(settings, None, "learned")
+            except Exception as exc:  # the service still starts; matches wait for `roadshow train`
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                err_console.print(
+                    f"[yellow]warning:[/yellow] no model could be trained yet ({first}); serving without matches "
+                    "until `roadshow train` succeeds",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+    if settings.uses_development_secret:
+        err_console.print(
+            "[yellow]warning:[/yellow] ROADSHOW_SECRET is not set: keys are hashed with the development secret; "
+            "set ROADSHOW_SECRET and ROADSHOW_ENV=production before real use",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if workers > 1 and (settings.is_sqlite or not settings.redis_url):
+        err_console.print(
+            "[yellow]warning:[/yellow] several workers share limits and caches only through PostgreSQL and "
+            "REDIS_URL; rate limits are per process without Redis",
+            highlight=False,
+            soft_wrap=True,
+        )
+    # Read by the app factory in every worker process.
+    os.environ["ROADSHOW_EMBEDDED_WORKER"] = "1" if job_worker else "0"
     console.print(f"serving on http://{host}:{port}  (docs: http://{host}:{port}/schema)")
     uvicorn.run(
         "api.app:app_from_env",
@@ -218,13 +258,63 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        log_level="warning",
         access_log=False,
+        # X-Forwarded-For is read by the app, only from TRUSTED_PROXIES (uvicorn would trust 127.0.0.1).
+        proxy_headers=False,
+        log_config=_log_config(access_log),
     )
+
+
+def _log_config(access_log: bool) -> dict[str, Any]:
+    """Warnings of the service and uvicorn on stderr; the access log (JSON lines) on stdout."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+            "line": {"format": "%(message)s"},
+        },
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"},
+            "stdout": {"class": "logging.StreamHandler", "formatter": "line", "stream": "ext://sys.stdout"},
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+            "uvicorn.error": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+            "huey": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+            "api": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+            "api.access": {
+                "handlers": ["stdout"],
+                "level": "INFO" if access_log else "WARNING",
+                "propagate": False,
+            },
+        },
+    }
+
+
+def worker(
+    threads: Annotated[int, typer.Option(min=1, max=32, help="Jobs run at once by this process.")] = 1,
+) -> None:
+    """Run the job queue's worker (solves, re-plans) until stopped; start as many as the machine holds.
+
+    Needs REDIS_URL to serve API processes on other machines; without it the queue is a SQLite file
+    under ROADSHOW_DATA_DIR, shared with the API processes of this machine."""
+    import logging.config
+
+    from api.services.jobs import run_worker
+
+    settings = _settings()
+    with user_errors():
+        _upgrade(settings)
+    logging.config.dictConfig(_log_config(access_log=False))
+    where = "Redis" if settings.redis_url else f"{settings.data_dir / 'queue.db'}"
+    console.print(f"job worker with {threads} thread(s) on the queue in {where}; stop with Ctrl-C")
+    run_worker(settings, threads)
 
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
+    app.command("worker")(worker)
     app.command("import")(import_data)
     app.command("export")(export_data)
     app.command("train")(train)

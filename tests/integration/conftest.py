@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,18 +44,25 @@ async def _admin(url: str, statement: str) -> None:
         await engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A database of its own for this test session, dropped at the end, so runs never collide."""
+@contextmanager
+def own_postgres_database(prefix: str = "roadshow_test") -> Iterator[str]:
+    """The URL of a new PostgreSQL database, dropped afterwards (skips the test without PostgreSQL)."""
     base = postgres_test_url()
     if base is None:
         pytest.skip("PostgreSQL not configured: set DATABASE_URL_TEST=postgresql+asyncpg://user@host/db")
-    name = f"roadshow_test_{os.getpid()}_{secrets.token_hex(3)}"
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
     asyncio.run(_admin(base, f'CREATE DATABASE "{name}"'))
     try:
         yield make_url(base).set(database=name).render_as_string(hide_password=False)
     finally:
         asyncio.run(_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of its own for this test session, dropped at the end, so runs never collide."""
+    with own_postgres_database() as url:
+        yield url
 
 
 BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)]
@@ -127,3 +136,30 @@ def api(api_settings: Settings) -> Iterator[Api]:
             harness.run(drop_all, harness.state.engine)
             harness.run(create_all, harness.state.engine)
         yield harness
+
+
+def wait_for_job(api: Api, job_id: str, headers: dict[str, str], seconds: float = 60.0) -> dict[str, Any]:
+    """Poll ``GET /api/jobs/{id}`` until the job is done or failed (the queue's worker runs it)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        job: dict[str, Any] = api.client.get(f"/api/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("done", "failed") or time.monotonic() > deadline:
+            return job
+        time.sleep(0.05)
+
+
+def wait_for_queue(api: Api, seconds: float = 60.0) -> None:
+    """Wait until no job is queued or running (the queue's worker runs them in its own threads)."""
+
+    async def active() -> int:
+        from sqlalchemy import func, select
+
+        from api.db.models import ScheduleJob
+
+        async with api.state.sessions() as session:
+            query = select(func.count()).select_from(ScheduleJob).where(ScheduleJob.status.in_(("queued", "running")))
+            return int(await session.scalar(query) or 0)
+
+    deadline = time.monotonic() + seconds
+    while api.run(active) and time.monotonic() < deadline:
+        time.sleep(0.05)

@@ -11,7 +11,7 @@ import icalendar
 from openpyxl import load_workbook
 
 from tests.factories import service_event, service_world
-from tests.integration.conftest import Api
+from tests.integration.conftest import Api, wait_for_job
 from tests.integration.test_api_startups import _problem, _register
 
 
@@ -123,8 +123,7 @@ def test_background_job_and_infeasible_event(api: Api) -> None:
     assert accepted.status_code == 202, accepted.text
     job = accepted.json()["job"]
     assert job["status"] in ("queued", "running", "done")
-    api.run(api.state.jobs.wait)
-    done = api.client.get(f"/api/jobs/{job['job_id']}", headers=organiser).json()
+    done = wait_for_job(api, job["job_id"], organiser)
     assert done["status"] == "done" and done["result"]["meetings"] == 6 and done["finished_at"]
     _problem(api.client.get("/api/jobs/job_missing", headers=organiser), 404)
 
@@ -139,8 +138,7 @@ def test_background_job_and_infeasible_event(api: Api) -> None:
     body = _problem(api.client.post("/api/events/2026-12-lotus-02/schedule", json={}, headers=organiser), 422)
     assert body["title"] == "Infeasible" and body["conflicts"]
     failed = api.client.post("/api/events/2026-12-lotus-02/schedule", json={"background": True}, headers=organiser)
-    api.run(api.state.jobs.wait)
-    job = api.client.get(f"/api/jobs/{failed.json()['job']['job_id']}", headers=organiser).json()
+    job = wait_for_job(api, failed.json()["job"]["job_id"], organiser)
     assert job["status"] == "failed" and job["error"]["status"] == 422
 
 

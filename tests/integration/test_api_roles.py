@@ -1,11 +1,18 @@
-"""Every endpoint with every role: allowed roles get past authorisation, others get 403, no key 401."""
+"""Every endpoint with every role: allowed roles get past authorisation, others get 403, no key 401.
+
+The matrix is checked against the app's route table: a route without an entry here fails the test, and
+so does a role (``api.services.keys.Role``) without a key factory, so new routes and roles come with
+their authorisation rule."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from api.services.keys import Role
 from tests.factories import service_event, service_world
 from tests.integration.conftest import Api
 from tests.integration.test_api_startups import _register
@@ -18,6 +25,7 @@ ALL = set(ROLES)
 
 # (method, path, body, roles allowed); {sid} is the registered startup, which consented to I_bank.
 ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
+    ("POST", "/api/startups", {"name": "任何人都可注册"}, ALL),  # the one open write (rate-limited)
     ("GET", "/api/startups", None, STAFF | BANK),
     ("GET", "/api/startups/{sid}", None, SELF | BANK),
     ("PATCH", "/api/startups/{sid}", {"version": 99}, SELF),
@@ -56,7 +64,33 @@ ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
     ("GET", "/api/jobs/job_missing", None, STAFF),
     ("GET", "/health", None, ALL),
     ("GET", "/schema/openapi.json", None, ALL),
+    ("GET", "/static/console/console.js", None, ALL),
+    ("GET", "/static/swagger-ui/index.css", None, ALL),
+    # Last: it archives the registered startup (it has a consent), which the entries above use.
+    ("DELETE", "/api/startups/{sid}", None, SELF),
 ]
+# The framework's own documentation pages, all public like /schema/openapi.json.
+DOCUMENTATION = re.compile(r"^/schema(/|$)")
+
+
+def _template(path: str) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$")
+
+
+def test_every_route_of_the_app_has_an_entry(keyed: tuple[Api, str, dict[str, dict[str, str]]]) -> None:
+    api, sid, _ = keyed
+    # The console's pages are outside the OpenAPI document and check their own session (issue 11's tests).
+    routes = {
+        (method, route.path)
+        for route in api.client.app.routes
+        for handler in getattr(route, "route_handlers", ())
+        if handler.include_in_schema is not False
+        for method in handler.http_methods
+        if method not in ("HEAD", "OPTIONS") and not DOCUMENTATION.match(route.path)
+    }
+    entries = [(method, _fill(path, sid).partition("?")[0]) for method, path, _, _ in ENDPOINTS]
+    missing = [(m, p) for m, p in sorted(routes) if not any(m == em and _template(p).match(ep) for em, ep in entries)]
+    assert not missing, f"routes without an authorisation entry in ENDPOINTS: {missing}"
 
 
 def _fill(value: Any, sid: str) -> Any:
@@ -75,13 +109,20 @@ def keyed(api: Api) -> tuple[Api, str, dict[str, dict[str, str]]]:
     api.train("declared")
     mine = _register(api, consents=["I_bank"])
     other = _register(api, uscc=None, name="另一家")
-    headers = {
-        "admin": api.headers("admin"),
-        "organiser": api.headers("organiser"),
-        "bank": api.headers("bank", bank_id="I_bank"),
-        "self": {"Authorization": f"Bearer {mine['api_key']}"},
-        "other_startup": {"Authorization": f"Bearer {other['api_key']}"},
+    # One entry per role: a role added to Role without a way to make its key here fails.
+    callers: dict[Role, Callable[[], dict[str, dict[str, str]]]] = {
+        Role.ADMIN: lambda: {"admin": api.headers("admin")},
+        Role.ORGANISER: lambda: {"organiser": api.headers("organiser")},
+        Role.BANK: lambda: {"bank": api.headers("bank", bank_id="I_bank")},
+        Role.STARTUP: lambda: {
+            "self": {"Authorization": f"Bearer {mine['api_key']}"},
+            "other_startup": {"Authorization": f"Bearer {other['api_key']}"},
+        },
     }
+    missing = set(Role) - set(callers)
+    assert not missing, f"no key factory for role(s) {missing}: add one here and the role to ENDPOINTS"
+    headers = {name: h for make in callers.values() for name, h in make().items()}
+    assert set(headers) == set(ROLES)
     assert api.client.post("/api/events", json=service_event(), headers=headers["admin"]).status_code == 201
     return api, mine["startup"]["startup_id"], headers
 
@@ -100,7 +141,7 @@ def test_every_endpoint_with_every_role(keyed: tuple[Api, str, dict[str, dict[st
                 assert status == 403, (method, path, role, status)
         anonymous = api.client.request(method, url, json=payload).status_code
         if allowed == ALL:
-            assert anonymous == 200, (method, path)
+            assert 200 <= anonymous < 300, (method, path)
         else:
             assert anonymous == 401, (method, path, anonymous)
     # Registration is the one open write.

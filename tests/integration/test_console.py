@@ -10,7 +10,7 @@ import pytest
 
 from api.console.session import SESSION_COOKIE, key_id_of, session_token
 from tests.factories import registration, service_event, service_world
-from tests.integration.conftest import Api
+from tests.integration.conftest import Api, wait_for_queue
 
 CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
@@ -224,14 +224,14 @@ def test_an_organiser_creates_solves_replans_and_downloads_a_roadshow(world: Api
     solved = world.client.post("/console/events/c1/solve", data={"mode": "balanced", "time_limit": "10",
                                                                 "_csrf_token": token}, follow_redirects=False)
     assert solved.status_code == 303
-    world.run(world.state.jobs.wait)
+    wait_for_queue(world)
     page = world.client.get("/console/events/c1").text
     assert "机器人基金" in page and "智能机器人0" in page and 'id="fewest"' in page
     cancel = re.search(r'<option value="(S_robotics_0\|I_[a-z]+)">', page)
     assert cancel
     world.client.post("/console/events/c1/replan", data={"action": "cancel", "meeting": cancel.group(1),
                                                         "_csrf_token": token})
-    world.run(world.state.jobs.wait)
+    wait_for_queue(world)
     replanned = world.client.get("/console/events/c1").text
     assert 'id="changes"' in replanned and "已取消" in replanned
     workbook = world.client.get("/console/events/c1/download/xlsx")

@@ -31,6 +31,7 @@ USED_WITHOUT_IMPORT = {
     "aiosqlite": "SQLAlchemy loads the driver DATABASE_URL names (sqlite+aiosqlite://)",
     "asyncpg": "SQLAlchemy loads the driver DATABASE_URL names (postgresql+asyncpg://)",
     "ipykernel": "the Python kernel nbclient starts to execute the notebooks",
+    "redis": "the client behind Litestar's RedisStore and huey's RedisHuey when REDIS_URL is set",
     "ruff": "run by make lint",
     "mypy": "run by make lint",
 }
