@@ -21,7 +21,7 @@ import skops.io as sio
 from numpy.typing import NDArray
 
 from matcher.errors import InvalidInputError, NotFittedError
-from matcher.features.pairs import FloatArray, IntArray, PairFeaturizer, StartupBlock, lookup
+from matcher.features.pairs import FeaturizerCache, FloatArray, IntArray, StartupBlock, lookup
 from matcher.io import DataSet
 from matcher.ranking.reasons import explain
 
@@ -71,8 +71,9 @@ class PairRecommender(ABC):
 
     # --- what a subclass provides ------------------------------------------------------------------
 
-    def _fit_model(self, data: DataSet, as_of: date) -> None:  # noqa: B027 - an optional hook, not abstract
-        """Learn whatever the model needs beyond the featurizer (nothing, for most baselines)."""
+    def _fit_model(self, data: DataSet, as_of: date, cache: FeaturizerCache) -> None:  # noqa: B027 - optional hook
+        """Learn whatever the model needs beyond the featurizer (nothing, for most baselines); ``cache``
+        serves featurizers at other dates (training windows) of the same data."""
 
     @abstractmethod
     def _score(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, feats: FloatArray) -> FloatArray:
@@ -89,10 +90,13 @@ class PairRecommender(ABC):
 
     # --- contract ----------------------------------------------------------------------------------
 
-    def fit(self, data: DataSet, as_of: date) -> Self:
+    def fit(self, data: DataSet, as_of: date, *, cache: FeaturizerCache | None = None) -> Self:
+        """Fit on interactions strictly before ``as_of``; ``cache`` shares featurizers between the models a
+        tuning run fits on the same data (default: a fresh one)."""
+        cache = cache if cache is not None else FeaturizerCache(data, self.max_text_features)
         self.as_of_ = as_of.isoformat()
-        self.featurizer_ = PairFeaturizer(max_text_features=self.max_text_features).fit(data, as_of)
-        self._fit_model(data, as_of)
+        self.featurizer_ = cache.at(as_of)
+        self._fit_model(data, as_of, cache)
         return self
 
     @property
