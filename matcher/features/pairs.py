@@ -8,9 +8,10 @@ against 2,000 investors costs a few milliseconds and a startup registered after 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -491,13 +492,15 @@ class PairFeaturizer:
 
 class FeaturizerCache:
     """Featurizers of one data set at several dates, each fitted once and sharing one text model: tuning
-    fits several models at the same dates (the validation cut-off, the training windows before it)."""
+    fits several models at the same dates (the validation cut-off, the training windows before it).
+    ``memo`` keeps what models derive from them and can share (training pairs), under keys they choose."""
 
     def __init__(self, data: DataSet, max_text_features: int = 10000) -> None:
         self.data = data
         self.max_text_features = max_text_features
         self._text: TextModel | None = None
         self._fitted: dict[date, PairFeaturizer] = {}
+        self.memo: dict[Hashable, Any] = {}
 
     def at(self, day: date) -> PairFeaturizer:
         if day not in self._fitted:

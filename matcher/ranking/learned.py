@@ -54,6 +54,7 @@ _POSITIVE = OUTCOME_STRENGTH[Outcome.INTERESTED]
 # materialise a (trees × rows) node matrix.
 _STACKED_ROWS = 2_000
 _STRENGTH = {o.value: float(s) for o, s in OUTCOME_STRENGTH.items()}
+_CANDIDATE_ROWS = 20_000
 
 
 @cache
@@ -275,14 +276,20 @@ class BoostedRecommender(PairRecommender):
         return featurizer.transform(block, s_rows, i_rows), y, weight
 
     def _fit_model(self, data: DataSet, as_of: date, cache: FeaturizerCache) -> None:
-        rng = np.random.default_rng(self.seed)
         self.columns_ = self._columns()
-        parts = []
-        for start in training_windows(data.interactions, as_of, self.window_days, self.n_windows):
-            end = min(as_of, start + timedelta(days=self.window_days))
-            part = self._window_examples(data, start, end, rng, cache)
-            if part is not None:
-                parts.append(part)
+        # Configurations that differ only in the trees (size, feature families) learn from the same pairs.
+        key = ("boosted examples", as_of, self.window_days, self.n_windows, self.negatives, self.popular_negatives,
+               self.explicit_negative_weight, self.max_window_startups, self.seed)
+        if key not in cache.memo:
+            rng = np.random.default_rng(self.seed)
+            found = []
+            for start in training_windows(data.interactions, as_of, self.window_days, self.n_windows):
+                end = min(as_of, start + timedelta(days=self.window_days))
+                part = self._window_examples(data, start, end, rng, cache)
+                if part is not None:
+                    found.append(part)
+            cache.memo[key] = found
+        parts: list[tuple[FloatArray, NDArray[np.int64], NDArray[np.float64]]] = cache.memo[key]
         y = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
         self.n_training_pairs_ = len(y)
         if len(np.unique(y)) < 2:
@@ -308,6 +315,10 @@ class BoostedRecommender(PairRecommender):
         used = [PAIR_FEATURES[j] for j in self.columns_]
         names = [n for n in GRID_FEATURES if n in used]
         cols = [used.index(n) for n in names]
+        if len(y) > _CANDIDATE_ROWS:
+            # The cheap stage only has to keep good pairs among the candidates: a sample fits it as well.
+            keep = np.random.default_rng(self.seed).choice(len(y), _CANDIDATE_ROWS, replace=False)
+            x, y, w = x[keep], y[keep], w[keep]
         raw = np.nan_to_num(x[:, cols], nan=0.0)
         scaler = StandardScaler().fit(raw)
         lr = LogisticRegression(C=1.0, max_iter=500).fit(scaler.transform(raw), y, sample_weight=w)

@@ -25,6 +25,7 @@ before anything else happens.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -60,6 +61,30 @@ BOOSTED_CONFIGS: tuple[tuple[str, dict[str, Any]], ...] = (
 BLENDS: tuple[float, ...] = (0.6, 0.3, 0.0)  # weight of recency-weighted popularity; larger = simpler
 SEGMENTS: tuple[str, ...] = ("cold", "warm")
 _PAIRS_PER_CHUNK = 500_000
+_RECENT: tuple[str, tuple[tuple[str, Any], ...]] = ("recent_popularity", ())
+
+
+class Blend(PairRecommender):
+    """``(1 − weight) · base + weight · recency-weighted popularity``: how far to lean on what is
+    busy lately. Wraps two fitted models that share one featurizer; not a model to fit on its own."""
+
+    name = "blend"
+
+    def __init__(self, base: PairRecommender, recent: PairRecommender, weight: float) -> None:
+        super().__init__(max_text_features=base.max_text_features)
+        self.base_ = base
+        self.recent_ = recent
+        self.weight = weight
+        self.featurizer_ = base.featurizer_
+        self.as_of_ = base.as_of_
+
+    def _score(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, feats: FloatArray) -> FloatArray:
+        return ((1 - self.weight) * self.base_._score(block, s_rows, inv_rows, feats)
+                + self.weight * self.recent_._score(block, s_rows, inv_rows, feats)).astype(np.float32)
+
+    def _score_grid(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, per_startup: bool) -> FloatArray:
+        return ((1 - self.weight) * self.base_._score_grid(block, s_rows, inv_rows, per_startup)
+                + self.weight * self.recent_._score_grid(block, s_rows, inv_rows, per_startup)).astype(np.float32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,17 +98,43 @@ class Candidate:
     blend: float = 0.0
     rank: int = 0
 
-    def build(self) -> PairRecommender:
-        cls = _SIMPLE.get(self.model, BoostedRecommender)
-        return cls(**self.params)
+    @property
+    def base_key(self) -> tuple[str, tuple[tuple[str, Any], ...]]:
+        return self.model, tuple(sorted(self.params.items()))
+
+    def fitted(self, data: DataSet, as_of: date, cache: FeaturizerCache,
+               bases: dict[tuple[str, tuple[tuple[str, Any], ...]], PairRecommender]) -> PairRecommender:
+        """This configuration fitted before ``as_of``, reusing (and adding to) ``bases``, the fitted base
+        models by ``base_key``: blends of one base cost one fit. Calibrated like any model."""
+        for key in (self.base_key, _RECENT):
+            if key not in bases:
+                cls = _SIMPLE.get(key[0], BoostedRecommender)
+                bases[key] = cls(**dict(key[1])).fit(data, as_of, cache=cache)
+        if self.blend == 0:
+            return bases[self.base_key]
+        blend = Blend(bases[self.base_key], bases[_RECENT], self.blend)
+        blend._fit_calibration(data)
+        return blend
 
 
-def candidates() -> list[Candidate]:
+def candidates(data: DataSet | None = None) -> list[Candidate]:
+    """Every configuration tried, simplest first. Given ``data``, one that cannot differ from another on
+    it is left out: without any declared preference, "no declared preferences" is plain "boosted"."""
+    declares = data is None or _declares_anything(data)
     out = [Candidate(name, name) for name in _SIMPLE]
     for label, params in BOOSTED_CONFIGS:
+        if "families" in params and "declared" not in params["families"] and not declares:
+            continue
         for w in BLENDS:
             out.append(Candidate(label if w == 0 else f"{label} + {w:.0%} recent popularity", "boosted", params, w))
     return [Candidate(c.label, c.model, c.params, c.blend, r) for r, c in enumerate(out)]
+
+
+def _declares_anything(data: DataSet) -> bool:
+    inv = data.investors
+    lists = [pl.col(c).list.len().fill_null(0) > 0 for c in ("sectors", "stages", "regions")]
+    tickets = [pl.col(c).is_not_null() for c in ("ticket_min_wan", "ticket_max_wan")]
+    return bool(inv.select(pl.any_horizontal(*lists, *tickets).any()).item()) if inv.height else False
 
 
 def validation_cutoffs(interactions: pl.DataFrame, as_of: date, *, share: float = 0.2,
@@ -133,6 +184,26 @@ class _Validation:
     cold: np.ndarray
 
 
+class _GridMemo:
+    """Raw score grids of one block of validation startups, each base model's computed once: blends of
+    one base share its grid."""
+
+    def __init__(self, bases: dict[tuple[str, tuple[tuple[str, Any], ...]], PairRecommender], block: StartupBlock,
+                 rows: IntArray) -> None:
+        self.bases, self.block, self.rows = bases, block, rows
+        self.memo: dict[tuple[tuple[str, tuple[tuple[str, Any], ...]], bytes], FloatArray] = {}
+
+    def raw(self, key: tuple[str, tuple[tuple[str, Any], ...]], inv_rows: IntArray) -> FloatArray:
+        memo_key = (key, inv_rows.tobytes())
+        if memo_key not in self.memo:
+            self.memo[memo_key] = self.bases[key]._score_grid(self.block, self.rows, inv_rows, per_startup=True)
+        return self.memo[memo_key]
+
+    def grid(self, c: Candidate, inv_rows: IntArray) -> FloatArray:
+        base = self.raw(c.base_key, inv_rows)
+        return base if c.blend == 0 else ((1 - c.blend) * base + c.blend * self.raw(_RECENT, inv_rows))
+
+
 def _validate(data: DataSet, cutoff: date, cands: list[Candidate], *, k: int, seed: int,
               cache: FeaturizerCache, max_targets: int) -> _Validation:
     truth = relevant_pairs(data, cutoff)
@@ -141,12 +212,8 @@ def _validate(data: DataSet, cutoff: date, cands: list[Candidate], *, k: int, se
         # A fixed-seed sample bounds the tuning cost on big markets; the standard errors account for it.
         targets = targets.sample(max_targets, seed=seed).sort()
         truth = truth.filter(pl.col("startup_id").is_in(targets.implode()))
-    models: dict[tuple[str, tuple[tuple[str, Any], ...]], PairRecommender] = {}
-    for c in cands:
-        key = (c.model, tuple(sorted(c.params.items())))
-        if key not in models:
-            models[key] = c.build().fit(data, cutoff, cache=cache)
-    recent = next(m for (name, _), m in models.items() if name == "recent_popularity")
+    bases: dict[tuple[str, tuple[tuple[str, Any], ...]], PairRecommender] = {}
+    models = {c.label: c.fitted(data, cutoff, cache, bases) for c in cands}
     any_model = next(iter(models.values()))
     f = any_model.featurizer_
     block = any_model._block(data, targets.to_list(), "targets")
@@ -160,19 +227,16 @@ def _validate(data: DataSet, cutoff: date, cands: list[Candidate], *, k: int, se
     n_items = len(f.investor_ids_)
     items = np.arange(n_items)
     chunk = max(1, _PAIRS_PER_CHUNK // max(n_items, 1))
-    ndcg: dict[str, list[FloatArray]] = {c.label: [] for c in cands}
+    ndcg: dict[str, list[NDArray[np.float64]]] = {c.label: [] for c in cands}
     for start in range(0, len(block), chunk):
         rows = np.arange(start, min(start + chunk, len(block)))
         mask = seen[rows].toarray() > 0
-        grids = {key: m._score_grid(block, rows, items, per_startup=True) for key, m in models.items()}
-        recent_grid = grids[next(key for key, m in models.items() if m is recent)]
         g = gains[rows].toarray()
+        memo = _GridMemo(bases, block, rows)
         for c in cands:
-            grid = grids[(c.model, tuple(sorted(c.params.items())))]
-            if c.blend > 0:
-                grid = (1 - c.blend) * grid + c.blend * recent_grid
-            ranked = np.where(np.isnan(grid) | mask, -np.inf, grid)
-            ndcg[c.label].append(_ndcg_rows(ranked, g, k))
+            # Ranked exactly as a served list is (each kind scored on its own, then calibrated).
+            scores = models[c.label]._list_scores(block, rows, items, functools.partial(memo.grid, c))
+            ndcg[c.label].append(_ndcg_rows(np.where(np.isnan(scores) | mask, -np.inf, scores), g, k))
     cold = block.fit_row < 0
     return _Validation({label: np.concatenate(parts) for label, parts in ndcg.items()}, cold)
 
@@ -217,7 +281,7 @@ def tune(data: DataSet, as_of: date, *, k: int = 20, min_targets: int = 15, enou
     ``enough_targets`` startups: small markets need every startup they have to tell candidates apart."""
     data = _restrict(data, as_of)
     cache = cache if cache is not None else FeaturizerCache(data)
-    cands = candidates()
+    cands = candidates(data)
     simple_only = [c for c in cands if c.model in _SIMPLE]
     empty = pl.DataFrame(schema=_TABLE_SCHEMA)
 
@@ -294,47 +358,30 @@ class LearnedRecommender(PairRecommender):
         self.tuning_table_ = result.table.to_dicts()  # plain rows: skops files hold no polars frames
         self.tuning_note_ = result.note
         self.chosen_ = {segment: c.label for segment, c in result.chosen.items()}
-        self.blend_ = {segment: c.blend for segment, c in result.chosen.items()}
-        self.components_: dict[str, PairRecommender] = {}
-        self.segment_component_: dict[str, str] = {}
-        for segment, c in result.chosen.items():
-            key = f"{c.model}:{sorted(c.params.items())}"
-            if key not in self.components_:
-                self.components_[key] = c.build().fit(data, as_of, cache=cache)
-            self.segment_component_[segment] = key
-        self.recent_ = RecentPopularityRecommender().fit(data, as_of, cache=cache)
+        bases: dict[tuple[str, tuple[tuple[str, Any], ...]], PairRecommender] = {}
+        # Attributes, not a dict: ``with_current`` rebinds every part that shares the featurizer.
+        self.cold_model_ = result.chosen["cold"].fitted(data, as_of, cache, bases)
+        self.warm_model_ = (self.cold_model_ if result.chosen["warm"] == result.chosen["cold"]
+                            else result.chosen["warm"].fitted(data, as_of, cache, bases))
 
-    def _segments(self, block: StartupBlock, s_rows: IntArray) -> list[tuple[str, NDArray[np.bool_]]]:
+    def _parts(self, block: StartupBlock, s_rows: IntArray) -> list[tuple[PairRecommender, NDArray[np.bool_]]]:
+        if self.warm_model_ is self.cold_model_:
+            return [(self.warm_model_, np.ones(len(s_rows), dtype=bool))]
         warm = block.fit_row[s_rows] >= 0
-        if self.segment_component_["cold"] == self.segment_component_["warm"] and \
-                self.blend_["cold"] == self.blend_["warm"]:
-            return [("warm", np.ones(len(s_rows), dtype=bool))]
-        return [("warm", warm), ("cold", ~warm)]
-
-    def _blend(self, segment: str, scores: FloatArray, recent: FloatArray) -> FloatArray:
-        w = self.blend_[segment]
-        return scores if w == 0 else ((1 - w) * scores + w * recent).astype(np.float32)
+        return [(self.warm_model_, warm), (self.cold_model_, ~warm)]
 
     def _score(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, feats: FloatArray) -> FloatArray:
         out = np.zeros(len(s_rows), dtype=np.float32)
-        for segment, mask in self._segments(block, s_rows):
+        for model, mask in self._parts(block, s_rows):
             if mask.any():
-                comp = self.components_[self.segment_component_[segment]]
-                scores = comp._score(block, s_rows[mask], inv_rows[mask], feats[mask])
-                recent = self.recent_._score(block, s_rows[mask], inv_rows[mask], feats[mask])
-                out[mask] = self._blend(segment, scores, recent)
+                out[mask] = model._score(block, s_rows[mask], inv_rows[mask], feats[mask])
         return out
 
     def _score_grid(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, per_startup: bool) -> FloatArray:
         out = np.full((len(s_rows), len(inv_rows)), np.nan, dtype=np.float32)
-        if len(s_rows) == 0:
-            return out
-        recent = self.recent_._score_grid(block, s_rows[:1], inv_rows, per_startup)[0]
-        for segment, mask in self._segments(block, s_rows):
+        for model, mask in self._parts(block, s_rows):
             if mask.any():
-                comp = self.components_[self.segment_component_[segment]]
-                grid = comp._score_grid(block, s_rows[mask], inv_rows, per_startup)
-                out[mask] = self._blend(segment, grid, recent[None, :])
+                out[mask] = model._score_grid(block, s_rows[mask], inv_rows, per_startup)
         return out
 
     def tuning_report(self) -> TuningResult:
@@ -343,4 +390,3 @@ class LearnedRecommender(PairRecommender):
         chosen = {segment: next(c for c in candidates() if c.label == label) for segment, label in self.chosen_.items()}
         return TuningResult([date.fromisoformat(c) for c in self.cutoffs_], self.k, chosen,
                             pl.DataFrame(self.tuning_table_, schema=_TABLE_SCHEMA), self.tuning_note_)
-

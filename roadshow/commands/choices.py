@@ -11,6 +11,8 @@ RankingModel = Literal[
 """``matcher.ranking.MODELS``."""
 Side = Literal["investors", "startups"]
 """What ``recommend`` ranks: investors for each startup, or startups for each investor."""
+Kind = Literal["investor", "bank", "all"]
+"""``matcher.ranking.base.KINDS``: investors (every kind but bank), banks, or both."""
 ScheduleMode = Literal["balanced", "total", "fair"]
 """``matcher.scheduling.encoder.MODES``."""
 Solver = Literal["auto", "milp", "decomposition"]

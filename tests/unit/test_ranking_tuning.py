@@ -118,3 +118,15 @@ def test_the_choice_is_never_below_the_best_baseline_and_is_the_simplest_close_t
     simpler = [c for c in CANDS
                if c.rank < chosen.rank and means[c.label] >= floor and means[c.label] >= best - se[c.label]]
     assert not simpler
+
+
+@pytest.mark.parametrize("name", sorted(SIMPLE))
+def test_baseline_grids_equal_their_pair_scores(name: str) -> None:
+    # Baselines rank whole grids by gathers; the tuning compares them on those, so they must agree.
+    world = ranking_world()
+    model = get_model(name).fit(world, RANKING_AS_OF)
+    block = model._block(world, None, "targets")
+    rows, inv = np.arange(len(block)), np.arange(len(model.featurizer_.investor_ids_))
+    ss, ii = np.repeat(rows, len(inv)), np.tile(inv, len(rows))
+    pair = model._score(block, ss, ii, model.featurizer_.transform(block, ss, ii)).reshape(len(rows), len(inv))
+    np.testing.assert_array_equal(model._score_grid(block, rows, inv, per_startup=True), pair)
