@@ -8,8 +8,9 @@ behave identically apart from their scores.
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import ClassVar, Literal, Protocol, Self
@@ -156,6 +157,27 @@ class PairRecommender(ABC):
         groups = self._group_rows()
         return np.sort(np.concatenate(list(groups.values()))) if kind == "all" else groups[kind]
 
+    def with_current(self, data: DataSet) -> Self:
+        """This fitted model serving ``data`` as it is now, without refitting the model itself: investors
+        and banks created since the fit are ranked at once from what they declare (they have no history
+        before the as-of date, so that is all a refit could know of them) and are candidates in every
+        startup's list. ``data`` must be the whole data set, investors and interactions included: the
+        investor side is re-derived from it as of the same date. Returns ``self`` when nobody is new."""
+        self._check_fitted()
+        known = set(self.featurizer_.investor_ids_.tolist())
+        if set(data.investors["investor_id"].to_list()) <= known:
+            return self
+        featurizer = copy.copy(self.featurizer_).fit(data, self.as_of)
+        current = copy.copy(self)
+        # Parts that share the featurizer (e.g. a fallback rule) must see the same investors.
+        for name, value in vars(self).items():
+            if isinstance(value, PairRecommender) and getattr(value, "featurizer_", None) is self.featurizer_:
+                part = copy.copy(value)
+                part.featurizer_ = featurizer
+                setattr(current, name, part)
+        current.featurizer_ = featurizer
+        return current
+
     @property
     def as_of(self) -> date:
         self._check_fitted()
@@ -209,6 +231,7 @@ class PairRecommender(ABC):
         side: Side = "investors",
         kind: Kind = "all",
         exclude_seen: bool = True,
+        on_progress: Callable[[int, int], None] | None = None,
     ) -> pl.DataFrame:
         """Top ``k`` investors per startup (``side="investors"``) or startups per investor, best first.
 
@@ -216,7 +239,9 @@ class PairRecommender(ABC):
         ``side="investors"`` it limits what is recommended; with ``side="startups"`` it limits whose
         lists are made (every investor of that kind by default; a named target of another kind is an
         error). Scores are per-group percentiles (see ``_fit_calibration``), so a mixed list is ordered
-        on one scale and a kind with more history does not crowd out the other."""
+        on one scale and a kind with more history does not crowd out the other.
+        ``on_progress(done, total)`` is called after each block of targets (a long batch shows progress).
+        """
         self._check_fitted()
         if k < 1:
             raise InvalidInputError("k must be at least 1", field="k")
@@ -283,6 +308,8 @@ class PairRecommender(ABC):
             picked_i.append(i_idx[valid])
             picked_score.append(top_scores[valid])
             picked_rank.append(rank[valid])
+            if on_progress is not None:
+                on_progress(min(start + chunk, n_targets), n_targets)
         if not picked_s:
             return pl.DataFrame(schema=RESULT_SCHEMA)
         s_all, i_all = np.concatenate(picked_s), np.concatenate(picked_i)

@@ -80,10 +80,12 @@ def test_scheduling_a_scored_event_loads_no_ranking_stack(tmp_path: Path) -> Non
 def test_choices_are_the_librarys() -> None:
     from api.services.keys import Role
     from matcher.ranking import MODELS
+    from matcher.ranking.base import KINDS
     from matcher.scheduling.encoder import MODES
     from matcher.scheduling.solvers import SOLVER_NAMES
 
     assert get_args(choices.RankingModel) == tuple(MODELS)
+    assert get_args(choices.Kind) == KINDS
     assert get_args(choices.ScheduleMode) == MODES
     assert get_args(choices.Solver) == SOLVER_NAMES
     assert get_args(choices.KeyRole) == tuple(role.value for role in Role)
@@ -155,3 +157,28 @@ def test_the_console_script_exits_1_on_a_usage_error() -> None:
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr.strip().startswith("error: ")
+
+
+def test_progress_shows_on_stderr_only_when_the_work_takes_longer_than_the_delay(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+    import time
+
+    from rich.console import Console
+
+    from roadshow.commands import _common
+
+    screen = io.StringIO()
+    monkeypatch.setattr(_common.err_console, "_console", Console(file=screen, force_terminal=True, width=100))
+    with _common.progress("quick work"):
+        pass
+    assert screen.getvalue() == ""
+    monkeypatch.setattr(_common, "PROGRESS_DELAY", 0.01)
+    with _common.progress("reading the data") as steps:
+        time.sleep(0.3)
+        steps.step("ranking")
+        steps.advance(3, 7)
+        time.sleep(0.3)
+    shown = screen.getvalue()
+    assert "reading the data" in shown and "3/7" in shown

@@ -241,3 +241,37 @@ def test_a_world_of_one_kind(name: str, only: str) -> None:
     assert model.recommend(data, list(NEW), k=3, kind=present).height == 9
     both = model.recommend(data, list(NEW), k=3)
     assert both.equals(model.recommend(data, list(NEW), k=3, kind=present))
+
+
+def _with_newcomers(world: DataSet) -> DataSet:
+    """The world plus a robot fund and a bank created after the model was fitted (no history)."""
+    newcomers = from_frames(investors=pl.DataFrame([
+        {"investor_id": "I_late_robot", "name": "后来的机器人基金", "kind": "vc", "sectors": ["智能机器人"],
+         "stages": ["a"], "regions": ["湖南"], "ticket_min_wan": 500.0, "ticket_max_wan": 1500.0,
+         "description": "协作机器人 视觉引导"},
+        {"investor_id": "B_late", "name": "后来的银行", "kind": "bank", "sectors": ["生物医药"]},
+    ])).investors
+    return DataSet(startups=world.startups, investors=pl.concat([world.investors, newcomers]),
+                   interactions=world.interactions, ip_assets=world.ip_assets)
+
+
+def test_an_investor_created_after_fitting_is_ranked_without_refitting(fitted: PairRecommender,
+                                                                        world: DataSet) -> None:
+    now = _with_newcomers(world)
+    current = fitted.with_current(now)
+    assert current is not fitted and fitted.with_current(world) is fitted
+    own = current.recommend(now, ["I_late_robot"], k=3, side="startups")
+    assert own["rank"].to_list() == [1, 2, 3] and set(own["investor_id"]) == {"I_late_robot"}
+    if EXPECTED_TOP[fitted.name] is SPECIALIST:
+        # Ranked from what it declares: a robotics startup first.
+        assert own["startup_id"][0].startswith(("S_robotics", "S_new_robotics"))
+    # A candidate in every startup's lists: the full list holds it, the bank list holds the new bank.
+    full = current.recommend(now, list(NEW), k=10)
+    assert full.filter(pl.col("investor_id") == "I_late_robot").height == len(NEW)
+    banks = current.recommend(now, list(NEW), k=10, kind="bank")
+    assert set(banks["investor_id"]) == {"I_bank", "B_late"}
+    scores = current.score_pairs(now, full.select("startup_id", "investor_id"))
+    np.testing.assert_allclose(scores, full["score"].to_numpy(), rtol=1e-6)
+    # The fitted model itself is untouched.
+    assert fitted.recommend(world, list(NEW), k=3).equals(fitted.recommend(world, list(NEW), k=3))
+    assert "I_late_robot" not in set(fitted.featurizer_.investor_ids_)
