@@ -29,6 +29,7 @@ from api.controllers.participants import (
     OutcomeController,
     ParticipantController,
 )
+from api.controllers.results import EventResultsController, ResultsController
 from api.controllers.startups import StartupController
 from api.db.engine import create_engine, session_factory
 from api.docs import render_plugins
@@ -99,6 +100,8 @@ def create_app(settings: Settings) -> Litestar:
             ParticipantController,
             EventWishesController,
             OutcomeController,
+            ResultsController,
+            EventResultsController,
             *console_routes(settings),
         ],
         template_config=template_config(),

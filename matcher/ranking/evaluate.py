@@ -9,7 +9,7 @@ only cap every system's recall. A startup is *cold* when it had no interaction b
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -63,8 +63,10 @@ def evaluate(
     k: int = 10,
     models: Sequence[str] | None = None,
     params: dict[str, dict[str, Any]] | None = None,
+    on_progress: Callable[[str], None] | None = None,
 ) -> EvaluationReport:
-    """Fit each named model (default: all) before ``as_of`` and score its top ``k`` per target startup."""
+    """Fit each named model (default: all) before ``as_of`` and score its top ``k`` per target startup;
+    ``on_progress`` hears the step being started."""
     truth = relevant_pairs(data, as_of)
     targets = truth["startup_id"].unique().sort().to_list()
     truth_frame = truth.select(pl.col("startup_id").alias("target"), pl.col("investor_id").alias("item"), "gain",
@@ -72,6 +74,8 @@ def evaluate(
     rows: list[dict[str, Any]] = []
     for name in models if models is not None else tuple(MODELS):
         model = get_model(name, **(params or {}).get(name, {}))
+        if on_progress is not None:
+            on_progress(f"fitting and ranking with {name}")
         t0 = time.perf_counter()
         model.fit(data, as_of)
         t1 = time.perf_counter()

@@ -10,6 +10,8 @@ RankingModel = Literal["learned", "random", "popularity", "sector_popularity", "
 """``matcher.ranking.MODELS``."""
 Side = Literal["investors", "startups"]
 """What ``recommend`` ranks: investors for each startup, or startups for each investor."""
+Kind = Literal["investor", "bank", "all"]
+"""``matcher.ranking.base.KINDS``: investors (every kind but bank), banks, or both."""
 ScheduleMode = Literal["balanced", "total", "fair"]
 """``matcher.scheduling.encoder.MODES``."""
 Solver = Literal["auto", "milp", "decomposition"]

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from matcher.errors import InvalidInputError
-from roadshow.commands._common import DataDirOption, console, load_data, parse_date, user_errors
-from roadshow.commands.choices import RankingModel, Side
+from roadshow.commands._common import DataDirOption, console, load_data, parse_date, progress, user_errors
+from roadshow.commands.choices import Kind, RankingModel, Side
 
 AsOfOpt = Annotated[str, typer.Option("--as-of", help="Fit on interactions before this date (YYYY-MM-DD).")]
 EncodingOpt = Annotated[str, typer.Option(help="Text encoding of the CSV files, e.g. utf-8, gbk, cp1252.")]
@@ -38,6 +38,11 @@ def recommend(
     ] = None,
     side: Annotated[Side, typer.Option("--side", help="investors: rank investors per startup; startups: the reverse.")]
     = "investors",
+    kind: Annotated[
+        Kind,
+        typer.Option("--kind", help="investor: every kind but banks; bank: banks only; all: both, on one scale. "
+                                    "With --side startups: whose lists are made."),
+    ] = "all",
     model: Annotated[
         RankingModel, typer.Option("--model", help="The learned model or a baseline to compare it with.")
     ] = "learned",
@@ -47,18 +52,29 @@ def recommend(
     import polars as pl
 
     from matcher.ranking import get_model
+    from matcher.spreadsheet import write_csv
 
-    with user_errors():
+    with user_errors(), progress("reading the data") as steps:
         day = parse_date(as_of, "--as-of")
         assert day is not None
         ds = load_data(data, encoding)
         wanted = _read_targets(targets, side) if targets is not None else None
+        steps.step(f"fitting the {model} model")
         recommender = get_model(model).fit(ds, day)
-        recs = recommender.recommend(ds, wanted, k=k, side=side)
-        first, second = ("startup_id", "investor_id") if side == "investors" else ("investor_id", "startup_id")
-        table = recs.sort(first, "rank").select(first, second, "rank", "score", pl.col("reasons").list.join(";"))
+        steps.step("ranking")
+        recs = recommender.recommend(ds, wanted, k=k, side=side, kind=kind, on_progress=steps.advance)
+        if side == "investors":
+            first, second = "startup_id", "investor_id"
+            names = ds.investors.select("investor_id", pl.col("name").alias("investor_name"),
+                                        pl.col("kind").alias("investor_kind"))
+        else:
+            first, second = "investor_id", "startup_id"
+            names = ds.startups.select("startup_id", pl.col("name").alias("startup_name"))
+        table = (recs.sort(first, "rank")
+                 .select(first, second, "rank", "score", "reasons")
+                 .join(names, on=second, how="left", maintain_order="left"))
         out.parent.mkdir(parents=True, exist_ok=True)
-        table.write_csv(out)
+        write_csv(table, out)
     n_targets = table[first].n_unique()
     console.print(f"wrote {len(table)} recommendations for {n_targets} target(s) to {out}", highlight=False)
 
@@ -83,7 +99,8 @@ def evaluate_command(
         assert day is not None
         if k < 1:
             raise InvalidInputError("must be at least 1", field="--k")
-        report = evaluate(load_data(data, encoding), day, k=k)
+        with progress("reading the data") as steps:
+            report = evaluate(load_data(data, encoding), day, k=k, on_progress=steps.step)
     table = Table(title=f"Ranking quality at K={k}, as of {day.isoformat()}")
     for name in ("model", "segment", "targets", f"recall@{k}", f"NDCG@{k}", f"MAP@{k}", "fit s"):
         table.add_column(name, justify="left" if name in ("model", "segment") else "right")

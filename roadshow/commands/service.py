@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from roadshow.commands._common import console, err_console, load_data, parse_date, user_errors
+from roadshow.commands._common import console, err_console, load_data, parse_date, progress, user_errors
 from roadshow.commands.choices import KeyRole, RankingModel
 
 if TYPE_CHECKING:
@@ -120,7 +120,9 @@ def export_data(
 def _train(settings: Settings, as_of: date | None, model: str) -> None:
     from api.services.training import train as train_models
 
-    row = _run(settings, lambda s: train_models(s, model_dir=settings.model_dir, as_of=as_of, ranking_model=model))
+    with progress(f"training: reading the database, fitting the {model} ranking and default-risk models"):
+        row = _run(settings,
+                   lambda s: train_models(s, model_dir=settings.model_dir, as_of=as_of, ranking_model=model))
     pd_model = "trained on the loan book" if row.eligibility_path else "documented prior (too few loans)"
     console.print(
         f"registered model version {row.version}: ranking {row.ranking_model} as of {row.trained_as_of}, "
