@@ -31,8 +31,10 @@ class InvestorController(Controller):
     tags = ("investors",)
 
     @post("", status_code=HTTP_201_CREATED, guards=[staff_only])
-    async def create(self, data: JSONBody[InvestorCreate], db: Db) -> InvestorRead:
-        return await investors.create_investor(db, body=data)
+    async def create(self, data: JSONBody[InvestorCreate], db: Db, service: Service) -> InvestorRead:
+        created = await investors.create_investor(db, body=data)
+        service.matches.roster_changed()  # a candidate in startups' lists from the next request on
+        return created
 
     @get("", guards=[staff_only])
     async def list_investors(
@@ -55,8 +57,9 @@ class InvestorController(Controller):
         return await investors.update_investor(db, investor_id=investor_id, body=data, bank=False)
 
     @delete("/{investor_id:str}", guards=[staff_only])
-    async def remove(self, investor_id: EntityId, db: Db) -> None:
+    async def remove(self, investor_id: EntityId, db: Db, service: Service) -> None:
         await investors.delete_investor(db, investor_id=investor_id, bank=False)
+        service.matches.roster_changed()
 
     @get(
         "/{investor_id:str}/matches",
@@ -70,7 +73,8 @@ class InvestorController(Controller):
         service: Service,
         k: TopK = 10,
     ) -> MatchList:
-        return await matches.for_investor(db, service.models, investor_id=investor_id, k=k)
+        return await matches.for_investor(db, service.sessions, service.models, service.matches,
+                                          investor_id=investor_id, k=k)
 
 
 class BankController(Controller):
@@ -80,8 +84,10 @@ class BankController(Controller):
     tags = ("banks",)
 
     @post("", status_code=HTTP_201_CREATED, guards=[staff_only])
-    async def create(self, data: JSONBody[BankCreate], db: Db) -> InvestorRead:
-        return await investors.create_investor(db, body=data)
+    async def create(self, data: JSONBody[BankCreate], db: Db, service: Service) -> InvestorRead:
+        created = await investors.create_investor(db, body=data)
+        service.matches.roster_changed()  # a candidate in startups' lists from the next request on
+        return created
 
     @get("", guards=[staff_only])
     async def list_banks(self, db: Db, limit: PageLimit = 50, offset: PageOffset = 0) -> InvestorPage:
@@ -100,8 +106,9 @@ class BankController(Controller):
         return await investors.update_investor(db, investor_id=bank_id, body=data, bank=True)
 
     @delete("/{bank_id:str}", guards=[staff_only])
-    async def remove(self, bank_id: EntityId, db: Db) -> None:
+    async def remove(self, bank_id: EntityId, db: Db, service: Service) -> None:
         await investors.delete_investor(db, investor_id=bank_id, bank=True)
+        service.matches.roster_changed()
 
 
 def _own_bank(principal: Principal) -> str | None:
