@@ -26,7 +26,7 @@ from api.schemas.events import (
     ScheduleOutcome,
     ScheduleRequest,
 )
-from api.services import idempotency
+from api.services import idempotency, participants
 from api.services.frames import load_dataset
 from api.services.idempotency import IdempotentRequest
 from api.services.jobs import JobContext, JobQueue, add_job, new_job, wait_for
@@ -53,6 +53,7 @@ from matcher.scheduling import Meeting as GridMeeting
 from matcher.scheduling.calendar import MEDIA_TYPE as CALENDAR_MEDIA_TYPE
 from matcher.scheduling.calendar import calendar_name, calendars
 from matcher.scheduling.scoring import model_pair_scorer
+from matcher.scheduling.wishes import honour_wishes, without_wishes
 
 ExportFormat = Literal["json", "csv", "xlsx", "ics", "html"]
 SIDES = (("startup", "startups", "startup_id"), ("investor", "investors", "investor_id"))
@@ -147,6 +148,7 @@ async def create_event(
         event = Event(
             event_id=problem.event_id,
             name=problem.name,
+            held_on=problem.slots[0].start.date(),
             tables=problem.tables,
             problem=event_to_dict(problem),
             participants=_index(problem),
@@ -230,7 +232,9 @@ async def _solve_and_store(
             rows = await _meeting_rows(session, event_id) if event.schedule is not None else ()
             current = _schedule_of(event, rows)
             removed = await _archived(session, event) if kind == "reschedule" else []
-            problem = await _scored(session, store, parse_event(event.problem))
+            # Participants' wishes and answered requests join the event here, the one way into the solver.
+            honoured = honour_wishes(parse_event(event.problem), await participants.stated_wishes(session, event_id))
+            problem = await _scored(session, store, honoured.problem)
         mode = _mode(params.get("mode"), current)
         if kind == "reschedule":
             if current is None:
@@ -246,7 +250,8 @@ async def _solve_and_store(
                 solve, problem, mode=mode, time_limit=params["time_limit"], progress=progress
             )
         async with session.begin():
-            await _store(session, event_id, problem, schedule)
+            # The stored event stays the organiser's own: the wishes are honoured afresh by every solve.
+            await _store(session, event_id, without_wishes(problem, honoured), schedule)
         summary = schedule.summary(problem)
         return {**summary, "removed": removed} if removed else summary
 

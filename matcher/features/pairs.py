@@ -66,6 +66,7 @@ DECAY_HALF_LIFE_DAYS = 365.0
 _KIND_CODE: dict[str, float] = {k.value: float(i) for i, k in enumerate(InvestorKind)}
 _N_STAGES = len(STAGE_ORDER)
 _DENSE_CHUNK = 512  # startups per dense text/co-investment block: bounds memory at 512 × investors
+_DENSE_CELLS = 1_000_000  # (startups × investors) cells per dense block when few investors are involved
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,11 @@ def lookup(keys: Sequence[str | None], index: dict[str, int], default: int) -> I
 def _index(tokens: pl.Series, vocab: dict[str, int]) -> IntArray:
     # Unknown tokens map to the extra all-zero column at index len(vocab).
     return lookup(tokens.to_list(), vocab, len(vocab))
+
+
+def _dense_step(n_investors: int) -> int:
+    """Startups per dense block against ``n_investors``: about 512 × 2,000 cells, more rows for fewer investors."""
+    return max(_DENSE_CHUNK, _DENSE_CELLS // max(n_investors, 1))
 
 
 def _dense(rows: IntArray, cols: IntArray, values: NDArray[np.float64], shape: tuple[int, int]) -> FloatArray:
@@ -356,29 +362,59 @@ class PairFeaturizer:
 
     # --- pair features ---------------------------------------------------------------------------
 
-    def _dense_rows(self, block: StartupBlock, rows: IntArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    def _investor_columns(self, inv: IntArray | None) -> tuple[FloatArray, sp.csr_matrix, sp.csr_matrix, bool]:
+        """The investor-indexed text and co-investment matrices restricted to ``inv`` when that is a few
+        investors (slicing is cheap then; copying most of them costs more than it saves), and whether
+        they were restricted."""
+        few = inv is not None and len(inv) <= len(self.investor_ids_) // 4
+        if not few:
+            return self.portfolio_text_t_, self.description_text_t_, self.co_investor_, False
+        # Column slices of a CSR matrix scan all of it; CSC copies (made once, never saved) slice in microseconds.
+        if getattr(self, "_by_column", None) is None:
+            self._by_column = (self.description_text_t_.tocsc(), self.co_investor_.tocsc())
+        description_c, co_c = self._by_column
+        return self.portfolio_text_t_[:, inv], description_c[:, inv].tocsr(), co_c[:, inv].tocsr(), True
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        state.pop("_by_column", None)  # derived: rebuilt on first use
+        return state
+
+    def _dense_rows(self, block: StartupBlock, rows: IntArray, inv: IntArray | None = None,
+                    columns: tuple[FloatArray, sp.csr_matrix, sp.csr_matrix, bool] | None = None,
+                    ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """For distinct block rows: dense (rows × investors) portfolio-text similarity, description
-        similarity and co-investment score."""
+        similarity and co-investment score, over the investor rows ``inv`` (default: all). Restricting
+        the investors first matters when one investor ranks every startup: 20,000 × 1, not 20,000 × all.
+        ``columns`` is ``_investor_columns(inv)`` when the caller loops over many row blocks."""
+        portfolio_t, description_t, co_investor, few = columns if columns is not None else self._investor_columns(inv)
         text = block.text[rows]
-        portfolio = np.asarray(text @ self.portfolio_text_t_, dtype=np.float32)
-        description = (text @ self.description_text_t_).toarray().astype(np.float32, copy=False)
+        portfolio = np.asarray(text @ portfolio_t, dtype=np.float32)
+        description = (text @ description_t).toarray().astype(np.float32, copy=False)
         fit_rows = block.fit_row[rows]
-        co = np.zeros((len(rows), len(self.investor_ids_)), dtype=np.float32)
+        co = np.zeros((len(rows), co_investor.shape[1]), dtype=np.float32)
         known = fit_rows >= 0
         if known.any():
             hist = self.engagement_[fit_rows[known]]
             totals = np.asarray(hist.sum(axis=1), dtype=np.float32).ravel()
-            co[known] = (hist @ self.co_investor_).toarray() / np.maximum(totals, 1e-9)[:, None]
+            co[known] = (hist @ co_investor).toarray() / np.maximum(totals, 1e-9)[:, None]
+        if inv is not None and not few:
+            return portfolio[:, inv], description[:, inv], co[:, inv]
         return portfolio, description, co
 
-    def _dense_blocks(self, block: StartupBlock, s_rows: IntArray) -> Iterator[
-            tuple[NDArray[np.bool_], IntArray, FloatArray, FloatArray, FloatArray]]:
-        """Per chunk of distinct startups: which pairs it covers, their local row, and the dense blocks."""
+    def _dense_blocks(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray) -> Iterator[
+            tuple[NDArray[np.bool_], IntArray, IntArray, FloatArray, FloatArray, FloatArray]]:
+        """Per chunk of distinct startups: which pairs it covers, their local row and column, and the dense
+        blocks (over the distinct investors of the pairs only)."""
         unique, inverse = np.unique(s_rows, return_inverse=True)
-        for start in range(0, len(unique), _DENSE_CHUNK):
-            chunk = unique[start : start + _DENSE_CHUNK]
+        investors, columns = np.unique(inv_rows, return_inverse=True)
+        restricted = self._investor_columns(investors)
+        step = _dense_step(len(investors))
+        for start in range(0, len(unique), step):
+            chunk = unique[start : start + step]
             mask = (inverse >= start) & (inverse < start + len(chunk))
-            yield mask, inverse[mask] - start, *self._dense_rows(block, chunk)
+            yield (mask, inverse[mask] - start, columns[mask],
+                   *self._dense_rows(block, chunk, investors, restricted))
 
     def linear_grid(
         self, block: StartupBlock, s_rows: IntArray, coef: dict[str, float], intercept: float,
@@ -422,12 +458,14 @@ class PairFeaturizer:
             if name in coef:
                 out += coef[name] * gather()
         if {"text_sim_portfolio", "text_sim_description", "co_investor_score"} & set(coef):
-            for start in range(0, len(s_rows), _DENSE_CHUNK):
-                part = slice(start, start + _DENSE_CHUNK)
-                portfolio, description, co = self._dense_rows(block, s_rows[part])
-                out[part] += (coef.get("text_sim_portfolio", 0.0) * portfolio[:, inv]
-                              + coef.get("text_sim_description", 0.0) * description[:, inv]
-                              + coef.get("co_investor_score", 0.0) * co[:, inv])
+            restricted = self._investor_columns(inv_rows)
+            step = _dense_step(len(inv))
+            for start in range(0, len(s_rows), step):
+                part = slice(start, start + step)
+                portfolio, description, co = self._dense_rows(block, s_rows[part], inv_rows, restricted)
+                out[part] += (coef.get("text_sim_portfolio", 0.0) * portfolio
+                              + coef.get("text_sim_description", 0.0) * description
+                              + coef.get("co_investor_score", 0.0) * co)
         return out
 
     def transform(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray) -> FloatArray:
@@ -482,8 +520,7 @@ class PairFeaturizer:
         fit_row = block.fit_row[s_rows]
         out[:, col["startup_history"]] = np.where(
             fit_row >= 0, self.history_count_[np.maximum(fit_row, 0)] if len(self.history_count_) else 0, 0)
-        for mask, local, portfolio, description, co in self._dense_blocks(block, s_rows):
-            inv = inv_rows[mask]
+        for mask, local, inv, portfolio, description, co in self._dense_blocks(block, s_rows, inv_rows):
             out[mask, col["text_sim_portfolio"]] = portfolio[local, inv]
             out[mask, col["text_sim_description"]] = description[local, inv]
             out[mask, col["co_investor_score"]] = co[local, inv]

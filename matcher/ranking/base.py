@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import ClassVar, Literal, Protocol, Self
@@ -41,6 +42,16 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
     "startup_id": pl.Utf8(), "investor_id": pl.Utf8(), "rank": pl.Int64(), "score": pl.Float64(),
     "reasons": pl.List(pl.Utf8), "reasons_en": pl.List(pl.Utf8),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class StartupPool:
+    """Every startup of a data set encoded once against one fitted model (``PairRecommender.prepare``),
+    so ranking the startups for one investor after another does not re-encode them each time."""
+
+    block: StartupBlock
+    seen: sp.csc_matrix  # block row × investor row: pairs that interacted before the as-of date
+    featurizer: PairFeaturizer
 
 
 class Recommender(Protocol):
@@ -231,6 +242,12 @@ class PairRecommender(ABC):
                 found, on="startup_id", how="left", maintain_order="left")
         return self.featurizer_.prepare(startups, data.ip_assets)
 
+    def prepare(self, data: DataSet) -> StartupPool:
+        """Every startup of ``data`` encoded for ranking startups per investor (``recommend(pool=...)``)."""
+        self._check_fitted()
+        block = self._block(data, None, "startups")
+        return StartupPool(block=block, seen=self._seen(block).tocsc(), featurizer=self.featurizer_)
+
     def _seen(self, block: StartupBlock) -> sp.csr_matrix:
         """Block row × investor row matrix of pairs that interacted before the as-of date."""
         f = self.featurizer_
@@ -253,6 +270,7 @@ class PairRecommender(ABC):
         kind: Kind = "all",
         exclude_seen: bool = True,
         on_progress: Callable[[int, int], None] | None = None,
+        pool: StartupPool | None = None,
     ) -> pl.DataFrame:
         """Top ``k`` investors per startup (``side="investors"``) or startups per investor, best first.
 
@@ -262,6 +280,8 @@ class PairRecommender(ABC):
         error). Scores are per-group percentiles (see ``_fit_calibration``), so a mixed list is ordered
         on one scale and a kind with more history does not crowd out the other.
         ``on_progress(done, total)`` is called after each block of targets (a long batch shows progress).
+        ``pool`` (from :meth:`prepare` on the same model) stands in for ``data``'s startups with
+        ``side="startups"``: the serving path encodes them once, not on every request.
         """
         self._check_fitted()
         if k < 1:
@@ -276,7 +296,9 @@ class PairRecommender(ABC):
             n_targets, n_items = len(block), len(f.investor_ids_)
             target_rows = np.arange(n_targets)
         else:
-            block = self._block(data, None, "targets")
+            if pool is not None and pool.featurizer is not f:
+                raise InvalidInputError("the startup pool was prepared for another model", field="pool")
+            block = pool.block if pool is not None else self._block(data, None, "targets")
             if targets is None:
                 target_rows = allowed
             else:
@@ -286,7 +308,11 @@ class PairRecommender(ABC):
                     names = ", ".join(f.investor_ids_[wrong[:5]].tolist())
                     raise InvalidInputError(f"not of kind {kind!r}: {names}", field="targets")
             n_targets, n_items = len(target_rows), len(block)
-        seen = self._seen(block) if exclude_seen else None
+        if side == "investors" and pool is not None:
+            raise InvalidInputError("a startup pool serves side='startups' only", field="pool")
+        seen: sp.spmatrix | None = None
+        if exclude_seen:
+            seen = pool.seen if pool is not None else self._seen(block)
         n_allowed = len(allowed) if side == "investors" else n_items
         k_eff = min(k, n_allowed)
         chunk = max(1, _PAIRS_PER_CHUNK // max(n_items, 1))

@@ -17,5 +17,5 @@ ScheduleMode = Literal["balanced", "total", "fair"]
 """``matcher.scheduling.encoder.MODES``."""
 Solver = Literal["auto", "milp", "decomposition"]
 """``matcher.scheduling.solvers.SOLVER_NAMES``."""
-KeyRole = Literal["admin", "organiser", "bank", "startup"]
+KeyRole = Literal["admin", "organiser", "bank", "startup", "investor"]
 """``api.services.keys.Role``."""

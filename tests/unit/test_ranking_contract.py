@@ -277,3 +277,15 @@ def test_an_investor_created_after_fitting_is_ranked_without_refitting(fitted: P
     # The fitted model itself is untouched.
     assert fitted.recommend(world, list(NEW), k=3).equals(fitted.recommend(world, list(NEW), k=3))
     assert "I_late_robot" not in set(fitted.featurizer_.investor_ids_)
+
+
+def test_a_prepared_startup_pool_ranks_as_the_data_does(fitted: PairRecommender, world: DataSet) -> None:
+    pool = fitted.prepare(world)
+    for investor in ("I_bio", "I_bank"):
+        direct = fitted.recommend(world, [investor], k=4, side="startups")
+        assert fitted.recommend(world, [investor], k=4, side="startups", pool=pool).equals(direct)
+    with pytest.raises(InvalidInputError):
+        fitted.recommend(world, ["S_new_robotics"], k=4, pool=pool)
+    other = get_model(fitted.name).fit(world, RANKING_AS_OF)
+    with pytest.raises(InvalidInputError):
+        other.recommend(world, ["I_bio"], k=4, side="startups", pool=pool)
