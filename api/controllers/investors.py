@@ -63,16 +63,18 @@ class InvestorController(Controller):
 
     @get(
         "/{investor_id:str}/matches",
-        summary="Ranked startups for an investor or bank, with reasons",
-        guards=[staff_only],
+        summary="Ranked startups for an investor or bank, with reasons (an investor key: its own)",
+        guards=[staff_or_investor],
     )
     async def matches(
         self,
         investor_id: EntityId,
         db: Db,
         service: Service,
+        principal: Caller,
         k: TopK = 10,
     ) -> MatchList:
+        principal.require_investor_access(investor_id)
         return await matches.for_investor(db, service.sessions, service.models, service.matches,
                                           investor_id=investor_id, k=k)
 

@@ -16,6 +16,8 @@ AnswerName = Literal["accepted", "declined"]
 OutcomeName = Literal["held", "no_show", "declined", "interested", "intent_signed", "invested"]
 AbsentName = Literal["startup", "investor", "both"]
 MAX_ITEMS = 500
+# A whole roadshow's outcomes at once (a large roadshow plans a few hundred meetings).
+MAX_OUTCOMES = 5000
 
 
 class WishLimitsPut(Struct, forbid_unknown_fields=True):
@@ -126,7 +128,7 @@ class OutcomeCreate(Struct, forbid_unknown_fields=True):
 
 
 class OutcomeBatch(Struct, forbid_unknown_fields=True):
-    items: Annotated[list[OutcomeCreate], Meta(min_length=1, max_length=MAX_ITEMS)]
+    items: Annotated[list[OutcomeCreate], Meta(min_length=1, max_length=MAX_OUTCOMES)]
 
 
 class InteractionRead(Struct):

@@ -270,6 +270,12 @@ async def all_wishes(session: AsyncSession, *, event_id: str) -> list[WishRead]:
         return [_wish_read(r, problem) for r in await _rows(session, event_id)]
 
 
+async def limits(session: AsyncSession, *, event_id: str) -> WishLimitsRead:
+    async with session.begin():
+        event, _ = await _event(session, event_id)
+        return _limits_read(event)
+
+
 async def set_limits(session: AsyncSession, *, event_id: str, body: WishLimitsPut) -> WishLimitsRead:
     async with session.begin():
         event, _ = await _event(session, event_id)

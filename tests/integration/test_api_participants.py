@@ -69,6 +69,9 @@ def test_an_investor_key_sees_and_edits_only_its_own_institution(world: tuple[Ap
     )
     assert edited.status_code == 200, edited.text
     assert edited.json()["sectors"] == ["智能机器人", "高端装备"] and edited.json()["ticket_max_wan"] == 3000
+    api.train("declared")
+    ranked = api.client.get("/api/investors/I_robot/matches?k=3", headers=robot)
+    assert ranked.status_code == 200 and len(ranked.json()["items"]) == 3
     # The organiser sees the change: it is the institution's record, not a copy.
     assert api.client.get("/api/investors/I_robot", headers=organiser).json()["stages"] == ["a"]
     _problem(api.client.patch("/api/investors/I_robot", json={"version": 2, "ticket_min_wan": 5000,
@@ -76,6 +79,7 @@ def test_an_investor_key_sees_and_edits_only_its_own_institution(world: tuple[Ap
 
     for method, path, body in [
         ("GET", "/api/investors/I_bio", None),
+        ("GET", "/api/investors/I_bio/matches", None),
         ("PATCH", "/api/investors/I_bio", {"version": 1, "sectors": []}),
         ("GET", "/api/banks/I_bank", None),
         ("GET", "/api/investors", None),
@@ -364,3 +368,28 @@ def test_reporting_an_outcome_is_idempotent(world: tuple[Api, dict[str, str]]) -
     assert len(api.client.get(f"{E}/outcomes?history=true", headers=organiser).json()) == 1
     _problem(api.client.post(f"{E}/outcomes", json={**body, "amount_wan": 600}, headers=robot), 422,
              "Idempotency-Key")
+
+
+def test_recorded_outcomes_are_the_roadshows_results(world: tuple[Api, dict[str, str]]) -> None:
+    api, organiser = world
+    _event(api, organiser)
+    _solve(api, organiser)
+    meetings = sorted(_pairs(api, organiser))
+    assert len(meetings) == 6
+    (s1, i1), (s2, i2), (s3, i3) = meetings[:3]
+    batch = {"items": [
+        {"startup_id": s1, "investor_id": i1, "outcome": "intent_signed", "amount_wan": 800},
+        {"startup_id": s2, "investor_id": i2, "outcome": "no_show", "no_show": "startup"},
+        {"startup_id": s3, "investor_id": i3, "outcome": "held"},
+    ]}
+    assert api.client.post(f"{E}/outcomes/batch", json=batch, headers=organiser).status_code == 201
+    # A correction of the intent's amount counts once, at its latest value.
+    fixed = {"startup_id": s1, "investor_id": i1, "outcome": "intent_signed", "amount_wan": 900}
+    assert api.client.post(f"{E}/outcomes", json=fixed, headers=organiser).status_code == 201
+    results = api.client.get(f"{E}/results", headers=organiser)
+    assert results.status_code == 200, results.text
+    totals = results.json()["totals"]
+    assert (totals["meetings_planned"], totals["meetings_held"], totals["no_shows"], totals["not_recorded"]) == (
+        6, 2, 1, 3
+    )
+    assert (totals["intents"], totals["intent_wan"]) == (1, 900.0)

@@ -46,7 +46,7 @@ ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
     ("GET", "/api/investors/I_robot", None, INVESTOR),
     ("PATCH", "/api/investors/I_robot", {"version": 99}, INVESTOR),
     ("DELETE", "/api/investors/I_missing", None, STAFF),
-    ("GET", "/api/investors/I_robot/matches", None, STAFF),
+    ("GET", "/api/investors/I_robot/matches", None, INVESTOR),
     ("GET", "/api/banks", None, STAFF),
     ("POST", "/api/banks", {"name": "新银行"}, STAFF),
     ("GET", "/api/banks/I_bank", None, STAFF),

@@ -124,3 +124,22 @@ def test_the_current_outcome_is_the_latest_report(reports: list[tuple[str, str]]
     assert dict(zip(frame["startup_id"], frame["outcome"], strict=True)) == {s: as_contract[o]
                                                                             for s, o in latest.items()}
     assert set(MEETING_OUTCOMES) >= set(latest.values())
+
+
+_PAIRS = st.tuples(st.sampled_from(["S1", "S2"]), st.sampled_from(["I1", "I2"]))
+_WISHES = st.lists(st.builds(
+    StatedWish, st.sampled_from(["S1", "S2"]), st.sampled_from(["I1", "I2"]), st.sampled_from(["startup", "investor"]),
+    st.sampled_from(["must", "wish", "no"]), st.sampled_from([None, "pending", "accepted", "declined"])), max_size=8)
+
+
+@settings(max_examples=80, deadline=None)
+@given(_WISHES, st.lists(_PAIRS, max_size=2))
+def test_honouring_wishes_keeps_its_invariants(wishes: list[StatedWish], own_must: list[tuple[str, str]]) -> None:
+    base = parse_event(_event(requests=[{"startup_id": s, "investor_id": i, "kind": "must"} for s, i in own_must]))
+    honoured = honour_wishes(base, wishes)
+    refused = {w.pair for w in wishes if w.kind == "no"}
+    # Every no-thanks is a conflict unless the organiser requires the pair; a conflict is never a must.
+    assert refused - base.must <= honoured.problem.conflicts
+    assert not honoured.problem.must & honoured.problem.conflicts
+    assert base.must <= honoured.problem.must  # the organiser's own terms stay
+    assert without_wishes(honoured.problem, honoured) == base
