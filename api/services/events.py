@@ -229,6 +229,7 @@ async def _solve_and_store(
     async with sessions() as session:
         async with session.begin():
             event = await _load(session, event_id)
+            read_version = event.version
             rows = await _meeting_rows(session, event_id) if event.schedule is not None else ()
             current = _schedule_of(event, rows)
             removed = await _archived(session, event) if kind == "reschedule" else []
@@ -251,7 +252,13 @@ async def _solve_and_store(
             )
         async with session.begin():
             # The stored event stays the organiser's own: the wishes are honoured afresh by every solve.
-            await _store(session, event_id, without_wishes(problem, honoured), schedule)
+            await _store(
+                session, event_id, without_wishes(problem, honoured), schedule,
+                # A solve changes nothing in the event but its scores: an edit made meanwhile (a
+                # participant's availability) is kept rather than overwritten by the document read before.
+                replace_document=kind == "reschedule",
+                read_version=read_version,
+            )
         summary = schedule.summary(problem)
         return {**summary, "removed": removed} if removed else summary
 
@@ -269,11 +276,22 @@ async def run_solve_job(context: JobContext) -> dict[str, Any]:
     )
 
 
-async def _store(session: AsyncSession, event_id: str, problem: EventProblem, schedule: Schedule) -> None:
+async def _store(
+    session: AsyncSession,
+    event_id: str,
+    problem: EventProblem,
+    schedule: Schedule,
+    *,
+    replace_document: bool = True,
+    read_version: int | None = None,
+) -> None:
     """Replace the event's document (a re-plan changes availability, conflicts and requests; scores stay
-    the ones the schedule was made with) and its schedule, meetings as rows."""
+    the ones the schedule was made with) and its schedule, meetings as rows. Without
+    ``replace_document`` the document is replaced only if still at ``read_version``."""
     event = await _load(session, event_id)
-    event.problem = event_to_dict(problem)
+    await session.refresh(event)
+    if replace_document or event.version == read_version:
+        event.problem = event_to_dict(problem)
     document = schedule.to_document()
     document.pop("meetings")
     event.schedule = document

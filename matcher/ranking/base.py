@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 from matcher.domain import InvestorKind
 from matcher.errors import InvalidInputError, NotFittedError
-from matcher.features.pairs import FloatArray, IntArray, PairFeaturizer, StartupBlock, lookup
+from matcher.features.pairs import FeaturizerCache, FloatArray, IntArray, PairFeaturizer, StartupBlock, lookup
 from matcher.io import DataSet
 from matcher.ranking.reasons import explain
 
@@ -90,8 +90,9 @@ class PairRecommender(ABC):
 
     # --- what a subclass provides ------------------------------------------------------------------
 
-    def _fit_model(self, data: DataSet, as_of: date) -> None:  # noqa: B027 - an optional hook, not abstract
-        """Learn whatever the model needs beyond the featurizer (nothing, for most baselines)."""
+    def _fit_model(self, data: DataSet, as_of: date, cache: FeaturizerCache) -> None:  # noqa: B027 - optional hook
+        """Learn whatever the model needs beyond the featurizer (nothing, for most baselines); ``cache``
+        serves featurizers at other dates (training windows) of the same data."""
 
     @abstractmethod
     def _score(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, feats: FloatArray) -> FloatArray:
@@ -108,10 +109,13 @@ class PairRecommender(ABC):
 
     # --- contract ----------------------------------------------------------------------------------
 
-    def fit(self, data: DataSet, as_of: date) -> Self:
+    def fit(self, data: DataSet, as_of: date, *, cache: FeaturizerCache | None = None) -> Self:
+        """Fit on interactions strictly before ``as_of``; ``cache`` shares featurizers between the models a
+        tuning run fits on the same data (default: a fresh one)."""
+        cache = cache if cache is not None else FeaturizerCache(data, self.max_text_features)
         self.as_of_ = as_of.isoformat()
-        self.featurizer_ = PairFeaturizer(max_text_features=self.max_text_features).fit(data, as_of)
-        self._fit_model(data, as_of)
+        self.featurizer_ = cache.at(as_of)
+        self._fit_model(data, as_of, cache)
         self._fit_calibration(data)
         return self
 
@@ -162,6 +166,21 @@ class PairRecommender(ABC):
         calibrated: NDArray[np.float64] = np.clip(0.98 * percentile + 0.02 * scores, 0.0, 1.0)
         return calibrated
 
+    def _list_scores(self, block: StartupBlock, rows: IntArray, allowed: IntArray,
+                     grid: Callable[[IntArray], FloatArray] | None = None) -> NDArray[np.float64]:
+        """What a startup's list is ranked by: calibrated scores of the ``allowed`` investors for the block
+        ``rows`` (rows × every investor; NaN outside ``allowed`` and for pairs not worth ranking).
+        ``grid(investor_rows)`` gives the raw scores (default ``_score_grid``; tuning passes memoised ones)."""
+        scores = np.full((len(rows), len(self.featurizer_.investor_ids_)), np.nan, dtype=np.float64)
+        for group, members in self._group_rows().items():
+            # Each group is scored on its own, so a two-stage model picks candidates within it.
+            wanted = np.intersect1d(members, allowed)
+            if len(wanted):
+                raw = (grid(wanted) if grid is not None
+                       else self._score_grid(block, rows, wanted, per_startup=True))
+                scores[:, wanted] = self._calibrate(raw, group)
+        return scores
+
     def _kind_rows(self, kind: str) -> IntArray:
         if kind not in KINDS:
             raise InvalidInputError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}", field="kind")
@@ -179,14 +198,16 @@ class PairRecommender(ABC):
         if set(data.investors["investor_id"].to_list()) <= known:
             return self
         featurizer = copy.copy(self.featurizer_).fit(data, self.as_of)
+        return self._rebound(self.featurizer_, featurizer)
+
+    def _rebound(self, old: PairFeaturizer, new: PairFeaturizer) -> Self:
+        """A shallow copy serving with ``new`` where it used ``old``; parts that share the featurizer (a
+        fallback rule, the self-tuning model's chosen models) must see the same investors, at any depth."""
         current = copy.copy(self)
-        # Parts that share the featurizer (e.g. a fallback rule) must see the same investors.
         for name, value in vars(self).items():
-            if isinstance(value, PairRecommender) and getattr(value, "featurizer_", None) is self.featurizer_:
-                part = copy.copy(value)
-                part.featurizer_ = featurizer
-                setattr(current, name, part)
-        current.featurizer_ = featurizer
+            if isinstance(value, PairRecommender) and getattr(value, "featurizer_", None) is old:
+                setattr(current, name, value._rebound(old, new))
+        current.featurizer_ = new
         return current
 
     @property
@@ -302,13 +323,7 @@ class PairRecommender(ABC):
         for start in range(0, n_targets if k_eff > 0 else 0, chunk):
             rows = target_rows[start : start + chunk]
             if side == "investors":
-                scores = np.full((len(rows), n_items), np.nan, dtype=np.float64)
-                for group, members in groups.items():
-                    # Each group is scored on its own, so a two-stage model picks candidates within it.
-                    wanted = np.intersect1d(members, allowed)
-                    if len(wanted):
-                        raw = self._score_grid(block, rows, wanted, per_startup=True)
-                        scores[:, wanted] = self._calibrate(raw, group)
+                scores = self._list_scores(block, rows, allowed)
                 mask = seen[rows].toarray() > 0 if seen is not None else None
             else:
                 scores = self._score_grid(block, np.arange(n_items), rows, per_startup=False).T.astype(np.float64)

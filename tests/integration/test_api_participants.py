@@ -393,3 +393,31 @@ def test_recorded_outcomes_are_the_roadshows_results(world: tuple[Api, dict[str,
         6, 2, 1, 3
     )
     assert (totals["intents"], totals["intent_wan"]) == (1, 900.0)
+
+
+def test_a_solve_keeps_availability_changed_while_it_ran(world: tuple[Api, dict[str, str]]) -> None:
+    from api.services import events
+
+    api, organiser = world
+    _event(api, organiser)
+    _solve(api, organiser)
+
+    async def before() -> tuple[Any, Any, int]:
+        async with api.state.sessions() as session:
+            found = await events.scheduled(session, event_id=EVENT)
+            async with session.begin():
+                version = (await events._load(session, EVENT)).version
+        return found.problem, found.schedule, version
+
+    problem, schedule, version = api.run(before)
+    robot = api.headers("investor", investor_id="I_robot")
+    moved = api.client.put(f"{E}/participants/I_robot/availability", json={"available": ["s02"]}, headers=robot)
+    assert moved.status_code == 200
+
+    async def store_the_solve_that_read_the_old_document() -> None:
+        async with api.state.sessions() as session, session.begin():
+            await events._store(session, EVENT, problem, schedule, replace_document=False, read_version=version)
+
+    api.run(store_the_solve_that_read_the_old_document)
+    investors = api.client.get(E, headers=organiser).json()["investors"]
+    assert next(i for i in investors if i["investor_id"] == "I_robot")["available"] == ["s02"]

@@ -22,6 +22,8 @@ SPECIALIST = {"S_new_robotics": "I_robot", "S_new_biomedicine": "I_bio", "S_new_
 # busiest investor (I_energy) for everyone; random has no right answer.
 EXPECTED_TOP: dict[str, dict[str, str] | None] = {
     "learned": SPECIALIST,
+    "boosted": SPECIALIST,
+    "recent_popularity": dict.fromkeys(NEW, "I_energy"),
     "sector_popularity": SPECIALIST,
     "declared": SPECIALIST,
     "popularity": dict.fromkeys(NEW, "I_energy"),
