@@ -58,7 +58,8 @@ BOOSTED_CONFIGS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("boosted, no declared preferences", {"families": ("learned", "text", "popularity", "cofinance", "startup")}),
     ("boosted, larger trees", {"max_leaf_nodes": 31, "min_samples_leaf": 40}),
 )
-BLENDS: tuple[float, ...] = (0.6, 0.3, 0.0)  # weight of recency-weighted popularity; larger = simpler
+# Weight of recency-weighted popularity blended in; a blend adds a part to its base, so it counts as more complex.
+BLENDS: tuple[float, ...] = (0.0, 0.3, 0.6)
 SEGMENTS: tuple[str, ...] = ("cold", "warm")
 _PAIRS_PER_CHUNK = 500_000
 _RECENT: tuple[str, tuple[tuple[str, Any], ...]] = ("recent_popularity", ())
