@@ -48,7 +48,9 @@ NAV: list[NavItem] = [
     NavItem("/console/startups", "startups", frozenset(STAFF)),
     NavItem("/console/investors", "investors", frozenset(STAFF)),
     NavItem("/console/events", "events", frozenset(STAFF)),
+    NavItem("/console/results", "results_page", frozenset(STAFF)),
     NavItem("/console/bank", "bank_desk", frozenset({Role.BANK})),
+    NavItem("/console/me", "my_roadshows", frozenset({Role.STARTUP, Role.INVESTOR})),
 ]
 
 

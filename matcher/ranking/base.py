@@ -8,8 +8,10 @@ behave identically apart from their scores.
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import ClassVar, Literal, Protocol, Self
@@ -20,12 +22,18 @@ import scipy.sparse as sp
 import skops.io as sio
 from numpy.typing import NDArray
 
+from matcher.domain import InvestorKind
 from matcher.errors import InvalidInputError, NotFittedError
-from matcher.features.pairs import FloatArray, IntArray, PairFeaturizer, StartupBlock, lookup
+from matcher.features.pairs import FeaturizerCache, FloatArray, IntArray, PairFeaturizer, StartupBlock, lookup
 from matcher.io import DataSet
 from matcher.ranking.reasons import explain
 
 Side = Literal["investors", "startups"]
+Kind = Literal["investor", "bank", "all"]
+KINDS: tuple[str, ...] = ("investor", "bank", "all")
+# The two groups a list keeps apart: banks lend, everyone else invests.
+GROUPS: tuple[str, ...] = ("investor", "bank")
+_CALIBRATION_STARTUPS = 300  # startups whose scores make each group's reference distribution
 _PAIRS_PER_CHUNK = 1_000_000  # bounds a scoring block at ~1M pairs (a few hundred MB of features at most)
 # Types a saved model may contain; anything else in a file is refused rather than executed.
 _TRUSTED_PREFIXES = ("matcher.", "sklearn.", "numpy.", "scipy.", "builtins.", "collections.", "datetime.date")
@@ -34,6 +42,16 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
     "startup_id": pl.Utf8(), "investor_id": pl.Utf8(), "rank": pl.Int64(), "score": pl.Float64(),
     "reasons": pl.List(pl.Utf8), "reasons_en": pl.List(pl.Utf8),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class StartupPool:
+    """Every startup of a data set encoded once against one fitted model (``PairRecommender.prepare``),
+    so ranking the startups for one investor after another does not re-encode them each time."""
+
+    block: StartupBlock
+    seen: sp.csc_matrix  # block row × investor row: pairs that interacted before the as-of date
+    featurizer: PairFeaturizer
 
 
 class Recommender(Protocol):
@@ -50,6 +68,7 @@ class Recommender(Protocol):
         *,
         k: int = 10,
         side: Side = "investors",
+        kind: Kind = "all",
         exclude_seen: bool = True,
     ) -> pl.DataFrame: ...
 
@@ -71,8 +90,9 @@ class PairRecommender(ABC):
 
     # --- what a subclass provides ------------------------------------------------------------------
 
-    def _fit_model(self, data: DataSet, as_of: date) -> None:  # noqa: B027 - an optional hook, not abstract
-        """Learn whatever the model needs beyond the featurizer (nothing, for most baselines)."""
+    def _fit_model(self, data: DataSet, as_of: date, cache: FeaturizerCache) -> None:  # noqa: B027 - optional hook
+        """Learn whatever the model needs beyond the featurizer (nothing, for most baselines); ``cache``
+        serves featurizers at other dates (training windows) of the same data."""
 
     @abstractmethod
     def _score(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, feats: FloatArray) -> FloatArray:
@@ -89,11 +109,106 @@ class PairRecommender(ABC):
 
     # --- contract ----------------------------------------------------------------------------------
 
-    def fit(self, data: DataSet, as_of: date) -> Self:
+    def fit(self, data: DataSet, as_of: date, *, cache: FeaturizerCache | None = None) -> Self:
+        """Fit on interactions strictly before ``as_of``; ``cache`` shares featurizers between the models a
+        tuning run fits on the same data (default: a fresh one)."""
+        cache = cache if cache is not None else FeaturizerCache(data, self.max_text_features)
         self.as_of_ = as_of.isoformat()
-        self.featurizer_ = PairFeaturizer(max_text_features=self.max_text_features).fit(data, as_of)
-        self._fit_model(data, as_of)
+        self.featurizer_ = cache.at(as_of)
+        self._fit_model(data, as_of, cache)
+        self._fit_calibration(data)
         return self
+
+    # --- kinds: investors and banks ranked on one scale --------------------------------------------
+
+    def _group_rows(self) -> dict[str, IntArray]:
+        """Investor rows of each group (``GROUPS``)."""
+        bank = self.featurizer_.investor_kind_label_ == InvestorKind.BANK.value
+        return {"investor": np.flatnonzero(~bank), "bank": np.flatnonzero(bank)}
+
+    def _fit_calibration(self, data: DataSet) -> None:
+        """Each group's reference distribution of scores, from a spread of startups against its members.
+
+        Banks and investors are scored by one model but their raw scores are not comparable: whichever
+        kind has more history scores higher and floods a mixed list. Mapping a score to its percentile
+        among the same group's scores puts both on one scale (the top bank for a startup competes with
+        its top investor), while the order within a group is the model's own. Startup profiles only: no
+        interaction is read here, so the as-of date is respected by construction."""
+        self.calibration_: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
+        ids = data.startups["startup_id"].to_list()
+        if not ids:
+            return
+        picked = np.unique(np.linspace(0, len(ids) - 1, min(len(ids), _CALIBRATION_STARTUPS)).round().astype(int))
+        block = self._block(data, [ids[j] for j in picked], "startups")
+        rows = np.arange(len(block))
+        for group, inv_rows in self._group_rows().items():
+            if len(inv_rows) == 0:
+                continue
+            scores = self._score_grid(block, rows, inv_rows, per_startup=True)
+            finite = scores[np.isfinite(scores)].astype(np.float64)
+            if len(finite) == 0:
+                continue
+            values, counts = np.unique(finite, return_counts=True)
+            cdf = (np.cumsum(counts) - counts / 2) / counts.sum()  # mid-rank: ties share one percentile
+            self.calibration_[group] = (values, cdf)
+
+    def _calibrate(self, raw: NDArray[np.floating], group: str) -> NDArray[np.float64]:
+        """Raw scores of members of ``group`` as percentiles of that group's reference distribution (a
+        group never seen at fit time, e.g. the first bank added later, borrows the other's). The raw score
+        breaks ties among pairs beyond the reference's range. NaN stays NaN."""
+        reference = getattr(self, "calibration_", {})
+        ref = reference.get(group) or next(iter(reference.values()), None)
+        scores: NDArray[np.float64] = np.asarray(raw, dtype=np.float64)
+        if ref is None:
+            return scores
+        values, cdf = ref
+        percentile = np.interp(scores, values, cdf, left=0.0, right=1.0)
+        calibrated: NDArray[np.float64] = np.clip(0.98 * percentile + 0.02 * scores, 0.0, 1.0)
+        return calibrated
+
+    def _list_scores(self, block: StartupBlock, rows: IntArray, allowed: IntArray,
+                     grid: Callable[[IntArray], FloatArray] | None = None) -> NDArray[np.float64]:
+        """What a startup's list is ranked by: calibrated scores of the ``allowed`` investors for the block
+        ``rows`` (rows × every investor; NaN outside ``allowed`` and for pairs not worth ranking).
+        ``grid(investor_rows)`` gives the raw scores (default ``_score_grid``; tuning passes memoised ones)."""
+        scores = np.full((len(rows), len(self.featurizer_.investor_ids_)), np.nan, dtype=np.float64)
+        for group, members in self._group_rows().items():
+            # Each group is scored on its own, so a two-stage model picks candidates within it.
+            wanted = np.intersect1d(members, allowed)
+            if len(wanted):
+                raw = (grid(wanted) if grid is not None
+                       else self._score_grid(block, rows, wanted, per_startup=True))
+                scores[:, wanted] = self._calibrate(raw, group)
+        return scores
+
+    def _kind_rows(self, kind: str) -> IntArray:
+        if kind not in KINDS:
+            raise InvalidInputError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}", field="kind")
+        groups = self._group_rows()
+        return np.sort(np.concatenate(list(groups.values()))) if kind == "all" else groups[kind]
+
+    def with_current(self, data: DataSet) -> Self:
+        """This fitted model serving ``data`` as it is now, without refitting the model itself: investors
+        and banks created since the fit are ranked at once from what they declare (they have no history
+        before the as-of date, so that is all a refit could know of them) and are candidates in every
+        startup's list. ``data`` must be the whole data set, investors and interactions included: the
+        investor side is re-derived from it as of the same date. Returns ``self`` when nobody is new."""
+        self._check_fitted()
+        known = set(self.featurizer_.investor_ids_.tolist())
+        if set(data.investors["investor_id"].to_list()) <= known:
+            return self
+        featurizer = copy.copy(self.featurizer_).fit(data, self.as_of)
+        return self._rebound(self.featurizer_, featurizer)
+
+    def _rebound(self, old: PairFeaturizer, new: PairFeaturizer) -> Self:
+        """A shallow copy serving with ``new`` where it used ``old``; parts that share the featurizer (a
+        fallback rule, the self-tuning model's chosen models) must see the same investors, at any depth."""
+        current = copy.copy(self)
+        for name, value in vars(self).items():
+            if isinstance(value, PairRecommender) and getattr(value, "featurizer_", None) is old:
+                setattr(current, name, value._rebound(old, new))
+        current.featurizer_ = new
+        return current
 
     @property
     def as_of(self) -> date:
@@ -127,6 +242,12 @@ class PairRecommender(ABC):
                 found, on="startup_id", how="left", maintain_order="left")
         return self.featurizer_.prepare(startups, data.ip_assets)
 
+    def prepare(self, data: DataSet) -> StartupPool:
+        """Every startup of ``data`` encoded for ranking startups per investor (``recommend(pool=...)``)."""
+        self._check_fitted()
+        block = self._block(data, None, "startups")
+        return StartupPool(block=block, seen=self._seen(block).tocsc(), featurizer=self.featurizer_)
+
     def _seen(self, block: StartupBlock) -> sp.csr_matrix:
         """Block row × investor row matrix of pairs that interacted before the as-of date."""
         f = self.featurizer_
@@ -146,47 +267,76 @@ class PairRecommender(ABC):
         *,
         k: int = 10,
         side: Side = "investors",
+        kind: Kind = "all",
         exclude_seen: bool = True,
+        on_progress: Callable[[int, int], None] | None = None,
+        pool: StartupPool | None = None,
     ) -> pl.DataFrame:
-        """Top ``k`` investors per startup (``side="investors"``) or startups per investor, best first."""
+        """Top ``k`` investors per startup (``side="investors"``) or startups per investor, best first.
+
+        ``kind`` limits the investors: ``investor`` (every kind but bank), ``bank`` or ``all``. With
+        ``side="investors"`` it limits what is recommended; with ``side="startups"`` it limits whose
+        lists are made (every investor of that kind by default; a named target of another kind is an
+        error). Scores are per-group percentiles (see ``_fit_calibration``), so a mixed list is ordered
+        on one scale and a kind with more history does not crowd out the other.
+        ``on_progress(done, total)`` is called after each block of targets (a long batch shows progress).
+        ``pool`` (from :meth:`prepare` on the same model) stands in for ``data``'s startups with
+        ``side="startups"``: the serving path encodes them once, not on every request.
+        """
         self._check_fitted()
         if k < 1:
             raise InvalidInputError("k must be at least 1", field="k")
         if side not in ("investors", "startups"):
             raise InvalidInputError(f"side must be 'investors' or 'startups', not {side!r}", field="side")
+        allowed = self._kind_rows(kind)
+        groups = self._group_rows()
         f = self.featurizer_
         if side == "investors":
             block = self._block(data, targets, "targets")
             n_targets, n_items = len(block), len(f.investor_ids_)
             target_rows = np.arange(n_targets)
         else:
-            block = self._block(data, None, "targets")
-            target_rows = self._investor_rows(
-                list(targets) if targets is not None else f.investor_ids_.tolist(), "targets")
+            if pool is not None and pool.featurizer is not f:
+                raise InvalidInputError("the startup pool was prepared for another model", field="pool")
+            block = pool.block if pool is not None else self._block(data, None, "targets")
+            if targets is None:
+                target_rows = allowed
+            else:
+                target_rows = self._investor_rows(list(targets), "targets")
+                wrong = np.setdiff1d(target_rows, allowed)
+                if len(wrong):
+                    names = ", ".join(f.investor_ids_[wrong[:5]].tolist())
+                    raise InvalidInputError(f"not of kind {kind!r}: {names}", field="targets")
             n_targets, n_items = len(target_rows), len(block)
-        seen = self._seen(block) if exclude_seen else None
-        k_eff = min(k, n_items)
+        if side == "investors" and pool is not None:
+            raise InvalidInputError("a startup pool serves side='startups' only", field="pool")
+        seen: sp.spmatrix | None = None
+        if exclude_seen:
+            seen = pool.seen if pool is not None else self._seen(block)
+        n_allowed = len(allowed) if side == "investors" else n_items
+        k_eff = min(k, n_allowed)
         chunk = max(1, _PAIRS_PER_CHUNK // max(n_items, 1))
         picked_s: list[IntArray] = []
         picked_i: list[IntArray] = []
         picked_score: list[FloatArray] = []
         picked_rank: list[IntArray] = []
-        for start in range(0, n_targets, chunk):
+        for start in range(0, n_targets if k_eff > 0 else 0, chunk):
             rows = target_rows[start : start + chunk]
             if side == "investors":
-                scores = self._score_grid(block, rows, np.arange(n_items), per_startup=True)
+                scores = self._list_scores(block, rows, allowed)
                 mask = seen[rows].toarray() > 0 if seen is not None else None
             else:
-                scores = self._score_grid(block, np.arange(n_items), rows, per_startup=False).T
+                scores = self._score_grid(block, np.arange(n_items), rows, per_startup=False).T.astype(np.float64)
+                for group, members in groups.items():
+                    in_group = np.isin(rows, members)
+                    scores[in_group] = self._calibrate(scores[in_group], group)
                 mask = seen[:, rows].T.toarray() > 0 if seen is not None else None
             ranked = np.where(np.isnan(scores), -np.inf, scores)
             if mask is not None:
                 ranked[mask] = -np.inf
-            if k_eff == 0:
-                continue
-            top = np.argpartition(-ranked, k_eff - 1, axis=1)[:, :k_eff]
-            order = np.argsort(-np.take_along_axis(ranked, top, axis=1), axis=1, kind="stable")
-            top = np.take_along_axis(top, order, axis=1)
+            # A stable sort: equal scores keep the items' own order, so a list does not depend on which
+            # other items were scored with it (a kind's list is a sub-list of the mixed one).
+            top = np.argsort(-ranked, axis=1, kind="stable")[:, :k_eff]
             top_scores = np.take_along_axis(ranked, top, axis=1)
             valid = np.isfinite(top_scores)
             target_idx = np.repeat(rows[:, None], k_eff, axis=1)
@@ -197,8 +347,10 @@ class PairRecommender(ABC):
                 s_idx, i_idx = top, target_idx
             picked_s.append(s_idx[valid])
             picked_i.append(i_idx[valid])
-            picked_score.append(top_scores[valid].astype(np.float32))
+            picked_score.append(top_scores[valid])
             picked_rank.append(rank[valid])
+            if on_progress is not None:
+                on_progress(min(start + chunk, n_targets), n_targets)
         if not picked_s:
             return pl.DataFrame(schema=RESULT_SCHEMA)
         s_all, i_all = np.concatenate(picked_s), np.concatenate(picked_i)
@@ -217,7 +369,8 @@ class PairRecommender(ABC):
         )
 
     def score_pairs(self, data: DataSet, pairs: pl.DataFrame) -> NDArray[np.float64]:
-        """Scores in [0, 1] of the given (startup_id, investor_id) pairs, in their order."""
+        """Scores in [0, 1] of the given (startup_id, investor_id) pairs, in their order: the same
+        per-group percentiles ``recommend`` ranks by."""
         self._check_fitted()
         for column in ("startup_id", "investor_id"):
             if column not in pairs.columns:
@@ -230,7 +383,12 @@ class PairRecommender(ABC):
         s_rows = lookup(pairs["startup_id"].cast(pl.Utf8).to_list(), block_index, -1)
         i_rows = self._investor_rows(pairs["investor_id"].cast(pl.Utf8).to_list(), "investor_id")
         feats = self.featurizer_.transform(block, s_rows, i_rows)
-        return np.clip(self._score(block, s_rows, i_rows, feats).astype(np.float64), 0.0, 1.0)
+        raw = np.clip(self._score(block, s_rows, i_rows, feats).astype(np.float64), 0.0, 1.0)
+        out = np.empty(len(raw), dtype=np.float64)
+        for group, members in self._group_rows().items():
+            in_group = np.isin(i_rows, members)
+            out[in_group] = self._calibrate(raw[in_group], group)
+        return out
 
     # --- persistence -------------------------------------------------------------------------------
 

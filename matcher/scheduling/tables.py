@@ -10,21 +10,15 @@ from __future__ import annotations
 
 import io
 import re
-import unicodedata
-from collections.abc import Iterable
-from datetime import datetime
-from typing import Any
 
 import polars as pl
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 from matcher.scheduling.handout import DEFAULT_TZ, agendas, local_times, pair_label
 from matcher.scheduling.problem import EventProblem
 from matcher.scheduling.schedule import Schedule
-from matcher.spreadsheet import csv_bytes, safe_cell
+from matcher.spreadsheet import csv_bytes, write_sheet
 
 MEETINGS_COLUMNS = ("slot_id", "table", "startup_id", "investor_id", "score")
 """The contract's columns of meetings.csv; ``start, end, startup_name, investor_name`` follow them."""
@@ -33,9 +27,6 @@ MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 _DATETIME = "yyyy-mm-dd hh:mm"
 _TIME = "hh:mm"
-_HEADER = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="DDE7F0")
-_MAX_WIDTH = 48
 
 
 def meetings_frame(problem: EventProblem, schedule: Schedule, tz: str = DEFAULT_TZ) -> pl.DataFrame:
@@ -54,47 +45,6 @@ def meetings_frame(problem: EventProblem, schedule: Schedule, tz: str = DEFAULT_
 
 def meetings_csv(problem: EventProblem, schedule: Schedule, tz: str = DEFAULT_TZ) -> bytes:
     return csv_bytes(meetings_frame(problem, schedule, tz))
-
-
-def _width(value: Any) -> int:
-    if isinstance(value, datetime):
-        return 16
-    text = str(value) if value is not None else ""
-    longest = max((sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
-                   for line in text.splitlines() or [""]), default=0)
-    return longest
-
-
-def _text(value: Any) -> Any:
-    return safe_cell(value) if isinstance(value, str) else value
-
-
-def _sheet(sheet: Worksheet, header: list[str], rows: Iterable[list[Any]], *, title: str | None = None,
-           formats: dict[int, str] | None = None, wrap: bool = False) -> None:
-    """Write an optional title line, a bold frozen header and the rows; size every column to its content."""
-    if title is not None:
-        sheet.append([_text(title)])
-        sheet.cell(1, 1).font = Font(bold=True, size=13)
-    sheet.append(header)
-    header_row = sheet.max_row
-    for cell in sheet[header_row]:
-        cell.font, cell.fill = _HEADER, _HEADER_FILL
-        cell.alignment = Alignment(horizontal="center", vertical="center")
-    widths = [_width(h) for h in header]
-    for row in rows:
-        sheet.append([_text(v) for v in row])
-        for k, v in enumerate(row):
-            widths[k] = max(widths[k], _width(v))
-    for k, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(k)].width = min(max(width + 2, 9), _MAX_WIDTH)
-    for column, number_format in (formats or {}).items():
-        for (cell,) in sheet.iter_rows(min_row=header_row + 1, min_col=column, max_col=column):
-            cell.number_format = number_format
-    if wrap:
-        for row_cells in sheet.iter_rows(min_row=header_row + 1):
-            for cell in row_cells:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-    sheet.freeze_panes = sheet.cell(header_row + 1, 1).coordinate
 
 
 def _sheet_title(prefix: str, label: str, used: set[str]) -> str:
@@ -116,7 +66,7 @@ def workbook(problem: EventProblem, schedule: Schedule, tz: str = DEFAULT_TZ) ->
     grid.title = "会议总表"
     cell_of = {(m.slot_id, m.table): pair_label(problem, m) for m in schedule.meetings}
     tables = range(1, problem.tables + 1)
-    _sheet(
+    write_sheet(
         grid,
         ["时段", "开始", "结束", *[f"{t}号桌" for t in tables]],
         ([s.slot_id, *times[s.slot_id], *[cell_of.get((s.slot_id, t), "") for t in tables]] for s in problem.slots),
@@ -130,7 +80,7 @@ def workbook(problem: EventProblem, schedule: Schedule, tz: str = DEFAULT_TZ) ->
         grid.column_dimensions[letter].width = min(max(grid.column_dimensions[letter].width, 14), 30)
 
     listing = wb.create_sheet("会议清单")
-    _sheet(
+    write_sheet(
         listing,
         ["时段", "开始", "结束", "桌号", "企业编号", "企业", "机构编号", "投资机构/银行", "匹配分"],
         ([m.slot_id, *times[m.slot_id], m.table, m.startup_id, problem.label_of(m.startup_id), m.investor_id,
@@ -144,7 +94,7 @@ def workbook(problem: EventProblem, schedule: Schedule, tz: str = DEFAULT_TZ) ->
         label = "机构" if agenda.side == "investor" else "企业"
         person = agenda.participant
         sheet = wb.create_sheet(_sheet_title(label, person.label, used))
-        _sheet(
+        write_sheet(
             sheet,
             ["时段", "开始", "结束", "桌号", "会谈对象", "对象编号"],
             ([i.slot_id, i.start, i.end, i.table, i.counterpart, i.counterpart_id] for i in agenda.items),

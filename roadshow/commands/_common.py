@@ -4,6 +4,7 @@ a one-line message and an exit code instead of a traceback."""
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -16,6 +17,7 @@ from matcher.errors import DataValidationError, InfeasibleError, InvalidInputErr
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress, TaskID
 
     from matcher.io import DataSet
 
@@ -134,3 +136,38 @@ def parse_date(value: str | None, option: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise InvalidInputError(f"{value!r} is not a YYYY-MM-DD date", field=option) from None
+
+
+PROGRESS_DELAY = 1.0  # seconds: a command that finishes sooner shows no progress display at all
+
+
+class Steps:
+    """What a long command reports to its progress display: the current step and, when known, how far."""
+
+    def __init__(self, bar: Progress, task: TaskID) -> None:
+        self._bar, self._task = bar, task
+
+    def step(self, description: str, total: int | None = None) -> None:
+        self._bar.reset(self._task, description=description, total=total, start=True)
+
+    def advance(self, done: int, total: int) -> None:
+        self._bar.update(self._task, completed=done, total=total)
+
+
+@contextmanager
+def progress(description: str) -> Iterator[Steps]:
+    """A progress display on stderr (never in the files or the output a command writes) that appears
+    only once the work has taken longer than ``PROGRESS_DELAY`` and vanishes when it ends."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=err_console, transient=True)
+    task = bar.add_task(description, total=None)
+    timer = threading.Timer(PROGRESS_DELAY, bar.start)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield Steps(bar, task)
+    finally:
+        timer.cancel()
+        bar.stop()

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from matcher.errors import InvalidInputError
-from roadshow.commands._common import DataDirOption, console, load_data, parse_date, user_errors
-from roadshow.commands.choices import RankingModel, Side
+from roadshow.commands._common import DataDirOption, console, load_data, parse_date, progress, user_errors
+from roadshow.commands.choices import Kind, RankingModel, Side
+
+if TYPE_CHECKING:
+    from matcher.ranking.tuning import TuningResult
 
 AsOfOpt = Annotated[str, typer.Option("--as-of", help="Fit on interactions before this date (YYYY-MM-DD).")]
 EncodingOpt = Annotated[str, typer.Option(help="Text encoding of the CSV files, e.g. utf-8, gbk, cp1252.")]
@@ -38,6 +41,11 @@ def recommend(
     ] = None,
     side: Annotated[Side, typer.Option("--side", help="investors: rank investors per startup; startups: the reverse.")]
     = "investors",
+    kind: Annotated[
+        Kind,
+        typer.Option("--kind", help="investor: every kind but banks; bank: banks only; all: both, on one scale. "
+                                    "With --side startups: whose lists are made."),
+    ] = "all",
     model: Annotated[
         RankingModel, typer.Option("--model", help="The learned model or a baseline to compare it with.")
     ] = "learned",
@@ -47,18 +55,29 @@ def recommend(
     import polars as pl
 
     from matcher.ranking import get_model
+    from matcher.spreadsheet import write_csv
 
-    with user_errors():
+    with user_errors(), progress("reading the data") as steps:
         day = parse_date(as_of, "--as-of")
         assert day is not None
         ds = load_data(data, encoding)
         wanted = _read_targets(targets, side) if targets is not None else None
+        steps.step(f"fitting the {model} model")
         recommender = get_model(model).fit(ds, day)
-        recs = recommender.recommend(ds, wanted, k=k, side=side)
-        first, second = ("startup_id", "investor_id") if side == "investors" else ("investor_id", "startup_id")
-        table = recs.sort(first, "rank").select(first, second, "rank", "score", pl.col("reasons").list.join(";"))
+        steps.step("ranking")
+        recs = recommender.recommend(ds, wanted, k=k, side=side, kind=kind, on_progress=steps.advance)
+        if side == "investors":
+            first, second = "startup_id", "investor_id"
+            names = ds.investors.select("investor_id", pl.col("name").alias("investor_name"),
+                                        pl.col("kind").alias("investor_kind"))
+        else:
+            first, second = "investor_id", "startup_id"
+            names = ds.startups.select("startup_id", pl.col("name").alias("startup_name"))
+        table = (recs.sort(first, "rank")
+                 .select(first, second, "rank", "score", "reasons")
+                 .join(names, on=second, how="left", maintain_order="left"))
         out.parent.mkdir(parents=True, exist_ok=True)
-        table.write_csv(out)
+        write_csv(table, out)
     n_targets = table[first].n_unique()
     console.print(f"wrote {len(table)} recommendations for {n_targets} target(s) to {out}", highlight=False)
 
@@ -83,7 +102,8 @@ def evaluate_command(
         assert day is not None
         if k < 1:
             raise InvalidInputError("must be at least 1", field="--k")
-        report = evaluate(load_data(data, encoding), day, k=k)
+        with progress("reading the data") as steps:
+            report = evaluate(load_data(data, encoding), day, k=k, on_progress=steps.step)
     table = Table(title=f"Ranking quality at K={k}, as of {day.isoformat()}")
     for name in ("model", "segment", "targets", f"recall@{k}", f"NDCG@{k}", f"MAP@{k}", "fit s"):
         table.add_column(name, justify="left" if name in ("model", "segment") else "right")
@@ -91,10 +111,35 @@ def evaluate_command(
         table.add_row(row["model"], row["segment"], str(row["targets"]), f"{row['recall']:.3f}",
                       f"{row['ndcg']:.3f}", f"{row['map']:.3f}", f"{row['fit_seconds']:.1f}")
     console.print(table)
+    if report.tuning is not None:
+        _print_tuning(report.tuning)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
         console.print(f"wrote {json_out}", highlight=False)
+
+
+def _print_tuning(tuning: TuningResult) -> None:
+    """What the default model chose per segment, and the validation table it chose on."""
+    from rich.table import Table
+
+    if not tuning.cutoffs:
+        console.print(f"learned: {tuning.note}", highlight=False)
+        return
+    periods = ", ".join(c.isoformat() for c in tuning.cutoffs)
+    table = Table(title=f"learned: configurations tried on validation periods from {periods} "
+                        f"(NDCG@{tuning.k}; se = standard error of the paired difference from the best)")
+    for name in ("segment", "candidate", "targets", f"NDCG@{tuning.k}", "se", "chosen"):
+        table.add_column(name, justify="left" if name in ("segment", "candidate", "chosen") else "right")
+    for row in tuning.table.iter_rows(named=True):
+        table.add_row(row["segment"], row["candidate"], str(row["targets"]), f"{row['ndcg']:.3f}",
+                      f"{row['se']:.3f}", "chosen" if row["chosen"] else "")
+    console.print(table)
+    chosen = "; ".join(f"{segment} startups: {c.label}" for segment, c in tuning.chosen.items())
+    console.print(
+        f"learned chose {chosen}. Rule: among candidates at least as good as the best baseline on validation, "
+        "the simplest within one standard error of the best." + (f" {tuning.note}." if tuning.note else ""),
+        highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -88,7 +88,6 @@ def schedule(
         write_exports,
     )
     from matcher.scheduling.handout import participant_names
-    from matcher.scheduling.scoring import fitted_pair_scorer
 
     with user_errors():
         if time_limit <= 0:
@@ -110,6 +109,9 @@ def schedule(
             )
         problem = replace(problem, venue=venue or problem.venue or default_venue)
         if problem.unscored() and not dataset.startups.is_empty():
+            # The ranking stack (scikit-learn, skops) loads only when the event leaves pairs to score.
+            from matcher.scheduling.scoring import fitted_pair_scorer
+
             with err_console.status("fitting the ranking model to score the pairs the event leaves open…"):
                 problem = score_unscored(problem, fitted_pair_scorer(dataset, parse_date(as_of, "--as-of")))
         with err_console.status("solving the meeting grid…") as status:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from roadshow.commands._common import console, err_console, load_data, parse_date, user_errors
+from roadshow.commands._common import console, err_console, load_data, parse_date, progress, user_errors
 from roadshow.commands.choices import KeyRole, RankingModel
 
 if TYPE_CHECKING:
@@ -120,7 +120,9 @@ def export_data(
 def _train(settings: Settings, as_of: date | None, model: str) -> None:
     from api.services.training import train as train_models
 
-    row = _run(settings, lambda s: train_models(s, model_dir=settings.model_dir, as_of=as_of, ranking_model=model))
+    with progress(f"training: reading the database, fitting the {model} ranking and default-risk models"):
+        row = _run(settings,
+                   lambda s: train_models(s, model_dir=settings.model_dir, as_of=as_of, ranking_model=model))
     pd_model = "trained on the loan book" if row.eligibility_path else "documented prior (too few loans)"
     console.print(
         f"registered model version {row.version}: ranking {row.ranking_model} as of {row.trained_as_of}, "
@@ -148,6 +150,10 @@ def create_key(
     startup_id: Annotated[
         str | None, typer.Option("--startup-id", help="The startup a startup key is bound to.")
     ] = None,
+    investor_id: Annotated[
+        str | None,
+        typer.Option("--investor-id", help="The investor or bank institution an investor key is bound to."),
+    ] = None,
 ) -> None:
     """Create an API key and print it once; only its hash is stored."""
     from api.services.keys import Role
@@ -159,7 +165,15 @@ def create_key(
         _upgrade(settings)
         created = _run(
             settings,
-            lambda s: create(s, role=parsed, name=name, secret=settings.secret, bank_id=bank_id, startup_id=startup_id),
+            lambda s: create(
+                s,
+                role=parsed,
+                name=name,
+                secret=settings.secret,
+                bank_id=bank_id,
+                startup_id=startup_id,
+                investor_id=investor_id,
+            ),
         )
     err_console.print(f"key {created.key_id} ({created.role}) for {name}; store it now, it is not shown again:")
     typer.echo(created.api_key)

@@ -46,13 +46,46 @@ def test_help_and_version_import_no_heavy_library() -> None:
     assert json.loads(done.stdout.splitlines()[-1]) == []
 
 
+SCHEDULE_SCORED_EVENT = """
+import json, sys
+from roadshow.cli import app
+try:
+    app(sys.argv[1:])
+except SystemExit as exc:
+    assert exc.code == 0, exc.code
+print(json.dumps(sorted(m for m in ("sklearn", "skops", "matcher.ranking") if m in sys.modules)))
+"""
+
+
+def test_scheduling_a_scored_event_loads_no_ranking_stack(tmp_path: Path) -> None:
+    from matcher.scheduling.generate import generate_event
+
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(generate_event(4, 3, 4, seed=1), ensure_ascii=False), encoding="utf-8")
+    data = tmp_path / "data"
+    data.mkdir()
+    doc = json.loads(event.read_text(encoding="utf-8"))
+    startups = "".join(f"{s['startup_id']},湘潭{s['startup_id']}科技有限公司\n" for s in doc["startups"])
+    investors = "".join(f"{i['investor_id']},{i['investor_id']}创投,vc\n" for i in doc["investors"])
+    (data / "startups.csv").write_text("startup_id,name\n" + startups, encoding="utf-8")
+    (data / "investors.csv").write_text("investor_id,name,kind\n" + investors, encoding="utf-8")
+    argv = ["schedule", str(event), "--data", str(data), "--out", str(tmp_path / "out")]
+    done = subprocess.run([sys.executable, "-c", SCHEDULE_SCORED_EVENT, *argv], capture_output=True, text=True,
+                          cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == []
+    assert (tmp_path / "out" / "meetings.csv").exists()
+
+
 def test_choices_are_the_librarys() -> None:
     from api.services.keys import Role
     from matcher.ranking import MODELS
+    from matcher.ranking.base import KINDS
     from matcher.scheduling.encoder import MODES
     from matcher.scheduling.solvers import SOLVER_NAMES
 
     assert get_args(choices.RankingModel) == tuple(MODELS)
+    assert get_args(choices.Kind) == KINDS
     assert get_args(choices.ScheduleMode) == MODES
     assert get_args(choices.Solver) == SOLVER_NAMES
     assert get_args(choices.KeyRole) == tuple(role.value for role in Role)
@@ -64,7 +97,7 @@ def test_help_lists_the_choices_and_h_is_help() -> None:
     assert "<balanced|total|fair>" in result.output and "<auto|milp|decomposition>" in result.output
     recommend = runner.invoke(app, ["recommend", "--help"], env={"COLUMNS": "200"}).output
     assert "<investors|startups>" in recommend
-    assert "<learned|random|popularity|sector_popularity|declared>" in recommend
+    assert "<learned|boosted|random|popularity|recent_popularity|sector_popularity|declared>" in recommend
 
 
 def test_version_is_the_package_version() -> None:
@@ -124,3 +157,28 @@ def test_the_console_script_exits_1_on_a_usage_error() -> None:
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr.strip().startswith("error: ")
+
+
+def test_progress_shows_on_stderr_only_when_the_work_takes_longer_than_the_delay(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+    import time
+
+    from rich.console import Console
+
+    from roadshow.commands import _common
+
+    screen = io.StringIO()
+    monkeypatch.setattr(_common.err_console, "_console", Console(file=screen, force_terminal=True, width=100))
+    with _common.progress("quick work"):
+        pass
+    assert screen.getvalue() == ""
+    monkeypatch.setattr(_common, "PROGRESS_DELAY", 0.01)
+    with _common.progress("reading the data") as steps:
+        time.sleep(0.3)
+        steps.step("ranking")
+        steps.advance(3, 7)
+        time.sleep(0.3)
+    shown = screen.getvalue()
+    assert "reading the data" in shown and "3/7" in shown

@@ -22,6 +22,8 @@ SPECIALIST = {"S_new_robotics": "I_robot", "S_new_biomedicine": "I_bio", "S_new_
 # busiest investor (I_energy) for everyone; random has no right answer.
 EXPECTED_TOP: dict[str, dict[str, str] | None] = {
     "learned": SPECIALIST,
+    "boosted": SPECIALIST,
+    "recent_popularity": dict.fromkeys(NEW, "I_energy"),
     "sector_popularity": SPECIALIST,
     "declared": SPECIALIST,
     "popularity": dict.fromkeys(NEW, "I_energy"),
@@ -186,3 +188,104 @@ def test_a_targets_list_does_not_depend_on_the_other_targets(fitted: PairRecomme
     for sid in NEW:
         alone = fitted.recommend(world, [sid], k=4)
         assert alone.equals(together.filter(pl.col("startup_id") == sid))
+
+
+# --- kind: investors and banks apart (issue 9) ------------------------------------------------------
+
+
+def _kinds(world: DataSet) -> dict[str, str]:
+    return dict(world.investors.select("investor_id", "kind").iter_rows())
+
+
+def test_kind_selects_investors_or_banks(fitted: PairRecommender, world: DataSet) -> None:
+    kinds = _kinds(world)
+    investors = fitted.recommend(world, k=10, kind="investor")
+    banks = fitted.recommend(world, k=10, kind="bank")
+    mixed = fitted.recommend(world, k=10, kind="all")
+    assert {kinds[i] for i in investors["investor_id"]} <= {"vc", "pe", "angel"}
+    assert set(banks["investor_id"]) == {"I_bank"}
+    # All minus what was seen: each list is the union of its two halves, in one order.
+    for sid in world.startups["startup_id"].to_list():
+        one = mixed.filter(pl.col("startup_id") == sid)
+        halves = pl.concat([investors, banks]).filter(pl.col("startup_id") == sid)
+        assert set(one["investor_id"]) == set(halves["investor_id"])
+        assert one["rank"].to_list() == list(range(1, one.height + 1))
+    # Within a kind the mixed list keeps the kind's own order.
+    for sid in NEW:
+        only = investors.filter(pl.col("startup_id") == sid)["investor_id"].to_list()
+        assert [i for i in mixed.filter(pl.col("startup_id") == sid)["investor_id"] if i != "I_bank"] == only
+
+
+def test_kind_limits_whose_lists_with_side_startups(fitted: PairRecommender, world: DataSet) -> None:
+    banks = fitted.recommend(world, k=2, side="startups", kind="bank")
+    assert banks["investor_id"].unique().to_list() == ["I_bank"]
+    everyone = fitted.recommend(world, k=2, side="startups")
+    assert set(everyone["investor_id"]) == set(world.investors["investor_id"])
+    with pytest.raises(InvalidInputError, match="I_robot"):
+        fitted.recommend(world, ["I_robot"], k=2, side="startups", kind="bank")
+
+
+def test_unknown_kind_is_refused(fitted: PairRecommender, world: DataSet) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        fitted.recommend(world, k=2, kind="fund")  # type: ignore[arg-type]
+    assert info.value.field == "kind"
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("only", ["vc", "bank"])
+def test_a_world_of_one_kind(name: str, only: str) -> None:
+    world = ranking_world()
+    data = DataSet(startups=world.startups, investors=world.investors.with_columns(kind=pl.lit(only)),
+                   interactions=world.interactions, ip_assets=world.ip_assets)
+    model = get_model(name).fit(data, RANKING_AS_OF)
+    present, absent = ("investor", "bank") if only == "vc" else ("bank", "investor")
+    assert model.recommend(data, list(NEW), k=3, kind=absent).is_empty()
+    assert model.recommend(data, list(NEW), k=3, kind=present).height == 9
+    both = model.recommend(data, list(NEW), k=3)
+    assert both.equals(model.recommend(data, list(NEW), k=3, kind=present))
+
+
+def _with_newcomers(world: DataSet) -> DataSet:
+    """The world plus a robot fund and a bank created after the model was fitted (no history)."""
+    newcomers = from_frames(investors=pl.DataFrame([
+        {"investor_id": "I_late_robot", "name": "后来的机器人基金", "kind": "vc", "sectors": ["智能机器人"],
+         "stages": ["a"], "regions": ["湖南"], "ticket_min_wan": 500.0, "ticket_max_wan": 1500.0,
+         "description": "协作机器人 视觉引导"},
+        {"investor_id": "B_late", "name": "后来的银行", "kind": "bank", "sectors": ["生物医药"]},
+    ])).investors
+    return DataSet(startups=world.startups, investors=pl.concat([world.investors, newcomers]),
+                   interactions=world.interactions, ip_assets=world.ip_assets)
+
+
+def test_an_investor_created_after_fitting_is_ranked_without_refitting(fitted: PairRecommender,
+                                                                        world: DataSet) -> None:
+    now = _with_newcomers(world)
+    current = fitted.with_current(now)
+    assert current is not fitted and fitted.with_current(world) is fitted
+    own = current.recommend(now, ["I_late_robot"], k=3, side="startups")
+    assert own["rank"].to_list() == [1, 2, 3] and set(own["investor_id"]) == {"I_late_robot"}
+    if EXPECTED_TOP[fitted.name] is SPECIALIST:
+        # Ranked from what it declares: a robotics startup first.
+        assert own["startup_id"][0].startswith(("S_robotics", "S_new_robotics"))
+    # A candidate in every startup's lists: the full list holds it, the bank list holds the new bank.
+    full = current.recommend(now, list(NEW), k=10)
+    assert full.filter(pl.col("investor_id") == "I_late_robot").height == len(NEW)
+    banks = current.recommend(now, list(NEW), k=10, kind="bank")
+    assert set(banks["investor_id"]) == {"I_bank", "B_late"}
+    scores = current.score_pairs(now, full.select("startup_id", "investor_id"))
+    np.testing.assert_allclose(scores, full["score"].to_numpy(), rtol=1e-6)
+    # The fitted model itself is untouched.
+    assert fitted.recommend(world, list(NEW), k=3).equals(fitted.recommend(world, list(NEW), k=3))
+    assert "I_late_robot" not in set(fitted.featurizer_.investor_ids_)
+
+
+def test_a_prepared_startup_pool_ranks_as_the_data_does(fitted: PairRecommender, world: DataSet) -> None:
+    pool = fitted.prepare(world)
+    for investor in ("I_bio", "I_bank"):
+        direct = fitted.recommend(world, [investor], k=4, side="startups")
+        assert fitted.recommend(world, [investor], k=4, side="startups", pool=pool).equals(direct)
+    with pytest.raises(InvalidInputError):
+        fitted.recommend(world, ["S_new_robotics"], k=4, pool=pool)
+    other = get_model(fitted.name).fit(world, RANKING_AS_OF)
+    with pytest.raises(InvalidInputError):
+        other.recommend(world, ["I_bio"], k=4, side="startups", pool=pool)
