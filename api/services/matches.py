@@ -146,8 +146,9 @@ class MatchBook:
             known = set(models.ranking.featurizer_.investor_ids_.tolist())
             async with sessions() as session, session.begin():
                 ids = (await session.scalars(select(Investor.investor_id).where(Investor.archived_at.is_(None)))).all()
-                data = (await load_dataset(session, tables=("startups", "ip_assets", "investors", "interactions"))
-                        if set(ids) - known else None)
+                # What the investor side is derived from (PairFeaturizer.fit), loan products included.
+                tables = ("startups", "ip_assets", "investors", "interactions", "loan_products", "loans")
+                data = await load_dataset(session, tables=tables) if set(ids) - known else None
             model = models.ranking if data is None else await asyncio.to_thread(models.ranking.with_current, data)
             self._serving = (key, model)
             return model

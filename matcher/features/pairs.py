@@ -23,7 +23,7 @@ from sklearn.preprocessing import normalize
 from matcher.domain import STAGE_ORDER, InvestorKind
 from matcher.errors import InvalidInputError, NotFittedError
 from matcher.features.investor import ENGAGEMENT_WEIGHT, history_before, investor_profiles
-from matcher.features.startup import STARTUP_NUMERIC, startup_features, text_document
+from matcher.features.startup import STARTUP_NUMERIC, sector_token, startup_features, text_document
 from matcher.io import DataSet
 
 FloatArray = NDArray[np.float32]
@@ -247,7 +247,35 @@ class PairFeaturizer:
 
         self._fit_text(feats, summary, prof.portfolio, inv_index, text)
         self._fit_history(data, inv_index)
+        self._fit_lending(data, feats, inv_index)
         return self
+
+    def _fit_lending(self, data: DataSet, feats: pl.DataFrame, inv_index: dict[str, int]) -> None:
+        """What reasons name: each institution's name and, for banks, their loan products (which sectors,
+        up to what amount) and past lending per sector (loans issued before the as-of date)."""
+        names = dict(data.investors.select("investor_id", "name").iter_rows())
+        self.investor_names_ = np.array([names.get(i) or i for i in self.investor_ids_.tolist()], dtype=object)
+        n_vocab = len(self.sector_vocab_) + 1
+        products = data.loan_products.with_columns(
+            pl.col("bank_id").replace_strict(inv_index, default=-1, return_dtype=pl.Int64).alias("row"),
+        ).filter(pl.col("row") >= 0).sort("row", "product_id")
+        self.product_row_ = products["row"].to_numpy().astype(np.int64)
+        self.product_name_ = np.array([n or k for n, k in products.select("name", "kind").iter_rows()], dtype=object)
+        self.product_kind_ = products["kind"].to_numpy().astype(str)
+        self.product_max_wan_ = products["max_amount_wan"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        exploded = products.select(pl.int_range(pl.len()).alias("p"), "sectors").explode("sectors").drop_nulls()
+        tokens = exploded.select(pl.col("p"), sector_token(pl.col("sectors")).alias("token")).drop_nulls()
+        self.product_sector_ = np.zeros((products.height, n_vocab), dtype=bool)
+        cols = _index(tokens["token"], self.sector_vocab_)
+        known = cols < n_vocab - 1  # a sector no startup or investor names cannot match anyone
+        self.product_sector_[tokens["p"].to_numpy()[known], cols[known]] = True
+        self.product_any_sector_ = products["sectors"].list.len().fill_null(0).to_numpy() == 0
+        loans = data.loans.filter(pl.col("issued_on") < self.as_of_).join(
+            feats.select("startup_id", "sector_token"), on="startup_id", how="inner").with_columns(
+            pl.col("bank_id").replace_strict(inv_index, default=-1, return_dtype=pl.Int64).alias("row"),
+        ).filter((pl.col("row") >= 0) & pl.col("sector_token").is_not_null())
+        self.lending_ = _dense(loans["row"].to_numpy(), _index(loans["sector_token"], self.sector_vocab_),
+                               np.ones(loans.height), (len(self.investor_ids_), n_vocab))
 
     def _decayed_engagement(self, data: DataSet, inv_index: dict[str, int]) -> FloatArray:
         """Recency-weighted popularity: engagement weights halved every ``DECAY_HALF_LIFE_DAYS`` before the
@@ -369,11 +397,30 @@ class PairFeaturizer:
         few = inv is not None and len(inv) <= len(self.investor_ids_) // 4
         if not few:
             return self.portfolio_text_t_, self.description_text_t_, self.co_investor_, False
+        description_c, co_c = self._column_copies()
+        return self.portfolio_text_t_[:, inv], description_c[:, inv].tocsr(), co_c[:, inv].tocsr(), True
+
+    def _column_copies(self) -> tuple[sp.csc_matrix, sp.csc_matrix]:
         # Column slices of a CSR matrix scan all of it; CSC copies (made once, never saved) slice in microseconds.
         if getattr(self, "_by_column", None) is None:
             self._by_column = (self.description_text_t_.tocsc(), self.co_investor_.tocsc())
-        description_c, co_c = self._by_column
-        return self.portfolio_text_t_[:, inv], description_c[:, inv].tocsr(), co_c[:, inv].tocsr(), True
+        return self._by_column
+
+    def co_investment_partner(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray) -> IntArray:
+        """For each pair, the investor row, among those the startup engaged before the date, that most often
+        backs the same startups as the pair's investor (what ``co_investor_score`` sums); -1 when none."""
+        self._check()
+        out = np.full(len(s_rows), -1, dtype=np.int64)
+        fit_rows = block.fit_row[s_rows]
+        known = np.flatnonzero(fit_rows >= 0)
+        if len(known) == 0 or self.co_investor_.nnz == 0:
+            return out
+        _, co_c = self._column_copies()
+        joint = self.engagement_[fit_rows[known]].multiply(co_c[:, inv_rows[known]].T).tocsr()
+        best = np.asarray(joint.argmax(axis=1)).ravel()
+        value = joint.max(axis=1).toarray().ravel()
+        out[known] = np.where(value > 0, best, -1)
+        return out
 
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
@@ -388,16 +435,23 @@ class PairFeaturizer:
         the investors first matters when one investor ranks every startup: 20,000 × 1, not 20,000 × all.
         ``columns`` is ``_investor_columns(inv)`` when the caller loops over many row blocks."""
         portfolio_t, description_t, co_investor, few = columns if columns is not None else self._investor_columns(inv)
-        text = block.text[rows]
+        whole = len(rows) == len(block) and bool((rows == np.arange(len(block))).all())
+        text = block.text if whole else block.text[rows]  # every startup (one investor's list): no copy
         portfolio = np.asarray(text @ portfolio_t, dtype=np.float32)
         description = (text @ description_t).toarray().astype(np.float32, copy=False)
         fit_rows = block.fit_row[rows]
         co = np.zeros((len(rows), co_investor.shape[1]), dtype=np.float32)
         known = fit_rows >= 0
         if known.any():
-            hist = self.engagement_[fit_rows[known]]
-            totals = np.asarray(hist.sum(axis=1), dtype=np.float32).ravel()
-            co[known] = (hist @ co_investor).toarray() / np.maximum(totals, 1e-9)[:, None]
+            if few:
+                # A few investors: score every startup with history at once, then gather (no row copies).
+                totals = np.asarray(self.engagement_.sum(axis=1), dtype=np.float32).ravel()[fit_rows[known]]
+                engaged = (self.engagement_ @ co_investor).toarray()[fit_rows[known]]
+            else:
+                hist = self.engagement_[fit_rows[known]]
+                totals = np.asarray(hist.sum(axis=1), dtype=np.float32).ravel()
+                engaged = (hist @ co_investor).toarray()
+            co[known] = engaged / np.maximum(totals, 1e-9)[:, None]
         if inv is not None and not few:
             return portfolio[:, inv], description[:, inv], co[:, inv]
         return portfolio, description, co

@@ -355,7 +355,7 @@ class PairRecommender(ABC):
             return pl.DataFrame(schema=RESULT_SCHEMA)
         s_all, i_all = np.concatenate(picked_s), np.concatenate(picked_i)
         feats = f.transform(block, s_all, i_all)
-        zh, en = explain(f, block, s_all, i_all, feats)
+        zh, en = explain(f, block, s_all, i_all, feats, lists=s_all if side == "investors" else i_all)
         return pl.DataFrame(
             {
                 "startup_id": block.ids[s_all],

@@ -4,19 +4,17 @@ agenda once the office has scheduled, and records the intent it signed there."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.browser.live import SAMPLE, LiveServer
-from tests.browser.steps import sign_in
+from tests.browser.live import LiveServer
+from tests.browser.steps import prepare_participant, sign_in
 
 pytestmark = pytest.mark.browser
 
 EVENT = "2026-01-lotus-participants"
-INVESTOR = "I0011"
 
 
 def _api(server: LiveServer, method: str, path: str, key: str, body: Any = None) -> Any:
@@ -27,18 +25,9 @@ def _api(server: LiveServer, method: str, path: str, key: str, body: Any = None)
 
 
 def test_an_investor_answers_a_request_and_records_the_intent_it_signed(page: Any, server: LiveServer) -> None:
-    event = {**json.loads((SAMPLE / "next_event.json").read_text(encoding="utf-8")), "event_id": EVENT,
-             "requests": [], "conflicts": []}
-    _api(server, "POST", "/api/events", server.organiser_key, event)
-    startup_id, refused_id = event["startups"][0]["startup_id"], event["startups"][1]["startup_id"]
-    startup_name = _api(server, "GET", f"/api/startups/{startup_id}", server.organiser_key)["name"]
-    refused_name = _api(server, "GET", f"/api/startups/{refused_id}", server.organiser_key)["name"]
-    investor_key = _api(server, "POST", "/api/keys", server.organiser_key,
-                        {"role": "investor", "name": "投资机构", "investor_id": INVESTOR})["api_key"]
-    startup_key = _api(server, "POST", "/api/keys", server.organiser_key,
-                       {"role": "startup", "name": startup_name, "startup_id": startup_id})["api_key"]
-    _api(server, "PUT", f"/api/events/{EVENT}/participants/{startup_id}/wishes", startup_key,
-         {"wishes": [{"counterpart_id": INVESTOR, "kind": "must"}]})
+    setup = prepare_participant(server.url, server.organiser_key, EVENT)
+    investor, investor_key = setup.investor_id, setup.investor_key
+    startup_id, startup_name, refused_id = setup.startup_id, setup.startup_name, setup.refused_id
 
     sign_in(page, investor_key)
     page.wait_for_url("**/console/me")
@@ -66,8 +55,8 @@ def test_an_investor_answers_a_request_and_records_the_intent_it_signed(page: An
     assert solved["summary"]["meetings"] > 0
     page.reload()
     agenda = page.inner_text("#agenda")
-    assert startup_name in agenda and refused_name not in agenda  # the accepted request is met, the no is not
-    mine = _api(server, "GET", f"/api/events/{EVENT}/agenda/{INVESTOR}", investor_key)["meetings"]
+    assert startup_name in agenda and setup.refused_name not in agenda  # the accepted request is met, the no is not
+    mine = _api(server, "GET", f"/api/events/{EVENT}/agenda/{investor}", investor_key)["meetings"]
     assert mine and "s10" not in {m["slot_id"] for m in mine}  # s10 was unticked
 
     row = page.locator(f"#agenda tr[data-counterpart='{startup_id}']")
@@ -79,5 +68,5 @@ def test_an_investor_answers_a_request_and_records_the_intent_it_signed(page: An
 
     reports = _api(server, "GET", f"/api/events/{EVENT}/outcomes", server.organiser_key)
     assert [(r["startup_id"], r["investor_id"], r["outcome"], r["amount_wan"], r["recorded_role"]) for r in reports] \
-        == [(startup_id, INVESTOR, "intent_signed", 500.0, "investor")]
+        == [(startup_id, investor, "intent_signed", 500.0, "investor")]
     assert reports[0]["interactions"][0]["event_id"] == EVENT
