@@ -262,11 +262,13 @@ CLUB_AS_OF = date(2026, 1, 1)
 
 
 def club_world(*, n_clubs: int = 6, club_size: int = 5, n_startups: int = 360, seed: int = 3) -> DataSet:
+    """The club market, plus one bank (``B_idle``) that never engages anyone."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
     investors = [{"investor_id": f"I{c}_{m}", "name": f"Club {c} member {m}", "kind": "vc"}
                  for c in range(n_clubs) for m in range(club_size)]
+    investors.append({"investor_id": "B_idle", "name": "Idle bank", "kind": "bank"})
     startups, interactions = [], []
     for s in range(n_startups):
         club = s % n_clubs

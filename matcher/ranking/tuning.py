@@ -178,10 +178,16 @@ def _ndcg_rows(scores: FloatArray, gains: FloatArray, k: int) -> FloatArray:
 
 @dataclass(slots=True)
 class _Validation:
-    """Per-startup validation NDCG of every candidate, and which startups were cold at the cut-off."""
+    """Per-startup validation NDCG of every candidate, which startups were cold at the cut-off, and what
+    the kind calibration needs: the fitted candidates, the startups' block, their gains and seen pairs."""
 
     ndcg: dict[str, np.ndarray]  # candidate label -> per-target NDCG
     cold: np.ndarray
+    data: DataSet
+    models: dict[str, PairRecommender]
+    block: StartupBlock
+    gains: sp.csr_matrix
+    seen: sp.csr_matrix
 
 
 class _GridMemo:
@@ -238,7 +244,8 @@ def _validate(data: DataSet, cutoff: date, cands: list[Candidate], *, k: int, se
             scores = models[c.label]._list_scores(block, rows, items, functools.partial(memo.grid, c))
             ndcg[c.label].append(_ndcg_rows(np.where(np.isnan(scores) | mask, -np.inf, scores), g, k))
     cold = block.fit_row < 0
-    return _Validation({label: np.concatenate(parts) for label, parts in ndcg.items()}, cold)
+    return _Validation({label: np.concatenate(parts) for label, parts in ndcg.items()}, cold, data, models, block,
+                       gains, seen)
 
 
 def choose(scores: dict[str, np.ndarray], cands: list[Candidate]) -> tuple[Candidate, dict[str, float]]:
@@ -256,6 +263,55 @@ def choose(scores: dict[str, np.ndarray], cands: list[Candidate]) -> tuple[Candi
     return chosen, se
 
 
+# Bin edges of calibrated scores (per-kind percentiles) for the engagement rates: fine near the top,
+# where lists are made.
+_RATE_EDGES = 1.0 - np.array([1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001, 0.0005, 0.0002, 0.0])
+_RATE_PRIOR_PAIRS = 50.0  # a kind's rate in a bin is shrunk towards both kinds' rate with this many pairs
+
+
+def kind_rates(parts: list[tuple[SegmentedRecommender, _Validation]]) -> dict[str, tuple[list[float], list[float]]]:
+    """Per kind (investor, bank): how often a pair at each calibrated score engaged in validation.
+
+    The shared calibration puts each kind's scores on its own percentile scale, so neither floods a mixed
+    list; but an investor at its kind's 99th percentile and a bank at its own need not be equally likely
+    to engage. Counting, per kind and score bin, the validation pairs that did turns the percentile into an
+    engagement rate (shrunk, where a kind has few pairs in a bin, towards the pooled rate scaled by the
+    kind's overall ratio of observed to expected engagements; non-decreasing), on which the kinds compete. Returns bin centres and rates per kind; empty without positives."""
+    n_bins = len(_RATE_EDGES) - 1
+    counts: dict[str, NDArray[np.float64]] = {}
+    hits: dict[str, NDArray[np.float64]] = {}
+    for model, val in parts:
+        n_items = len(model.featurizer_.investor_ids_)
+        chunk = max(1, _PAIRS_PER_CHUNK // max(n_items, 1))
+        for start in range(0, len(val.block), chunk):
+            rows = np.arange(start, min(start + chunk, len(val.block)))
+            seen = val.seen[rows].toarray() > 0
+            relevant = val.gains[rows].toarray() > 0
+            for group, members in model._group_rows().items():
+                if len(members) == 0:
+                    continue
+                u = model._calibrate(model._score_grid(val.block, rows, members, per_startup=True), group)
+                ok = np.isfinite(u) & ~seen[:, members]
+                b = np.clip(np.searchsorted(_RATE_EDGES, u[ok], side="right") - 1, 0, n_bins - 1)
+                counts.setdefault(group, np.zeros(n_bins))
+                hits.setdefault(group, np.zeros(n_bins))
+                counts[group] += np.bincount(b, minlength=n_bins)
+                hits[group] += np.bincount(b, weights=relevant[:, members][ok].astype(np.float64), minlength=n_bins)
+    total_hits = sum(h.sum() for h in hits.values())
+    if len(counts) < 2 or total_hits == 0:
+        return {}
+    pooled = sum(hits.values()) / np.maximum(sum(counts.values()), 1)
+    centres = ((_RATE_EDGES[:-1] + _RATE_EDGES[1:]) / 2).tolist()
+    out = {}
+    for group, n in counts.items():
+        # Prior per bin: the pooled rate times the kind's own hits over those the pooled rates expect
+        # (one pseudo-hit each side), so a kind with few pairs in a bin keeps its overall level.
+        ratio = (hits[group].sum() + 1.0) / (float(n @ pooled) + 1.0)
+        rate = (hits[group] + _RATE_PRIOR_PAIRS * pooled * ratio) / (n + _RATE_PRIOR_PAIRS)
+        out[group] = (centres, np.maximum.accumulate(rate).tolist())
+    return out
+
+
 @dataclass(slots=True)
 class TuningResult:
     """What the tuning chose and why: ``table`` has one row per (segment, candidate): validation
@@ -267,6 +323,7 @@ class TuningResult:
     chosen: dict[str, Candidate]
     table: pl.DataFrame
     note: str
+    rates: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)  # see kind_rates
 
 
 _TABLE_SCHEMA = {"segment": pl.Utf8, "candidate": pl.Utf8, "targets": pl.Int64, "ndcg": pl.Float64,
@@ -332,37 +389,31 @@ def tune(data: DataSet, as_of: date, *, k: int = 20, min_targets: int = 15, enou
                          "se": se[c.label], "chosen": c is pick})
     if tried is simple_only:
         notes.append(f"{n_targets} validation startups (< {min_targets}): only the baselines compete")
-    return TuningResult(cutoffs, k, chosen, pl.DataFrame(rows, schema=_TABLE_SCHEMA), "; ".join(notes))
+    composites = []
+    for val in parts:
+        composite = SegmentedRecommender(val.models[chosen["cold"].label], val.models[chosen["warm"].label])
+        composite._fit_calibration(val.data)
+        composites.append((composite, val))
+    return TuningResult(cutoffs, k, chosen, pl.DataFrame(rows, schema=_TABLE_SCHEMA), "; ".join(notes),
+                        kind_rates(composites))
 
 
-class LearnedRecommender(PairRecommender):
-    """The self-tuning default: per segment (startups with and without history) the configuration
-    :func:`tune` chose, refitted on everything before the as-of date. See the module docstring."""
+class SegmentedRecommender(PairRecommender):
+    """One fitted model for startups without history before the as-of date, another for those with it
+    (the same object when one model serves both); both share one featurizer."""
 
-    name = "learned"
+    name = "segmented"
 
-    def __init__(self, *, k: int = 20, min_targets: int = 15, enough_targets: int = 1000, max_targets: int = 3000,
-                 seed: int = 0, max_text_features: int = 10000) -> None:
+    def __init__(self, cold: PairRecommender | None = None, warm: PairRecommender | None = None, *,
+                 max_text_features: int = 10000) -> None:
         super().__init__(max_text_features=max_text_features)
-        self.k = k
-        self.min_targets = min_targets
-        self.enough_targets = enough_targets
-        self.max_targets = max_targets
-        self.seed = seed
+        if cold is not None and warm is not None:
+            self._set_parts(cold, warm)
 
-    def _fit_model(self, data: DataSet, as_of: date, cache: FeaturizerCache) -> None:
-        data = _restrict(data, as_of)
-        result = tune(data, as_of, k=self.k, min_targets=self.min_targets, enough_targets=self.enough_targets,
-                      max_targets=self.max_targets, seed=self.seed, cache=cache)
-        self.cutoffs_ = [c.isoformat() for c in result.cutoffs]
-        self.tuning_table_ = result.table.to_dicts()  # plain rows: skops files hold no polars frames
-        self.tuning_note_ = result.note
-        self.chosen_ = {segment: c.label for segment, c in result.chosen.items()}
-        bases: dict[tuple[str, tuple[tuple[str, Any], ...]], PairRecommender] = {}
+    def _set_parts(self, cold: PairRecommender, warm: PairRecommender) -> None:
         # Attributes, not a dict: ``with_current`` rebinds every part that shares the featurizer.
-        self.cold_model_ = result.chosen["cold"].fitted(data, as_of, cache, bases)
-        self.warm_model_ = (self.cold_model_ if result.chosen["warm"] == result.chosen["cold"]
-                            else result.chosen["warm"].fitted(data, as_of, cache, bases))
+        self.cold_model_, self.warm_model_ = cold, warm
+        self.featurizer_, self.as_of_ = cold.featurizer_, cold.as_of_
 
     def _parts(self, block: StartupBlock, s_rows: IntArray) -> list[tuple[PairRecommender, NDArray[np.bool_]]]:
         if self.warm_model_ is self.cold_model_:
@@ -384,9 +435,53 @@ class LearnedRecommender(PairRecommender):
                 out[mask] = model._score_grid(block, s_rows[mask], inv_rows, per_startup)
         return out
 
+
+class LearnedRecommender(SegmentedRecommender):
+    """The self-tuning default: per segment (startups with and without history) the configuration
+    :func:`tune` chose, refitted on everything before the as-of date, its kinds put on one scale by their
+    validation engagement rates (:func:`kind_rates`). See the module docstring."""
+
+    name = "learned"
+
+    def __init__(self, *, k: int = 20, min_targets: int = 15, enough_targets: int = 1000, max_targets: int = 3000,
+                 seed: int = 0, max_text_features: int = 10000) -> None:
+        super().__init__(max_text_features=max_text_features)
+        self.k = k
+        self.min_targets = min_targets
+        self.enough_targets = enough_targets
+        self.max_targets = max_targets
+        self.seed = seed
+
+    def _fit_model(self, data: DataSet, as_of: date, cache: FeaturizerCache) -> None:
+        data = _restrict(data, as_of)
+        result = tune(data, as_of, k=self.k, min_targets=self.min_targets, enough_targets=self.enough_targets,
+                      max_targets=self.max_targets, seed=self.seed, cache=cache)
+        self.cutoffs_ = [c.isoformat() for c in result.cutoffs]
+        self.tuning_table_ = result.table.to_dicts()  # plain rows: skops files hold no polars frames
+        self.tuning_note_ = result.note
+        self.chosen_ = {segment: c.label for segment, c in result.chosen.items()}
+        self.rates_ = result.rates
+        bases: dict[tuple[str, tuple[tuple[str, Any], ...]], PairRecommender] = {}
+        cold = result.chosen["cold"].fitted(data, as_of, cache, bases)
+        warm = cold if result.chosen["warm"] == result.chosen["cold"] else \
+            result.chosen["warm"].fitted(data, as_of, cache, bases)
+        self._set_parts(cold, warm)
+
+    def _calibrate(self, raw: NDArray[np.floating], group: str) -> NDArray[np.float64]:
+        """The shared per-kind percentile, turned into the kind's validation engagement rate (scaled so
+        the best rate is 1); the percentile breaks ties within a bin."""
+        u = super()._calibrate(raw, group)
+        rates = getattr(self, "rates_", {})
+        if group not in rates:
+            return u
+        top = max(max(r) for _, r in rates.values())
+        centres, rate = rates[group]
+        scaled: NDArray[np.float64] = np.clip(0.98 * np.interp(u, centres, rate) / top + 0.02 * u, 0.0, 1.0)
+        return scaled
+
     def tuning_report(self) -> TuningResult:
         """The validation table behind the choice (``roadshow evaluate`` prints it)."""
         self._check_fitted()
         chosen = {segment: next(c for c in candidates() if c.label == label) for segment, label in self.chosen_.items()}
         return TuningResult([date.fromisoformat(c) for c in self.cutoffs_], self.k, chosen,
-                            pl.DataFrame(self.tuning_table_, schema=_TABLE_SCHEMA), self.tuning_note_)
+                            pl.DataFrame(self.tuning_table_, schema=_TABLE_SCHEMA), self.tuning_note_, self.rates_)
