@@ -22,6 +22,7 @@ from api.controllers.eligibility import EligibilityController
 from api.controllers.events import EventController, JobController
 from api.controllers.health import health_check
 from api.controllers.investors import BankController, InvestorController, ProductController
+from api.controllers.models import ModelController
 from api.controllers.results import EventResultsController, ResultsController
 from api.controllers.startups import StartupController
 from api.db.engine import create_engine, session_factory
@@ -90,6 +91,7 @@ def create_app(settings: Settings) -> Litestar:
             JobController,
             ResultsController,
             EventResultsController,
+            ModelController,
             *console_routes(settings),
         ],
         template_config=template_config(),
