@@ -22,7 +22,14 @@ from api.controllers.eligibility import EligibilityController
 from api.controllers.events import EventController, JobController
 from api.controllers.health import health_check
 from api.controllers.investors import BankController, InvestorController, ProductController
+from api.controllers.keys import KeyController
 from api.controllers.models import ModelController
+from api.controllers.participants import (
+    EventWishesController,
+    MeController,
+    OutcomeController,
+    ParticipantController,
+)
 from api.controllers.results import EventResultsController, ResultsController
 from api.controllers.startups import StartupController
 from api.db.engine import create_engine, session_factory
@@ -89,6 +96,11 @@ def create_app(settings: Settings) -> Litestar:
             EligibilityController,
             EventController,
             JobController,
+            KeyController,
+            MeController,
+            ParticipantController,
+            EventWishesController,
+            OutcomeController,
             ResultsController,
             EventResultsController,
             ModelController,

@@ -7,6 +7,7 @@ so that CSV and Parquet go through exactly the same checks.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
@@ -188,9 +189,16 @@ TABLES: dict[str, TableSpec] = {
 }
 
 
-def empty_frame(table: str) -> pl.DataFrame:
-    """A frame with no rows and the canonical schema of ``table``."""
+@functools.cache
+def _empty_template(table: str) -> pl.DataFrame:
     return pl.DataFrame(schema=TABLES[table].schema)
+
+
+def empty_frame(table: str) -> pl.DataFrame:
+    """A frame with no rows and the canonical schema of ``table`` (a new frame each call)."""
+    # Building a frame from a schema costs up to 0.3 ms (a DataSet holds eight, the API builds one per
+    # request); clearing a cached one costs a microsecond.
+    return _empty_template(table).clear()
 
 
 @dataclass(slots=True)
@@ -462,6 +470,9 @@ def from_frames(**frames: pl.DataFrame) -> DataSet:
         if name not in TABLES:
             raise InvalidInputError(f"unknown table {name!r}", field=name)
         schema = TABLES[name].schema
+        if frame.columns == list(schema) and frame.dtypes == list(schema.values()):
+            out[name] = frame  # already canonical (the database's frames): nothing to add or cast
+            continue
         out[name] = frame.select(
             [
                 (pl.col(c) if c in frame.columns else pl.lit(None)).cast(dtype).alias(c)

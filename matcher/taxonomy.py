@@ -6,6 +6,7 @@ stay usable as tokens by the features (see ``matcher.features``), so other marke
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 
@@ -52,10 +53,12 @@ SECTORS: tuple[Sector, ...] = (
 SECTOR_BY_CODE: dict[str, Sector] = {s.code: s for s in SECTORS}
 
 
+@functools.lru_cache(maxsize=65536)
 def sector_code(label: str | None) -> str | None:
     """Map a free-text sector label to a taxonomy code, or None when it names no known sector.
 
     Exact codes and Chinese/English names win; otherwise the longest synonym found in the label.
+    Cached: features are rebuilt at several dates over the same labels.
     """
     if not label:
         return None

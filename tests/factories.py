@@ -250,3 +250,33 @@ def service_event(event_id: str = "2026-12-lotus-01", **overrides: object) -> di
     }
     event.update(overrides)
     return event
+
+
+# --- self-tuning ranking (issue 9) -------------------------------------------------------------------
+# A market where only the history says who comes next: investors form clubs that fund the same startups
+# round after round; profiles say nothing (no sector, stage or description) and every investor is about
+# equally busy, so popularity, sector popularity and declared preferences cannot tell clubs apart while
+# the co-investment features of the boosted model can.
+
+CLUB_AS_OF = date(2026, 1, 1)
+
+
+def club_world(*, n_clubs: int = 6, club_size: int = 5, n_startups: int = 360, seed: int = 3) -> DataSet:
+    """The club market, plus one bank (``B_idle``) that never engages anyone."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    investors = [{"investor_id": f"I{c}_{m}", "name": f"Club {c} member {m}", "kind": "vc"}
+                 for c in range(n_clubs) for m in range(club_size)]
+    investors.append({"investor_id": "B_idle", "name": "Idle bank", "kind": "bank"})
+    startups, interactions = [], []
+    for s in range(n_startups):
+        club = s % n_clubs
+        startups.append({"startup_id": f"S{s:04d}", "name": f"Startup {s}"})
+        first = date(2022, 1, 1) + timedelta(days=int(rng.integers(0, 4 * 365)))
+        members = rng.permutation(club_size)[: int(rng.integers(2, 5))]
+        for r, m in enumerate(members):
+            interactions.append({"startup_id": f"S{s:04d}", "investor_id": f"I{club}_{m}",
+                                 "occurred_on": first + timedelta(days=120 * r), "outcome": "invested"})
+    return from_frames(startups=pl.DataFrame(startups), investors=pl.DataFrame(investors),
+                       interactions=pl.DataFrame(interactions))

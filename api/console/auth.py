@@ -60,6 +60,8 @@ async def home(request: Request[Any, Any, Any], db: Db, viewer: Viewer) -> Templ
         return redirect("/console/bank")
     if who.role is Role.STARTUP:
         return redirect(f"/console/startups/{who.startup_id}")
+    if who.role is Role.INVESTOR:
+        return redirect("/console/me")
     need(who, *STAFF)
     counts = {
         "startups": (await startups.list_startups(db, limit=1)).total,

@@ -10,7 +10,7 @@ from litestar.response import Template
 
 from api.console.pages import STAFF, need, render
 from api.console.session import Viewer
-from api.schemas.ranking import MatchItem, MatchList
+from api.schemas.ranking import MatchItem
 from api.services import investors, matches, startups
 from api.services.keys import Role
 from api.state import Db, Service
@@ -21,12 +21,6 @@ from matcher.taxonomy import SECTORS
 PAGE = 20
 SHOWN = 10
 Text = Annotated[str | None, QueryParameter(max_length=100)]
-
-
-def _split(found: MatchList | None) -> tuple[list[MatchItem], list[MatchItem]]:
-    """The best investors and the best banks, as two lists."""
-    items = found.items if found is not None else []
-    return [m for m in items if m.kind != "bank"][:SHOWN], [m for m in items if m.kind == "bank"][:SHOWN]
 
 
 @get("/console/startups", include_in_schema=False)
@@ -64,14 +58,17 @@ async def startup_page(
     who = need(viewer, *STAFF, Role.STARTUP)
     profile = await startups.get(db, principal=who, startup_id=startup_id)
     problem = None
+    best_investors: list[MatchItem] = []
+    best_banks: list[MatchItem] = []
     try:
-        found = await matches.for_startup(
-            db, service.sessions, service.models, service.matches, principal=who, startup_id=startup_id,
-            k=matches.MAX_K,
-        )
+        # Two lists, each ranked within its kind: the best investors and the best banks.
+        best_investors, best_banks = [
+            (await matches.for_startup(db, service.sessions, service.models, service.matches, principal=who,
+                                       startup_id=startup_id, k=SHOWN, kind=kind)).items
+            for kind in ("investor", "bank")
+        ]
     except NotFittedError:
-        found, problem = None, "no_model"
-    best_investors, best_banks = _split(found)
+        problem = "no_model"
     return render(
         request, viewer, "startup.html", startup=profile, best_investors=best_investors, best_banks=best_banks,
         match_problem=problem, assessments=await startups.assessments_of(db, principal=who, startup_id=startup_id),
@@ -105,8 +102,9 @@ async def investor_page(
     problem: str | None = None
     best: list[MatchItem] = []
     try:
-        best = (await matches.for_investor(db, service.models, investor_id=investor_id, k=SHOWN)).items
-    except MatcherError as exc:  # no model yet, or an investor added after the model was trained
+        best = (await matches.for_investor(db, service.sessions, service.models, service.matches,
+                                           investor_id=investor_id, k=SHOWN)).items
+    except MatcherError as exc:  # no model yet
         problem = str(exc)
     return render(request, viewer, "investor.html", investor=profile, best=best, match_problem=problem)
 

@@ -8,7 +8,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPT
 
 from api.controllers._idempotency import IdempotencyKey, idempotent_request
 from api.controllers._params import EntityId
-from api.guards.auth import staff_only
+from api.guards.auth import Caller, staff_only, staff_or_participant
 from api.schemas.events import (
     AgendaRead,
     EventCreate,
@@ -57,11 +57,11 @@ async def _solve(
 
 
 class EventController(Controller):
-    """Roadshows (organisers and admins): define, schedule, reschedule, export."""
+    """Roadshows (organisers and admins): define, schedule, reschedule, export; a participant reads its
+    own agenda."""
 
     path = "/api/events"
     tags = ("events",)
-    guards = (staff_only,)
 
     # An event may carry a score for every pair: it gets a larger body limit than the rest of the API.
     @post(
@@ -69,19 +69,22 @@ class EventController(Controller):
         status_code=HTTP_201_CREATED,
         summary="Create a roadshow from the event.json shape",
         request_max_body_size=EVENT_MAX_BODY_BYTES,
+        guards=[staff_only],
     )
     async def create(self, data: JSONBody[EventCreate], db: Db, service: Service) -> EventRead:
         return await events.create_event(db, service.models, body=data, default_venue=service.settings.default_venue)
 
-    @get("")
+    @get("", guards=[staff_only])
     async def list_events(self, db: Db) -> list[EventRead]:
         return await events.list_events(db)
 
-    @get("/{event_id:str}")
+    @get("/{event_id:str}", guards=[staff_only])
     async def get_event(self, event_id: EntityId, db: Db) -> EventRead:
         return await events.get_event(db, event_id=event_id)
 
-    @post("/{event_id:str}/schedule", summary="Solve the meeting grid (202 + job for large events)")
+    @post(
+        "/{event_id:str}/schedule", summary="Solve the meeting grid (202 + job for large events)", guards=[staff_only]
+    )
     async def schedule(
         self,
         *,
@@ -96,7 +99,11 @@ class EventController(Controller):
             request=request, db=db, service=service, event_id=event_id, body=data, idempotency_key=idempotency_key
         )
 
-    @post("/{event_id:str}/reschedule", summary="Re-solve after cancellations, late arrivals, no-shows")
+    @post(
+        "/{event_id:str}/reschedule",
+        summary="Re-solve after cancellations, late arrivals, no-shows",
+        guards=[staff_only],
+    )
     async def reschedule(
         self,
         *,
@@ -114,6 +121,7 @@ class EventController(Controller):
     @get(
         "/{event_id:str}/meetings",
         summary="The meetings as JSON, CSV, Excel, iCalendar (zip) or the printable agenda (html), with names",
+        guards=[staff_only],
     )
     async def meetings(
         self,
@@ -125,15 +133,22 @@ class EventController(Controller):
         result = await events.meetings(db, event_id=event_id, fmt=format, organiser=service.settings.organiser())
         return _file(result) if isinstance(result, Download) else Response(result)
 
-    @get("/{event_id:str}/agenda/{participant_id:str}", summary="One participant's meetings (JSON or .ics)")
+    @get(
+        "/{event_id:str}/agenda/{participant_id:str}",
+        summary="One participant's meetings (JSON or .ics); a participant's own key reads its own",
+        guards=[staff_or_participant],
+    )
     async def agenda(
         self,
+        *,
         event_id: EntityId,
         participant_id: EntityId,
         db: Db,
         service: Service,
+        principal: Caller,
         format: FromQuery[Literal["json", "ics"]] = "json",
     ) -> Response[AgendaRead] | Response[bytes]:
+        principal.require_participant(participant_id)
         result = await events.agenda(
             db, event_id=event_id, participant_id=participant_id, fmt=format, organiser=service.settings.organiser()
         )

@@ -25,6 +25,7 @@ from api.schemas.startups import (
 from api.services import matches, startups
 from api.services.idempotency import Replay
 from api.services.keys import Role
+from api.services.matches import MatchKind
 from api.state import Db, Service
 from matcher.domain import Stage
 
@@ -114,17 +115,21 @@ class StartupController(Controller):
     async def get_consents(self, startup_id: EntityId, db: Db, principal: Caller) -> ConsentsRead:
         return await startups.get_consents(db, principal=principal, startup_id=startup_id)
 
-    @get("/{startup_id:str}/matches", summary="Ranked investors and banks for this startup, with reasons")
+    @get("/{startup_id:str}/matches",
+         summary="Ranked investors (kind=investor), banks (kind=bank) or both (all) for this startup, with reasons")
     async def matches(
         self,
         startup_id: EntityId,
+        *,
         db: Db,
         principal: Caller,
         service: Service,
         k: TopK = 10,
+        kind: FromQuery[MatchKind] = "all",
     ) -> MatchList:
         return await matches.for_startup(
-            db, service.sessions, service.models, service.matches, principal=principal, startup_id=startup_id, k=k
+            db, service.sessions, service.models, service.matches, principal=principal, startup_id=startup_id, k=k,
+            kind=kind,
         )
 
     @get("/{startup_id:str}/assessments", summary="Which banks assessed this startup, and when")

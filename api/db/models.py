@@ -170,6 +170,11 @@ class Interaction(Base):
     stage: Mapped[str | None] = mapped_column(String(16))
     amount_wan: Mapped[float | None] = mapped_column(Float)
     event_id: Mapped[str | None] = mapped_column(String(64))
+    # Set on the rows that stand for a reported meeting outcome (``OutcomeRecord``): the latest report of
+    # the pair at that event. Rows imported from interactions.csv have none.
+    outcome_record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outcome_records.id", ondelete="SET NULL"), index=True
+    )
 
 
 class Loan(Base):
@@ -217,6 +222,8 @@ class ApiKey(Base):
     role: Mapped[str] = mapped_column(String(16))
     bank_id: Mapped[str | None] = mapped_column(ForeignKey("investors.investor_id", ondelete="CASCADE"))
     startup_id: Mapped[str | None] = mapped_column(ForeignKey("startups.startup_id", ondelete="CASCADE"))
+    # An investor key's institution (an investor or a bank taking part in roadshows).
+    investor_id: Mapped[str | None] = mapped_column(ForeignKey("investors.investor_id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -260,6 +267,8 @@ class Event(Base):
     problem: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # The latest schedule (matcher.scheduling.Schedule.to_document without its meetings, which are rows).
     schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The organiser's limits on participants' wishes (api.schemas.participants.WishLimits); None = defaults.
+    wish_limits: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -296,6 +305,52 @@ class Meeting(Base):
     startup_id: Mapped[str] = mapped_column(String(64))
     investor_id: Mapped[str] = mapped_column(String(64))
     score: Mapped[float] = mapped_column(Float)
+
+
+class EventWish(Base):
+    """A participant's wish about a counterpart at one event: ``must`` (a meeting request the other side
+    accepts or declines), ``wish`` (a preference) or ``no`` (a no-thanks: the pair must not meet).
+
+    One row per (event, side that stated it, pair); restating replaces the kind and resets the answer."""
+
+    __tablename__ = "event_wishes"
+    __table_args__ = (UniqueConstraint("event_id", "by_side", "startup_id", "investor_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.event_id", ondelete="CASCADE"), index=True)
+    startup_id: Mapped[str] = mapped_column(String(64))
+    investor_id: Mapped[str] = mapped_column(String(64))
+    by_side: Mapped[str] = mapped_column(String(16))  # "startup" or "investor"
+    kind: Mapped[str] = mapped_column(String(8))  # must, wish, no
+    # Requests only (kind must): pending, accepted or declined by the other side.
+    status: Mapped[str | None] = mapped_column(String(16))
+    stated_by: Mapped[str] = mapped_column(String(64))  # key id
+    stated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    answered_by: Mapped[str | None] = mapped_column(String(64))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OutcomeRecord(Base):
+    """One report of a meeting's outcome (``matcher.outcomes``), never changed: a correction is a new
+    row and the pair's current outcome is its latest row. It stands in ``interactions`` as rows that
+    carry its id."""
+
+    __tablename__ = "outcome_records"
+    __table_args__ = (Index("ix_outcome_records_event_pair", "event_id", "startup_id", "investor_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.event_id", ondelete="CASCADE"))
+    startup_id: Mapped[str] = mapped_column(String(64))
+    investor_id: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    no_show: Mapped[str | None] = mapped_column(String(16))
+    amount_wan: Mapped[float | None] = mapped_column(Float)
+    occurred_on: Mapped[date | None] = mapped_column(Date)
+    # False for an intent an organiser records outside the schedule's meetings.
+    scheduled: Mapped[bool] = mapped_column(Boolean, default=True)
+    recorded_by: Mapped[str] = mapped_column(String(64))  # key id
+    recorded_role: Mapped[str] = mapped_column(String(16))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 ACTIVE_JOB = "status IN ('queued', 'running')"

@@ -101,6 +101,8 @@ def roles(*allowed: Role) -> Guard:
 
 staff_only = roles(Role.ADMIN, Role.ORGANISER)
 bank_only = roles(Role.BANK)
+staff_or_investor = roles(Role.ADMIN, Role.ORGANISER, Role.INVESTOR)
+staff_or_participant = roles(Role.ADMIN, Role.ORGANISER, Role.STARTUP, Role.INVESTOR)
 
 
 Caller = NamedDependency[SkipValidation[Principal]]

@@ -19,5 +19,6 @@ class MatchItem(Struct):
 class MatchList(Struct):
     target_id: str
     side: str  # "investors" (a startup's matches) or "startups" (an investor's)
+    kind: str  # which investors: "investor" (every kind but bank), "bank" or "all"
     model_version: int
     items: list[MatchItem]

@@ -26,7 +26,7 @@ from api.schemas.events import (
     ScheduleOutcome,
     ScheduleRequest,
 )
-from api.services import idempotency
+from api.services import idempotency, participants
 from api.services.frames import load_dataset
 from api.services.idempotency import IdempotentRequest
 from api.services.jobs import JobContext, JobQueue, add_job, new_job, wait_for
@@ -53,6 +53,7 @@ from matcher.scheduling import Meeting as GridMeeting
 from matcher.scheduling.calendar import MEDIA_TYPE as CALENDAR_MEDIA_TYPE
 from matcher.scheduling.calendar import calendar_name, calendars
 from matcher.scheduling.scoring import model_pair_scorer
+from matcher.scheduling.wishes import honour_wishes, without_wishes
 
 ExportFormat = Literal["json", "csv", "xlsx", "ics", "html"]
 SIDES = (("startup", "startups", "startup_id"), ("investor", "investors", "investor_id"))
@@ -147,6 +148,7 @@ async def create_event(
         event = Event(
             event_id=problem.event_id,
             name=problem.name,
+            held_on=problem.slots[0].start.date(),
             tables=problem.tables,
             problem=event_to_dict(problem),
             participants=_index(problem),
@@ -227,10 +229,13 @@ async def _solve_and_store(
     async with sessions() as session:
         async with session.begin():
             event = await _load(session, event_id)
+            read_version = event.version
             rows = await _meeting_rows(session, event_id) if event.schedule is not None else ()
             current = _schedule_of(event, rows)
             removed = await _archived(session, event) if kind == "reschedule" else []
-            problem = await _scored(session, store, parse_event(event.problem))
+            # Participants' wishes and answered requests join the event here, the one way into the solver.
+            honoured = honour_wishes(parse_event(event.problem), await participants.stated_wishes(session, event_id))
+            problem = await _scored(session, store, honoured.problem)
         mode = _mode(params.get("mode"), current)
         if kind == "reschedule":
             if current is None:
@@ -246,7 +251,14 @@ async def _solve_and_store(
                 solve, problem, mode=mode, time_limit=params["time_limit"], progress=progress
             )
         async with session.begin():
-            await _store(session, event_id, problem, schedule)
+            # The stored event stays the organiser's own: the wishes are honoured afresh by every solve.
+            await _store(
+                session, event_id, without_wishes(problem, honoured), schedule,
+                # A solve changes nothing in the event but its scores: an edit made meanwhile (a
+                # participant's availability) is kept rather than overwritten by the document read before.
+                replace_document=kind == "reschedule",
+                read_version=read_version,
+            )
         summary = schedule.summary(problem)
         return {**summary, "removed": removed} if removed else summary
 
@@ -264,11 +276,22 @@ async def run_solve_job(context: JobContext) -> dict[str, Any]:
     )
 
 
-async def _store(session: AsyncSession, event_id: str, problem: EventProblem, schedule: Schedule) -> None:
+async def _store(
+    session: AsyncSession,
+    event_id: str,
+    problem: EventProblem,
+    schedule: Schedule,
+    *,
+    replace_document: bool = True,
+    read_version: int | None = None,
+) -> None:
     """Replace the event's document (a re-plan changes availability, conflicts and requests; scores stay
-    the ones the schedule was made with) and its schedule, meetings as rows."""
+    the ones the schedule was made with) and its schedule, meetings as rows. Without
+    ``replace_document`` the document is replaced only if still at ``read_version``."""
     event = await _load(session, event_id)
-    event.problem = event_to_dict(problem)
+    await session.refresh(event)
+    if replace_document or event.version == read_version:
+        event.problem = event_to_dict(problem)
     document = schedule.to_document()
     document.pop("meetings")
     event.schedule = document

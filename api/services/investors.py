@@ -22,7 +22,7 @@ from api.schemas.investors import (
     ProductUpdate,
 )
 from api.services import archive
-from matcher.errors import InvalidInputError, NotFoundError
+from matcher.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from matcher.io import TABLES
 from matcher.plausibility import check_record
 
@@ -177,10 +177,15 @@ async def list_products(session: AsyncSession, *, bank_id: str | None = None) ->
         return [product_read(r) for r in (await session.scalars(query)).all()]
 
 
-async def update_product(session: AsyncSession, *, product_id: str, body: ProductUpdate) -> ProductRead:
+async def update_product(
+    session: AsyncSession, *, product_id: str, body: ProductUpdate, bank_id: str | None = None
+) -> ProductRead:
+    """Change a product's terms; a bank (``bank_id`` given) changes only its own products."""
     changes = _changes(body)
     async with session.begin():
         row = await _load_product(session, product_id)
+        if bank_id is not None and row.bank_id != bank_id:
+            raise PermissionDeniedError(f"loan product {product_id} belongs to another bank")
         _check_version("product", product_id, row.version, body.version)
         for name, value in changes.items():
             setattr(row, name, value)

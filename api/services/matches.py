@@ -2,10 +2,17 @@
 
 Per request only the target's own rows are read (one startup and its IP assets); the investors and
 the history come from the fitted model, so the cost does not grow with the size of the database.
-A startup's matches depend only on the model version and the startup's own profile (whose ``version``
-changes with every edit, IP assets included), so they are kept in a ``MatchBook`` under that key. When a
-model version is loaded, ``warm`` ranks every startup in vectorised batches (a few ms per startup
-instead of tens one at a time), so requests are mostly a key lookup.
+A startup's matches depend only on the model version, the roster of investors and the startup's own
+profile (whose ``version`` changes with every edit, IP assets included), so they are kept in a
+``MatchBook`` under that key. When a model version is loaded, ``warm`` ranks every startup in vectorised
+batches (a few ms per startup instead of tens one at a time), so requests are mostly a key lookup.
+
+Investors and banks created after the last ``roadshow train`` are served at once: when the roster
+changes, the book derives a serving model with ``PairRecommender.with_current`` (the investor side as of
+the model's date, the model itself unchanged). An investor's own list ranks every startup, encoded once
+per (serving model, startup profiles) in a ``StartupPool``; a pool is rebuilt in the background when
+profiles change, the previous one serving meanwhile, so a request never waits on re-encoding 20,000
+startups. Every piece of CPU work runs in a worker thread, so the event loop keeps answering.
 """
 
 from __future__ import annotations
@@ -14,9 +21,10 @@ import asyncio
 import gc
 import time
 from datetime import datetime, timedelta
+from typing import Literal
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.db.models import Investor, Startup, utcnow
@@ -26,10 +34,16 @@ from api.services.frames import load_dataset
 from api.services.keys import Principal
 from api.services.models import ActiveModels, ModelStore
 from matcher.errors import InvalidInputError, NotFoundError
+from matcher.io import DataSet
+from matcher.ranking import PairRecommender
+from matcher.ranking.base import StartupPool
 
 # Every startup's top MAX_K is computed (and cached) once; a request for k ≤ MAX_K takes a prefix.
 MAX_K = 50
 WARM_CHUNK = 200
+MatchKind = Literal["investor", "bank", "all"]
+"""``matcher.ranking.base.KINDS``: a startup's investors (every kind but bank), its banks, or both."""
+Roster = tuple[int, datetime | None]  # (investors and banks not archived, the latest created_at)
 
 
 def _items(frame: pl.DataFrame, names: dict[str, tuple[str, str | None]], side: str) -> list[MatchItem]:
@@ -50,37 +64,52 @@ def _items(frame: pl.DataFrame, names: dict[str, tuple[str, str | None]], side: 
 
 
 class MatchBook:
-    """Each startup's ranked investors under (model version, startup, profile version).
+    """Each startup's ranked investors under (model version, roster, startup, profile version, kind),
+    the serving model for the current roster, and the startup pool for investors' lists.
 
-    The key changes whenever the model or the profile does, so an entry is never stale in what it
-    ranks; the time-to-live bounds how long a renamed or deleted investor can still be shown.
+    The key changes whenever the model, the roster or the profile does, so an entry is never stale in
+    what it ranks; the time-to-live bounds how long a renamed or deleted investor can still be shown.
 
     ``versions`` mirrors every profile's version so a request needs no database round trip. ``sync``
-    refreshes it at most every ``sync_seconds`` with one indexed query for the profiles updated since
-    the last sync (minus a margin for clock skew and late commits): an edit made through this process
-    is seen at once (``forget``), one made by another process within about ``sync_seconds``.
+    refreshes it (and the roster) at most every ``sync_seconds`` with one indexed query for the profiles
+    updated since the last sync (minus a margin for clock skew and late commits): an edit made through
+    this process is seen at once (``forget``, ``roster_changed``), one made by another process within
+    about ``sync_seconds``.
     """
 
     SKEW = timedelta(seconds=10)
 
     def __init__(self, max_startups: int = 20_000, ttl_seconds: float = 600.0, sync_seconds: float = 1.0) -> None:
-        self.entries: ResultCache[tuple[MatchItem, ...]] = ResultCache(max_startups, ttl_seconds)
+        self.entries: ResultCache[tuple[MatchItem, ...]] = ResultCache(3 * max_startups, ttl_seconds)
+        self.max_startups = max_startups
         self.versions: dict[str, int] = {}
         self.sync_seconds = sync_seconds
         self.warmed_version: int | None = None
+        self.roster: Roster | None = None
         self._watermark: datetime | None = None
         self._synced_at = float("-inf")
         self._syncing = False
+        self._serving: tuple[tuple[int, Roster | None], PairRecommender] | None = None
+        self._serving_lock = asyncio.Lock()
+        self._pool: tuple[tuple[object, ...], StartupPool] | None = None
+        self._pool_lock = asyncio.Lock()
+        self._rebuild: asyncio.Task[None] | None = None
 
-    def get(self, version: int, startup_id: str, profile_version: int) -> tuple[MatchItem, ...] | None:
-        return self.entries.get((version, startup_id, profile_version))
+    def get(self, version: int, startup_id: str, profile_version: int, kind: MatchKind = "all"
+            ) -> tuple[MatchItem, ...] | None:
+        return self.entries.get((version, self.roster, startup_id, profile_version, kind))
 
-    def put(self, version: int, startup_id: str, profile_version: int, items: tuple[MatchItem, ...]) -> None:
-        self.entries.put((version, startup_id, profile_version), items)
+    def put(self, version: int, startup_id: str, profile_version: int, items: tuple[MatchItem, ...],
+            kind: MatchKind = "all") -> None:
+        self.entries.put((version, self.roster, startup_id, profile_version, kind), items)
 
     def forget(self, startup_id: str) -> None:
         """The profile changed: look its version up again on the next request."""
         self.versions.pop(startup_id, None)
+
+    def roster_changed(self) -> None:
+        """An investor or bank was created or removed here: re-read the roster on the next request."""
+        self._synced_at = float("-inf")
 
     async def sync(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         if self._syncing or time.monotonic() - self._synced_at < self.sync_seconds:
@@ -90,17 +119,61 @@ class MatchBook:
             query = select(Startup.startup_id, Startup.version, Startup.updated_at)
             if self._watermark is not None:
                 query = query.where(Startup.updated_at >= self._watermark - self.SKEW)
+            roster_query = select(func.count(Investor.investor_id), func.max(Investor.created_at)).where(
+                Investor.archived_at.is_(None))
             async with sessions() as session, session.begin():
                 rows = (await session.execute(query)).all()
+                count, latest = (await session.execute(roster_query)).one()
             for row in rows:
                 self.versions[row.startup_id] = row.version
                 if self._watermark is None or row.updated_at > self._watermark:
                     self._watermark = row.updated_at
             if self._watermark is None:
                 self._watermark = utcnow()
+            self.roster = (int(count or 0), latest)
             self._synced_at = time.monotonic()
         finally:
             self._syncing = False
+
+    async def serving(self, sessions: async_sessionmaker[AsyncSession], models: ActiveModels) -> PairRecommender:
+        """The active model, extended to investors and banks created since it was trained."""
+        key = (models.version, self.roster)
+        if self._serving is not None and self._serving[0] == key:
+            return self._serving[1]
+        async with self._serving_lock:
+            if self._serving is not None and self._serving[0] == key:
+                return self._serving[1]
+            known = set(models.ranking.featurizer_.investor_ids_.tolist())
+            async with sessions() as session, session.begin():
+                ids = (await session.scalars(select(Investor.investor_id).where(Investor.archived_at.is_(None)))).all()
+                # What the investor side is derived from (PairFeaturizer.fit), loan products included.
+                tables = ("startups", "ip_assets", "investors", "interactions", "loan_products", "loans")
+                data = await load_dataset(session, tables=tables) if set(ids) - known else None
+            model = models.ranking if data is None else await asyncio.to_thread(models.ranking.with_current, data)
+            self._serving = (key, model)
+            return model
+
+    async def pool(self, sessions: async_sessionmaker[AsyncSession], model: PairRecommender) -> StartupPool:
+        """Every startup encoded for ``model``: built when the model changes; when only the profiles
+        changed, the current pool keeps serving while a new one is built in the background."""
+        profiles = (self._watermark, len(self.versions))
+        current = self._pool
+        if current is not None and current[1].featurizer is model.featurizer_:
+            if current[0] != profiles and (self._rebuild is None or self._rebuild.done()):
+                self._rebuild = asyncio.create_task(self._build_pool(sessions, model, profiles))
+            return current[1]
+        await self._build_pool(sessions, model, profiles)
+        assert self._pool is not None
+        return self._pool[1]
+
+    async def _build_pool(self, sessions: async_sessionmaker[AsyncSession], model: PairRecommender,
+                          profiles: tuple[object, ...]) -> None:
+        async with self._pool_lock:
+            if self._pool is not None and self._pool[0] == profiles and self._pool[1].featurizer is model.featurizer_:
+                return
+            async with sessions() as session, session.begin():
+                data = await load_dataset(session, tables=("startups", "ip_assets"))
+            self._pool = (profiles, await asyncio.to_thread(model.prepare, data))
 
 
 async def _investor_names(session: AsyncSession, ids: list[str]) -> dict[str, tuple[str, str | None]]:
@@ -132,43 +205,51 @@ async def for_startup(
     principal: Principal,
     startup_id: str,
     k: int,
+    kind: MatchKind = "all",
 ) -> MatchList:
     principal.require_startup_access(startup_id)
     models = await store.require()
     await book.sync(sessions)
+    model = await book.serving(sessions, models)
     profile_version = book.versions.get(startup_id)
-    items = book.get(models.version, startup_id, profile_version) if profile_version is not None else None
+    items = book.get(models.version, startup_id, profile_version, kind) if profile_version is not None else None
     if items is not None:
-        return MatchList(target_id=startup_id, side="investors", model_version=models.version, items=list(items[:k]))
+        return MatchList(target_id=startup_id, side="investors", kind=kind, model_version=models.version,
+                         items=list(items[:k]))
     async with session.begin():
         profile_version = await session.scalar(select(Startup.version).where(Startup.startup_id == startup_id))
         if profile_version is None:
             raise NotFoundError(f"no startup with id {startup_id}")
         book.versions[startup_id] = profile_version
-        items = book.get(models.version, startup_id, profile_version)
+        items = book.get(models.version, startup_id, profile_version, kind)
         if items is None:
             data = await load_dataset(session, tables=("startups", "ip_assets"), startup_ids=[startup_id])
             # Tens of milliseconds of numpy work: off the event loop, so other requests keep flowing.
-            ranked = await asyncio.to_thread(models.ranking.recommend, data, [startup_id], k=MAX_K, side="investors")
+            ranked = await asyncio.to_thread(model.recommend, data, [startup_id], k=MAX_K, side="investors",
+                                             kind=kind)
             names = await _investor_names(session, ranked["investor_id"].unique().to_list())
             items = _by_startup(ranked, names).get(startup_id, ())
-            book.put(models.version, startup_id, profile_version, items)
-    return MatchList(target_id=startup_id, side="investors", model_version=models.version, items=list(items[:k]))
+            book.put(models.version, startup_id, profile_version, items, kind)
+    return MatchList(target_id=startup_id, side="investors", kind=kind, model_version=models.version,
+                     items=list(items[:k]))
 
 
 async def warm(sessions: async_sessionmaker[AsyncSession], book: MatchBook, models: ActiveModels) -> None:
     """Rank every startup with a newly loaded model in batches (vectorised, in a worker thread), so
     requests are answered from the book instead of scoring one startup at a time."""
+    book.roster_changed()
+    await book.sync(sessions)
+    model = await book.serving(sessions, models)
     async with sessions() as session, session.begin():
         data = await load_dataset(session, tables=("startups", "ip_assets"))
         rows = (await session.execute(select(Startup.startup_id, Startup.version))).all()
         versions = {r.startup_id: r.version for r in rows}
-        names = await _investor_names(session, models.ranking.featurizer_.investor_ids_.tolist())
+        names = await _investor_names(session, model.featurizer_.investor_ids_.tolist())
     book.versions.update(versions)
-    ids = [sid for sid in data.startups["startup_id"].to_list() if sid in versions][: book.entries.max_entries]
+    ids = [sid for sid in data.startups["startup_id"].to_list() if sid in versions][: book.max_startups]
     for start in range(0, len(ids), WARM_CHUNK):
         chunk = ids[start : start + WARM_CHUNK]
-        ranked = await asyncio.to_thread(models.ranking.recommend, data, chunk, k=MAX_K, side="investors")
+        ranked = await asyncio.to_thread(model.recommend, data, chunk, k=MAX_K, side="investors")
         for sid, items in _by_startup(ranked, names).items():
             book.put(models.version, sid, versions[sid], items)
     book.warmed_version = models.version
@@ -177,31 +258,36 @@ async def warm(sessions: async_sessionmaker[AsyncSession], book: MatchBook, mode
     gc.freeze()
 
 
-async def for_investor(session: AsyncSession, store: ModelStore, *, investor_id: str, k: int) -> MatchList:
+async def for_investor(
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+    store: ModelStore,
+    book: MatchBook,
+    *,
+    investor_id: str,
+    k: int,
+) -> MatchList:
     models = await store.require()
     async with session.begin():
         if await session.get(Investor, investor_id) is None:
             raise NotFoundError(f"no investor or bank with id {investor_id}")
-        if investor_id not in set(models.ranking.featurizer_.investor_ids_.tolist()):
-            raise InvalidInputError(
-                f"{investor_id} was added after model version {models.version} was trained; run `roadshow train`",
-                field="investor_id",
-            )
-        data = await load_dataset(session, tables=("startups", "ip_assets"))
-        ranked = await asyncio.to_thread(models.ranking.recommend, data, [investor_id], k=k, side="startups")
-        ids = ranked["startup_id"].to_list()
-        rows = (
-            await session.execute(
-                select(Startup.startup_id, Startup.name).where(
-                    Startup.startup_id.in_(ids), Startup.archived_at.is_(None)
-                )
-            )
-        ).all()
+    await book.sync(sessions)
+    model = await book.serving(sessions, models)
+    if investor_id not in model.featurizer_.investor_index_:
+        # Created a moment ago by another process: read the roster now rather than at the next sync.
+        book.roster_changed()
+        await book.sync(sessions)
+        model = await book.serving(sessions, models)
+    if investor_id not in model.featurizer_.investor_index_:
+        raise InvalidInputError(f"{investor_id} is archived", field="investor_id")
+    pool = await book.pool(sessions, model)
+    # A few more than k cover startups archived or deleted since the pool was built.
+    ranked = await asyncio.to_thread(model.recommend, DataSet(), [investor_id], k=k + 10, side="startups", pool=pool)
+    async with session.begin():
+        rows = (await session.execute(select(Startup.startup_id, Startup.name).where(
+            Startup.startup_id.in_(ranked["startup_id"].to_list()), Startup.archived_at.is_(None)))).all()
     names: dict[str, tuple[str, str | None]] = {r.startup_id: (r.name, None) for r in rows}
-    # Archived startups are not offered.
-    ranked = ranked.filter(pl.col("startup_id").is_in(list(names))).with_columns(
-        rank=pl.int_range(1, pl.len() + 1)
-    )
-    return MatchList(
-        target_id=investor_id, side="startups", model_version=models.version, items=_items(ranked, names, "startups")
-    )
+    ranked = ranked.filter(pl.col("startup_id").is_in(list(names))).head(k).with_columns(
+        rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
+    return MatchList(target_id=investor_id, side="startups", kind="all", model_version=models.version,
+                     items=_items(ranked, names, "startups"))

@@ -146,7 +146,10 @@ def _select_targets(startups: pl.DataFrame, targets: Sequence[str] | None) -> pl
     if targets is None:
         return startups
     wanted = list(dict.fromkeys(targets))
-    known = set(startups["startup_id"].to_list())
+    ids = startups["startup_id"].to_list()
+    if ids == wanted:  # the API loads exactly its targets, in order
+        return startups
+    known = set(ids)
     unknown = [t for t in wanted if t not in known]
     if unknown:
         raise InvalidInputError(

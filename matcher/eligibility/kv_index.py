@@ -86,8 +86,9 @@ def grade_of(score: FloatArray, policy: Policy) -> npt.NDArray[np.object_]:
 def kv_inputs_from_frame(startups: pl.DataFrame, tech: pl.DataFrame) -> KVInputs:
     """Inputs from the startups frame and the ``tech_sme_frame`` output (same row order)."""
     routes = ("high_tech_enterprise", "provincial_rd_center", "national_award_5y", "standards_led_5y")
+    schema = startups.schema  # built anew on every access
     inputs = startups.select(
-        *((pl.col(r).fill_null(False) if startups.schema[r] == pl.Boolean else pl.col(r).fill_null(0) >= 1).alias(r)
+        *((pl.col(r).fill_null(False) if schema[r] == pl.Boolean else pl.col(r).fill_null(0) >= 1).alias(r)
           for r in routes),
         pl.col("revenue_wan").cast(pl.Float64).fill_null(np.nan),
     )

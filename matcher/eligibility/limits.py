@@ -65,10 +65,11 @@ def pledge_frame(
         ),
     )
     remaining = (expiry - pl.lit(as_of)).dt.total_days() / DAYS_PER_YEAR
+    # Eager: a lazy query's planning costs the API's one firm more than the work itself.
     per_ip = (
-        ip_assets.lazy()
+        ip_assets
         .filter(valid_ip_expr(as_of))
-        .join(revenue.lazy(), on="startup_id", how="inner")
+        .join(revenue, on="startup_id", how="inner")
         .with_columns(
             _map_expr("kind", rules.pledge_rates).alias("_rate"),
             _map_expr("kind", rules.min_remaining_years).fill_null(0.0).alias("_min_years"),
@@ -96,11 +97,10 @@ def pledge_frame(
         )
     )
     return (
-        startups.lazy()
+        startups
         .select("startup_id")
         .join(per_ip, on="startup_id", how="left", maintain_order="left")
         .with_columns(pl.col("pledgeable_ip").fill_null(0), pl.col("pledge_capacity_wan").fill_null(0.0))
-        .collect()
     )
 
 

@@ -63,8 +63,9 @@ def valid_ip_expr(as_of: AsOf) -> pl.Expr:
 
 def ip_counts(ip_assets: pl.DataFrame, as_of: AsOf) -> pl.DataFrame:
     """Per startup: valid class-I, class-II, invention-patent and trademark counts on ``as_of``."""
+    # Eager: a lazy query's planning costs the API's one firm more than the counting (≈ 0.4 ms).
     return (
-        ip_assets.lazy()
+        ip_assets
         .filter(valid_ip_expr(as_of))
         .group_by("startup_id")
         .agg(
@@ -73,7 +74,6 @@ def ip_counts(ip_assets: pl.DataFrame, as_of: AsOf) -> pl.DataFrame:
             (pl.col("kind") == IPKind.INVENTION_PATENT.value).sum().cast(pl.Int64).alias("valid_invention_patents"),
             (pl.col("kind") == IPKind.TRADEMARK.value).sum().cast(pl.Int64).alias("valid_trademarks"),
         )
-        .collect()
     )
 
 
@@ -123,7 +123,8 @@ def tech_sme_frame(
         pl.col(c).fill_null(0).cast(pl.Int64) for c in counted)
     class_i, class_ii = (base[c].to_numpy() for c in counted[:2])
     amounts = ("rd_expense_wan", "revenue_wan", "total_cost_wan", "total_assets_wan")
-    routes = {r: pl.col(r).fill_null(False) if startups.schema[r] == pl.Boolean else pl.col(r).fill_null(0) >= 1
+    schema = startups.schema  # built anew on every access
+    routes = {r: pl.col(r).fill_null(False) if schema[r] == pl.Boolean else pl.col(r).fill_null(0) >= 1
               for r in rules.direct_routes}
     inputs = startups.select(
         *(pl.col(c).fill_null(0).cast(pl.Int64) for c in ("employees", "rd_staff", "credit_flags")),

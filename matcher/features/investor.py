@@ -112,6 +112,7 @@ def investor_profiles(
                 pl.element().replace_strict(STAGE_ORDINAL, default=None, return_dtype=pl.Int64)
             ).list.drop_nulls().alias("declared_stages"),
             pl.col("regions").list.eval(normalise_token(pl.element())).list.drop_nulls().alias("declared_regions"),
+            pl.col("sectors").alias("sector_labels"),
             pl.col("description").fill_null(""),
         )
         .join(activity, on="investor_id", how="left")

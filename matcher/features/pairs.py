@@ -8,9 +8,10 @@ against 2,000 investors costs a few milliseconds and a startup registered after 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -22,7 +23,7 @@ from sklearn.preprocessing import normalize
 from matcher.domain import STAGE_ORDER, InvestorKind
 from matcher.errors import InvalidInputError, NotFittedError
 from matcher.features.investor import ENGAGEMENT_WEIGHT, history_before, investor_profiles
-from matcher.features.startup import STARTUP_NUMERIC, startup_features
+from matcher.features.startup import STARTUP_NUMERIC, sector_token, startup_features, text_document
 from matcher.io import DataSet
 
 FloatArray = NDArray[np.float32]
@@ -40,8 +41,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "text": ("text_sim_portfolio", "text_sim_description"),
     "popularity": (
         "log_n_positive", "log_n_positive_recent", "log_n_interactions", "log_n_interactions_recent",
-        "positive_rate", "days_since_last",
-        "log_sector_engagement", "sector_engagement_relative", "investor_kind",
+        "positive_rate", "days_since_last", "log_decayed_engagement",
+        "log_sector_engagement", "sector_engagement_relative", "log_stage_engagement", "investor_kind",
     ),
     "cofinance": ("co_investor_score", "startup_history"),
     "startup": STARTUP_NUMERIC,
@@ -52,12 +53,20 @@ GRID_FEATURES: tuple[str, ...] = (
     "declared_sector_fit", "declared_stage_fit", "declared_region_fit", "learned_sector_share",
     "learned_sub_sector_share", "learned_stage_share", "learned_region_share", "text_sim_portfolio",
     "text_sim_description", "log_n_positive", "log_n_positive_recent", "log_n_interactions",
-    "log_n_interactions_recent", "positive_rate", "log_sector_engagement", "sector_engagement_relative",
-    "co_investor_score",
+    "log_n_interactions_recent", "positive_rate", "log_decayed_engagement", "log_sector_engagement",
+    "sector_engagement_relative", "log_stage_engagement", "co_investor_score",
 )
+# Per-investor scalar columns of ``PairFeaturizer.investor_scalars_``, in order.
+INVESTOR_SCALARS: tuple[str, ...] = (
+    "log_n_positive", "log_n_positive_recent", "log_n_interactions", "log_n_interactions_recent", "positive_rate",
+    "days_since_last", "log_decayed_engagement",
+)
+# Half-life of an engagement in the recency-weighted popularity: an investment two years old counts a quarter.
+DECAY_HALF_LIFE_DAYS = 365.0
 _KIND_CODE: dict[str, float] = {k.value: float(i) for i, k in enumerate(InvestorKind)}
 _N_STAGES = len(STAGE_ORDER)
 _DENSE_CHUNK = 512  # startups per dense text/co-investment block: bounds memory at 512 × investors
+_DENSE_CELLS = 1_000_000  # (startups × investors) cells per dense block when few investors are involved
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +112,53 @@ def _index(tokens: pl.Series, vocab: dict[str, int]) -> IntArray:
     return lookup(tokens.to_list(), vocab, len(vocab))
 
 
+def _dense_step(n_investors: int) -> int:
+    """Startups per dense block against ``n_investors``: about 512 × 2,000 cells, more rows for fewer investors."""
+    return max(_DENSE_CHUNK, _DENSE_CELLS // max(n_investors, 1))
+
+
 def _dense(rows: IntArray, cols: IntArray, values: NDArray[np.float64], shape: tuple[int, int]) -> FloatArray:
     out = np.zeros(shape, dtype=np.float32)
     np.add.at(out, (rows, cols), values.astype(np.float32))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class TextModel:
+    """The character n-gram encoder of a data set's descriptions and its encodings (startups in
+    ``data.startups`` order; investors transposed, terms × investors). Profiles are current, not dated,
+    so one text model serves every date a model is fitted at."""
+
+    vectorizer: TfidfVectorizer | None
+    startup_text: sp.csr_matrix
+    investor_text_t: sp.csr_matrix
+
+
+def _fit_text_model(startup_docs: pl.Series, investor_docs: pl.Series, max_features: int) -> TextModel:
+    docs = pl.concat([startup_docs, investor_docs])
+    docs = docs.filter(docs.str.len_chars() > 0)
+    if docs.len() == 0:
+        return TextModel(None, sp.csr_matrix((len(startup_docs), 1), dtype=np.float32),
+                         sp.csr_matrix((1, len(investor_docs)), dtype=np.float32))
+    # Character n-grams need no word segmenter, so Chinese and English descriptions both work.
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True,
+                                 max_features=max_features, dtype=np.float32)
+    vectorizer.fit(docs.to_list())
+    return TextModel(vectorizer, sp.csr_matrix(vectorizer.transform(startup_docs.to_list()), dtype=np.float32),
+                     sp.csr_matrix(vectorizer.transform(investor_docs.to_list()), dtype=np.float32).T.tocsr())
+
+
+def _investor_document(summary: pl.DataFrame) -> pl.Series:
+    # An investor's declared sectors and its description (its name says nothing about what it funds).
+    return summary.select(pl.concat_str([pl.col("sector_labels").list.join(" "), pl.col("description")],
+                                        separator=" ", ignore_nulls=True).fill_null(""))["sector_labels"]
+
+
+def fit_text_model(data: DataSet, max_features: int = 10000) -> TextModel:
+    """The text model ``PairFeaturizer.fit`` would build for ``data``, to share between fits at several dates."""
+    investors = data.investors.select(pl.col("sectors").alias("sector_labels"), pl.col("description").fill_null(""))
+    return _fit_text_model(data.startups.select(text_document())["text"], _investor_document(investors),
+                           max_features)
 
 
 class PairFeaturizer:
@@ -117,7 +169,9 @@ class PairFeaturizer:
 
     # --- fitting ---------------------------------------------------------------------------------
 
-    def fit(self, data: DataSet, as_of: date) -> PairFeaturizer:
+    def fit(self, data: DataSet, as_of: date, text: TextModel | None = None) -> PairFeaturizer:
+        """Fit as of ``as_of``; ``text`` (from :func:`fit_text_model` on the same data) skips refitting the
+        text encoder, which depends on the profiles only, not on the date."""
         self.as_of_ = as_of
         feats = startup_features(data.startups, data.ip_assets, as_of)
         prof = investor_profiles(data.investors, data.interactions, feats, as_of)
@@ -154,6 +208,11 @@ class PairFeaturizer:
             stage_rows.to_numpy(), prof.stage["stage_ordinal"].to_numpy(), prof.stage["share"].to_numpy(),
             (n_inv, _N_STAGES + 1),
         )
+        # Stage-aware popularity: how much each investor engaged at each stage (who does seed, who does B).
+        self.stage_engagement_ = _dense(
+            stage_rows.to_numpy(), prof.stage["stage_ordinal"].to_numpy(), prof.stage["weight"].to_numpy(),
+            (n_inv, _N_STAGES + 1),
+        )
         self.declared_sector_, self.has_declared_sector_ = declared("declared_sectors", self.sector_vocab_)
         self.declared_region_, self.has_declared_region_ = declared("declared_regions", self.region_vocab_)
         stages = summary.select(pl.int_range(pl.len()).alias("row"), "declared_stages").explode(
@@ -174,35 +233,74 @@ class PairFeaturizer:
         # split on a raw count learned on 1 year of history would misfire on 3.
         first = history_before(data.interactions, as_of)["occurred_on"].min()
         self.history_years_ = max((as_of - first).days if isinstance(first, date) else 0, 30) / 365.25
+        self.decayed_engagement_ = self._decayed_engagement(data, inv_index)
         self.investor_scalars_ = np.column_stack([
             np.log1p(col("n_positive") / self.history_years_), np.log1p(col("n_positive_recent")),
             np.log1p(col("n_interactions") / self.history_years_),
             np.log1p(col("n_interactions_recent")), col("positive_rate"), col("days_since_last"),
+            np.log1p(self.decayed_engagement_),
         ]).astype(np.float32)
         self.investor_kind_ = summary["kind"].replace_strict(
             _KIND_CODE, default=_KIND_CODE["other"], return_dtype=pl.Float64).to_numpy().astype(np.float32)
         self.investor_kind_label_ = summary["kind"].to_numpy().astype(str)
         self.n_positive_recent_ = col("n_positive_recent")
 
-        self._fit_text(feats, summary, prof.portfolio, inv_index)
+        self._fit_text(feats, summary, prof.portfolio, inv_index, text)
         self._fit_history(data, inv_index)
+        self._fit_lending(data, feats, inv_index)
         return self
 
+    def _fit_lending(self, data: DataSet, feats: pl.DataFrame, inv_index: dict[str, int]) -> None:
+        """What reasons name: each institution's name and, for banks, their loan products (which sectors,
+        up to what amount) and past lending per sector (loans issued before the as-of date)."""
+        names = dict(data.investors.select("investor_id", "name").iter_rows())
+        self.investor_names_ = np.array([names.get(i) or i for i in self.investor_ids_.tolist()], dtype=object)
+        n_vocab = len(self.sector_vocab_) + 1
+        products = data.loan_products.with_columns(
+            pl.col("bank_id").replace_strict(inv_index, default=-1, return_dtype=pl.Int64).alias("row"),
+        ).filter(pl.col("row") >= 0).sort("row", "product_id")
+        self.product_row_ = products["row"].to_numpy().astype(np.int64)
+        self.product_name_ = np.array([n or k for n, k in products.select("name", "kind").iter_rows()], dtype=object)
+        self.product_kind_ = products["kind"].to_numpy().astype(str)
+        self.product_max_wan_ = products["max_amount_wan"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        exploded = products.select(pl.int_range(pl.len()).alias("p"), "sectors").explode("sectors").drop_nulls()
+        tokens = exploded.select(pl.col("p"), sector_token(pl.col("sectors")).alias("token")).drop_nulls()
+        self.product_sector_ = np.zeros((products.height, n_vocab), dtype=bool)
+        cols = _index(tokens["token"], self.sector_vocab_)
+        known = cols < n_vocab - 1  # a sector no startup or investor names cannot match anyone
+        self.product_sector_[tokens["p"].to_numpy()[known], cols[known]] = True
+        self.product_any_sector_ = products["sectors"].list.len().fill_null(0).to_numpy() == 0
+        loans = data.loans.filter(pl.col("issued_on") < self.as_of_).join(
+            feats.select("startup_id", "sector_token"), on="startup_id", how="inner").with_columns(
+            pl.col("bank_id").replace_strict(inv_index, default=-1, return_dtype=pl.Int64).alias("row"),
+        ).filter((pl.col("row") >= 0) & pl.col("sector_token").is_not_null())
+        self.lending_ = _dense(loans["row"].to_numpy(), _index(loans["sector_token"], self.sector_vocab_),
+                               np.ones(loans.height), (len(self.investor_ids_), n_vocab))
+
+    def _decayed_engagement(self, data: DataSet, inv_index: dict[str, int]) -> FloatArray:
+        """Recency-weighted popularity: engagement weights halved every ``DECAY_HALF_LIFE_DAYS`` before the
+        date, so a market whose active investors change over the years ranks today's, not yesterday's."""
+        history = history_before(data.interactions, self.as_of_)
+        decayed = history.select(
+            pl.col("investor_id").replace_strict(inv_index, default=-1, return_dtype=pl.Int64).alias("row"),
+            (pl.col("outcome").replace_strict(ENGAGEMENT_WEIGHT, default=0.0, return_dtype=pl.Float64)
+             * pl.lit(0.5).pow((pl.lit(self.as_of_) - pl.col("occurred_on")).dt.total_days().cast(pl.Float64)
+                               / DECAY_HALF_LIFE_DAYS)).alias("w"),
+        ).filter(pl.col("row") >= 0)
+        out = np.zeros(len(self.investor_ids_), dtype=np.float32)
+        np.add.at(out, decayed["row"].to_numpy(), decayed["w"].to_numpy().astype(np.float32))
+        return out
+
     def _fit_text(self, feats: pl.DataFrame, summary: pl.DataFrame, portfolio: pl.DataFrame,
-                  inv_index: dict[str, int]) -> None:
-        docs = pl.concat([feats["description"], summary["description"]])
-        docs = docs.filter(docs.str.len_chars() > 0)
+                  inv_index: dict[str, int], text: TextModel | None) -> None:
         n_inv = len(self.investor_ids_)
-        self.text_: TfidfVectorizer | None = None
-        if docs.len() == 0:
+        model = text if text is not None else _fit_text_model(feats["text"], _investor_document(summary),
+                                                              self.max_text_features)
+        self.text_: TfidfVectorizer | None = model.vectorizer
+        if model.vectorizer is None:
             self.portfolio_text_t_ = np.zeros((1, n_inv), dtype=np.float32)
             self.description_text_t_ = sp.csr_matrix((1, n_inv), dtype=np.float32)
             return
-        # Character n-grams need no word segmenter, so Chinese and English descriptions both work.
-        self.text_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True,
-                                     max_features=self.max_text_features, dtype=np.float32)
-        self.text_.fit(docs.to_list())
-        startup_text = self.text_.transform(feats["description"].to_list())
         s_index = {v: i for i, v in enumerate(feats["startup_id"].to_list())}
         rows = portfolio["investor_id"].replace_strict(inv_index, default=-1, return_dtype=pl.Int64).to_numpy()
         cols = portfolio["startup_id"].replace_strict(s_index, default=-1, return_dtype=pl.Int64).to_numpy()
@@ -212,9 +310,8 @@ class PairFeaturizer:
         # Stored transposed (terms × investors). Portfolio centroids are dense in n-gram space, so a dense
         # array makes (sparse startups) @ (centroids) ~5× faster than sparse @ sparse.
         self.portfolio_text_t_ = np.ascontiguousarray(
-            normalize(sp.csr_matrix(weights @ startup_text, dtype=np.float32)).T.toarray())
-        self.description_text_t_ = sp.csr_matrix(
-            self.text_.transform(summary["description"].to_list()), dtype=np.float32).T.tocsr()
+            normalize(sp.csr_matrix(weights @ model.startup_text, dtype=np.float32)).T.toarray())
+        self.description_text_t_ = model.investor_text_t
 
     def _fit_history(self, data: DataSet, inv_index: dict[str, int]) -> None:
         history = history_before(data.interactions, self.as_of_)
@@ -263,7 +360,7 @@ class PairFeaturizer:
         """Encode current startup profiles (possibly registered after fitting) against the vocabularies."""
         self._check()
         feats = startup_features(startups, ip_assets, self.as_of_)
-        desc = feats["description"].to_list()
+        desc = feats["text"].to_list()
         text = (sp.csr_matrix(self.text_.transform(desc)) if self.text_ is not None
                 else sp.csr_matrix((len(desc), 1), dtype=np.float32))
         # Plain conversions (Float64 nulls come out as NaN) rather than one polars query per column: on the
@@ -293,29 +390,85 @@ class PairFeaturizer:
 
     # --- pair features ---------------------------------------------------------------------------
 
-    def _dense_rows(self, block: StartupBlock, rows: IntArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    def _investor_columns(self, inv: IntArray | None) -> tuple[FloatArray, sp.csr_matrix, sp.csr_matrix, bool]:
+        """The investor-indexed text and co-investment matrices restricted to ``inv`` when that is a few
+        investors (slicing is cheap then; copying most of them costs more than it saves), and whether
+        they were restricted."""
+        few = inv is not None and len(inv) <= len(self.investor_ids_) // 4
+        if not few:
+            return self.portfolio_text_t_, self.description_text_t_, self.co_investor_, False
+        description_c, co_c = self._column_copies()
+        return self.portfolio_text_t_[:, inv], description_c[:, inv].tocsr(), co_c[:, inv].tocsr(), True
+
+    def _column_copies(self) -> tuple[sp.csc_matrix, sp.csc_matrix]:
+        # Column slices of a CSR matrix scan all of it; CSC copies (made once, never saved) slice in microseconds.
+        if getattr(self, "_by_column", None) is None:
+            self._by_column = (self.description_text_t_.tocsc(), self.co_investor_.tocsc())
+        return self._by_column
+
+    def co_investment_partner(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray) -> IntArray:
+        """For each pair, the investor row, among those the startup engaged before the date, that most often
+        backs the same startups as the pair's investor (what ``co_investor_score`` sums); -1 when none."""
+        self._check()
+        out = np.full(len(s_rows), -1, dtype=np.int64)
+        fit_rows = block.fit_row[s_rows]
+        known = np.flatnonzero(fit_rows >= 0)
+        if len(known) == 0 or self.co_investor_.nnz == 0:
+            return out
+        _, co_c = self._column_copies()
+        joint = self.engagement_[fit_rows[known]].multiply(co_c[:, inv_rows[known]].T).tocsr()
+        best = np.asarray(joint.argmax(axis=1)).ravel()
+        value = joint.max(axis=1).toarray().ravel()
+        out[known] = np.where(value > 0, best, -1)
+        return out
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        state.pop("_by_column", None)  # derived: rebuilt on first use
+        return state
+
+    def _dense_rows(self, block: StartupBlock, rows: IntArray, inv: IntArray | None = None,
+                    columns: tuple[FloatArray, sp.csr_matrix, sp.csr_matrix, bool] | None = None,
+                    ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """For distinct block rows: dense (rows × investors) portfolio-text similarity, description
-        similarity and co-investment score."""
-        text = block.text[rows]
-        portfolio = np.asarray(text @ self.portfolio_text_t_, dtype=np.float32)
-        description = (text @ self.description_text_t_).toarray().astype(np.float32, copy=False)
+        similarity and co-investment score, over the investor rows ``inv`` (default: all). Restricting
+        the investors first matters when one investor ranks every startup: 20,000 × 1, not 20,000 × all.
+        ``columns`` is ``_investor_columns(inv)`` when the caller loops over many row blocks."""
+        portfolio_t, description_t, co_investor, few = columns if columns is not None else self._investor_columns(inv)
+        whole = len(rows) == len(block) and bool((rows == np.arange(len(block))).all())
+        text = block.text if whole else block.text[rows]  # every startup (one investor's list): no copy
+        portfolio = np.asarray(text @ portfolio_t, dtype=np.float32)
+        description = (text @ description_t).toarray().astype(np.float32, copy=False)
         fit_rows = block.fit_row[rows]
-        co = np.zeros((len(rows), len(self.investor_ids_)), dtype=np.float32)
+        co = np.zeros((len(rows), co_investor.shape[1]), dtype=np.float32)
         known = fit_rows >= 0
         if known.any():
-            hist = self.engagement_[fit_rows[known]]
-            totals = np.asarray(hist.sum(axis=1), dtype=np.float32).ravel()
-            co[known] = (hist @ self.co_investor_).toarray() / np.maximum(totals, 1e-9)[:, None]
+            if few:
+                # A few investors: score every startup with history at once, then gather (no row copies).
+                totals = np.asarray(self.engagement_.sum(axis=1), dtype=np.float32).ravel()[fit_rows[known]]
+                engaged = (self.engagement_ @ co_investor).toarray()[fit_rows[known]]
+            else:
+                hist = self.engagement_[fit_rows[known]]
+                totals = np.asarray(hist.sum(axis=1), dtype=np.float32).ravel()
+                engaged = (hist @ co_investor).toarray()
+            co[known] = engaged / np.maximum(totals, 1e-9)[:, None]
+        if inv is not None and not few:
+            return portfolio[:, inv], description[:, inv], co[:, inv]
         return portfolio, description, co
 
-    def _dense_blocks(self, block: StartupBlock, s_rows: IntArray) -> Iterator[
-            tuple[NDArray[np.bool_], IntArray, FloatArray, FloatArray, FloatArray]]:
-        """Per chunk of distinct startups: which pairs it covers, their local row, and the dense blocks."""
+    def _dense_blocks(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray) -> Iterator[
+            tuple[NDArray[np.bool_], IntArray, IntArray, FloatArray, FloatArray, FloatArray]]:
+        """Per chunk of distinct startups: which pairs it covers, their local row and column, and the dense
+        blocks (over the distinct investors of the pairs only)."""
         unique, inverse = np.unique(s_rows, return_inverse=True)
-        for start in range(0, len(unique), _DENSE_CHUNK):
-            chunk = unique[start : start + _DENSE_CHUNK]
+        investors, columns = np.unique(inv_rows, return_inverse=True)
+        restricted = self._investor_columns(investors)
+        step = _dense_step(len(investors))
+        for start in range(0, len(unique), step):
+            chunk = unique[start : start + step]
             mask = (inverse >= start) & (inverse < start + len(chunk))
-            yield mask, inverse[mask] - start, *self._dense_rows(block, chunk)
+            yield (mask, inverse[mask] - start, columns[mask],
+                   *self._dense_rows(block, chunk, investors, restricted))
 
     def linear_grid(
         self, block: StartupBlock, s_rows: IntArray, coef: dict[str, float], intercept: float,
@@ -333,10 +486,8 @@ class PairFeaturizer:
         sec, stage = block.sector[s_rows], block.stage[s_rows]
         stage_idx = np.where(stage >= 0, stage, _N_STAGES)
         out = np.full((len(s_rows), len(inv)), intercept, dtype=np.float32)
-        scalar_names = ("log_n_positive", "log_n_positive_recent", "log_n_interactions", "log_n_interactions_recent",
-                        "positive_rate")
         per_investor = np.zeros(len(inv), dtype=np.float32)
-        for j, name in enumerate(scalar_names):
+        for j, name in enumerate(INVESTOR_SCALARS):
             if name in coef:
                 per_investor += coef[name] * np.nan_to_num(self.investor_scalars_[inv, j])
         out += per_investor[None, :]
@@ -354,17 +505,21 @@ class PairFeaturizer:
             "log_sector_engagement": lambda: np.log1p(engagement / self.history_years_),
             "sector_engagement_relative": lambda: np.divide(
                 engagement, top, out=np.zeros_like(engagement), where=top > 0),
+            "log_stage_engagement": lambda: np.log1p(
+                self.stage_engagement_[np.ix_(inv, stage_idx)].T / self.history_years_) * (stage >= 0)[:, None],
         }
         for name, gather in gathers.items():
             if name in coef:
                 out += coef[name] * gather()
         if {"text_sim_portfolio", "text_sim_description", "co_investor_score"} & set(coef):
-            for start in range(0, len(s_rows), _DENSE_CHUNK):
-                part = slice(start, start + _DENSE_CHUNK)
-                portfolio, description, co = self._dense_rows(block, s_rows[part])
-                out[part] += (coef.get("text_sim_portfolio", 0.0) * portfolio[:, inv]
-                              + coef.get("text_sim_description", 0.0) * description[:, inv]
-                              + coef.get("co_investor_score", 0.0) * co[:, inv])
+            restricted = self._investor_columns(inv_rows)
+            step = _dense_step(len(inv))
+            for start in range(0, len(s_rows), step):
+                part = slice(start, start + step)
+                portfolio, description, co = self._dense_rows(block, s_rows[part], inv_rows, restricted)
+                out[part] += (coef.get("text_sim_portfolio", 0.0) * portfolio
+                              + coef.get("text_sim_description", 0.0) * description
+                              + coef.get("co_investor_score", 0.0) * co)
         return out
 
     def transform(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray) -> FloatArray:
@@ -411,17 +566,36 @@ class PairFeaturizer:
         out[:, col["learned_sub_sector_share"]] = self.learned_sub_sector_[inv_rows, block.sub_sector[s_rows]]
         out[:, col["learned_stage_share"]] = fit_or_nan(self.learned_stage_[inv_rows, stage_idx], known_stage)
         out[:, col["learned_region_share"]] = self.learned_region_[inv_rows, city]
-        scalars = ("log_n_positive", "log_n_positive_recent", "log_n_interactions", "log_n_interactions_recent",
-                   "positive_rate", "days_since_last")
-        out[:, [col[c] for c in scalars]] = self.investor_scalars_[inv_rows]
+        out[:, [col[c] for c in INVESTOR_SCALARS]] = self.investor_scalars_[inv_rows]
+        out[:, col["log_stage_engagement"]] = fit_or_nan(
+            np.log1p(self.stage_engagement_[inv_rows, stage_idx] / self.history_years_), known_stage)
         out[:, col["investor_kind"]] = self.investor_kind_[inv_rows]
         out[:, [col[c] for c in STARTUP_NUMERIC]] = block.numeric[s_rows]
         fit_row = block.fit_row[s_rows]
         out[:, col["startup_history"]] = np.where(
             fit_row >= 0, self.history_count_[np.maximum(fit_row, 0)] if len(self.history_count_) else 0, 0)
-        for mask, local, portfolio, description, co in self._dense_blocks(block, s_rows):
-            inv = inv_rows[mask]
+        for mask, local, inv, portfolio, description, co in self._dense_blocks(block, s_rows, inv_rows):
             out[mask, col["text_sim_portfolio"]] = portfolio[local, inv]
             out[mask, col["text_sim_description"]] = description[local, inv]
             out[mask, col["co_investor_score"]] = co[local, inv]
         return out
+
+
+class FeaturizerCache:
+    """Featurizers of one data set at several dates, each fitted once and sharing one text model: tuning
+    fits several models at the same dates (the validation cut-off, the training windows before it).
+    ``memo`` keeps what models derive from them and can share (training pairs), under keys they choose."""
+
+    def __init__(self, data: DataSet, max_text_features: int = 10000) -> None:
+        self.data = data
+        self.max_text_features = max_text_features
+        self._text: TextModel | None = None
+        self._fitted: dict[date, PairFeaturizer] = {}
+        self.memo: dict[Hashable, Any] = {}
+
+    def at(self, day: date) -> PairFeaturizer:
+        if day not in self._fitted:
+            if self._text is None:
+                self._text = fit_text_model(self.data, self.max_text_features)
+            self._fitted[day] = PairFeaturizer(self.max_text_features).fit(self.data, day, self._text)
+        return self._fitted[day]

@@ -77,6 +77,14 @@ def _ip_features(ip_assets: pl.DataFrame, as_of: date) -> pl.DataFrame:
     )
 
 
+def text_document() -> pl.Expr:
+    """What the text features read of a startup: its name, sector labels and description. Many real
+    records have no description, and the name and the sector's own words (free text, any language) are
+    then all there is; character n-grams match "FinTech"/"fintech platform" or 人工智能/智能 alike."""
+    return pl.concat_str([pl.col(c).cast(pl.Utf8) for c in ("name", "sector", "sub_sector", "description")],
+                         separator=" ", ignore_nulls=True).fill_null("").alias("text")
+
+
 def _ratio(num: str, den: str) -> pl.Expr:
     # POLICY.md convention: a zero or missing denominator gives no ratio.
     return pl.when(pl.col(den) > 0).then(pl.col(num).cast(pl.Float64) / pl.col(den)).otherwise(None)
@@ -85,7 +93,7 @@ def _ratio(num: str, den: str) -> pl.Expr:
 def startup_features(startups: pl.DataFrame, ip_assets: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """One row per startup: ``startup_id``, the numeric ``STARTUP_NUMERIC`` columns (null when unknown),
     ``sector_token``, ``sub_sector_token``, ``region_token`` (region, else city), ``city_token`` (city, else
-    region), ``funding_ask_wan`` and ``description``."""
+    region), ``funding_ask_wan``, ``description`` and ``text`` (:func:`text_document`)."""
     # A filter, not a semi join: same rows, and on the serving path (one startup against every IP record)
     # an equality test is several times cheaper than either a join or ``is_in``.
     ids = startups["startup_id"]
@@ -105,6 +113,7 @@ def startup_features(startups: pl.DataFrame, ip_assets: pl.DataFrame, as_of: dat
         normalise_token(pl.coalesce(pl.col("region"), pl.col("city"))).alias("region_token"),
         normalise_token(pl.coalesce(pl.col("city"), pl.col("region"))).alias("city_token"),
         pl.col("description").fill_null("").alias("description"),
+        text_document(),
         pl.col("funding_ask_wan").alias("funding_ask_wan"),
     )
     frame = frame.with_columns(sector_tokens(startups["sector"]).alias("sector_token")).join(
@@ -113,4 +122,4 @@ def startup_features(startups: pl.DataFrame, ip_assets: pl.DataFrame, as_of: dat
         pl.col("ip_class2_valid").fill_null(0.0),
     )
     return frame.select("startup_id", *STARTUP_NUMERIC, "sector_token", "sub_sector_token", "region_token",
-                        "city_token", "funding_ask_wan", "description")
+                        "city_token", "funding_ask_wan", "description", "text")

@@ -11,22 +11,26 @@ from numpy.typing import NDArray
 from matcher.io import DataSet
 from matcher.ranking.base import PairRecommender, Recommender
 from matcher.ranking.evaluate import EvaluationReport, evaluate, relevant_pairs
-from matcher.ranking.learned import LearnedRecommender, PairScorer
+from matcher.ranking.learned import BoostedRecommender, PairScorer
 from matcher.ranking.registry import BASELINES, MODELS, get_model
+from matcher.ranking.tuning import LearnedRecommender, TuningResult, tune
 
 __all__ = [
     "BASELINES",
     "MODELS",
+    "BoostedRecommender",
     "EvaluationReport",
     "LearnedRecommender",
     "PairRecommender",
     "PairScorer",
     "Recommender",
+    "TuningResult",
     "default_as_of",
     "evaluate",
     "get_model",
     "relevant_pairs",
     "score_pairs",
+    "tune",
 ]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import ClassVar, Literal, Protocol, Self
@@ -23,7 +24,7 @@ from numpy.typing import NDArray
 
 from matcher.domain import InvestorKind
 from matcher.errors import InvalidInputError, NotFittedError
-from matcher.features.pairs import FloatArray, IntArray, PairFeaturizer, StartupBlock, lookup
+from matcher.features.pairs import FeaturizerCache, FloatArray, IntArray, PairFeaturizer, StartupBlock, lookup
 from matcher.io import DataSet
 from matcher.ranking.reasons import explain
 
@@ -41,6 +42,16 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
     "startup_id": pl.Utf8(), "investor_id": pl.Utf8(), "rank": pl.Int64(), "score": pl.Float64(),
     "reasons": pl.List(pl.Utf8), "reasons_en": pl.List(pl.Utf8),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class StartupPool:
+    """Every startup of a data set encoded once against one fitted model (``PairRecommender.prepare``),
+    so ranking the startups for one investor after another does not re-encode them each time."""
+
+    block: StartupBlock
+    seen: sp.csc_matrix  # block row × investor row: pairs that interacted before the as-of date
+    featurizer: PairFeaturizer
 
 
 class Recommender(Protocol):
@@ -79,8 +90,9 @@ class PairRecommender(ABC):
 
     # --- what a subclass provides ------------------------------------------------------------------
 
-    def _fit_model(self, data: DataSet, as_of: date) -> None:  # noqa: B027 - an optional hook, not abstract
-        """Learn whatever the model needs beyond the featurizer (nothing, for most baselines)."""
+    def _fit_model(self, data: DataSet, as_of: date, cache: FeaturizerCache) -> None:  # noqa: B027 - optional hook
+        """Learn whatever the model needs beyond the featurizer (nothing, for most baselines); ``cache``
+        serves featurizers at other dates (training windows) of the same data."""
 
     @abstractmethod
     def _score(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, feats: FloatArray) -> FloatArray:
@@ -97,10 +109,13 @@ class PairRecommender(ABC):
 
     # --- contract ----------------------------------------------------------------------------------
 
-    def fit(self, data: DataSet, as_of: date) -> Self:
+    def fit(self, data: DataSet, as_of: date, *, cache: FeaturizerCache | None = None) -> Self:
+        """Fit on interactions strictly before ``as_of``; ``cache`` shares featurizers between the models a
+        tuning run fits on the same data (default: a fresh one)."""
+        cache = cache if cache is not None else FeaturizerCache(data, self.max_text_features)
         self.as_of_ = as_of.isoformat()
-        self.featurizer_ = PairFeaturizer(max_text_features=self.max_text_features).fit(data, as_of)
-        self._fit_model(data, as_of)
+        self.featurizer_ = cache.at(as_of)
+        self._fit_model(data, as_of, cache)
         self._fit_calibration(data)
         return self
 
@@ -151,6 +166,21 @@ class PairRecommender(ABC):
         calibrated: NDArray[np.float64] = np.clip(0.98 * percentile + 0.02 * scores, 0.0, 1.0)
         return calibrated
 
+    def _list_scores(self, block: StartupBlock, rows: IntArray, allowed: IntArray,
+                     grid: Callable[[IntArray], FloatArray] | None = None) -> NDArray[np.float64]:
+        """What a startup's list is ranked by: calibrated scores of the ``allowed`` investors for the block
+        ``rows`` (rows × every investor; NaN outside ``allowed`` and for pairs not worth ranking).
+        ``grid(investor_rows)`` gives the raw scores (default ``_score_grid``; tuning passes memoised ones)."""
+        scores = np.full((len(rows), len(self.featurizer_.investor_ids_)), np.nan, dtype=np.float64)
+        for group, members in self._group_rows().items():
+            # Each group is scored on its own, so a two-stage model picks candidates within it.
+            wanted = np.intersect1d(members, allowed)
+            if len(wanted):
+                raw = (grid(wanted) if grid is not None
+                       else self._score_grid(block, rows, wanted, per_startup=True))
+                scores[:, wanted] = self._calibrate(raw, group)
+        return scores
+
     def _kind_rows(self, kind: str) -> IntArray:
         if kind not in KINDS:
             raise InvalidInputError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}", field="kind")
@@ -168,14 +198,16 @@ class PairRecommender(ABC):
         if set(data.investors["investor_id"].to_list()) <= known:
             return self
         featurizer = copy.copy(self.featurizer_).fit(data, self.as_of)
+        return self._rebound(self.featurizer_, featurizer)
+
+    def _rebound(self, old: PairFeaturizer, new: PairFeaturizer) -> Self:
+        """A shallow copy serving with ``new`` where it used ``old``; parts that share the featurizer (a
+        fallback rule, the self-tuning model's chosen models) must see the same investors, at any depth."""
         current = copy.copy(self)
-        # Parts that share the featurizer (e.g. a fallback rule) must see the same investors.
         for name, value in vars(self).items():
-            if isinstance(value, PairRecommender) and getattr(value, "featurizer_", None) is self.featurizer_:
-                part = copy.copy(value)
-                part.featurizer_ = featurizer
-                setattr(current, name, part)
-        current.featurizer_ = featurizer
+            if isinstance(value, PairRecommender) and getattr(value, "featurizer_", None) is old:
+                setattr(current, name, value._rebound(old, new))
+        current.featurizer_ = new
         return current
 
     @property
@@ -210,6 +242,12 @@ class PairRecommender(ABC):
                 found, on="startup_id", how="left", maintain_order="left")
         return self.featurizer_.prepare(startups, data.ip_assets)
 
+    def prepare(self, data: DataSet) -> StartupPool:
+        """Every startup of ``data`` encoded for ranking startups per investor (``recommend(pool=...)``)."""
+        self._check_fitted()
+        block = self._block(data, None, "startups")
+        return StartupPool(block=block, seen=self._seen(block).tocsc(), featurizer=self.featurizer_)
+
     def _seen(self, block: StartupBlock) -> sp.csr_matrix:
         """Block row × investor row matrix of pairs that interacted before the as-of date."""
         f = self.featurizer_
@@ -232,6 +270,7 @@ class PairRecommender(ABC):
         kind: Kind = "all",
         exclude_seen: bool = True,
         on_progress: Callable[[int, int], None] | None = None,
+        pool: StartupPool | None = None,
     ) -> pl.DataFrame:
         """Top ``k`` investors per startup (``side="investors"``) or startups per investor, best first.
 
@@ -241,6 +280,8 @@ class PairRecommender(ABC):
         error). Scores are per-group percentiles (see ``_fit_calibration``), so a mixed list is ordered
         on one scale and a kind with more history does not crowd out the other.
         ``on_progress(done, total)`` is called after each block of targets (a long batch shows progress).
+        ``pool`` (from :meth:`prepare` on the same model) stands in for ``data``'s startups with
+        ``side="startups"``: the serving path encodes them once, not on every request.
         """
         self._check_fitted()
         if k < 1:
@@ -255,7 +296,9 @@ class PairRecommender(ABC):
             n_targets, n_items = len(block), len(f.investor_ids_)
             target_rows = np.arange(n_targets)
         else:
-            block = self._block(data, None, "targets")
+            if pool is not None and pool.featurizer is not f:
+                raise InvalidInputError("the startup pool was prepared for another model", field="pool")
+            block = pool.block if pool is not None else self._block(data, None, "targets")
             if targets is None:
                 target_rows = allowed
             else:
@@ -265,7 +308,11 @@ class PairRecommender(ABC):
                     names = ", ".join(f.investor_ids_[wrong[:5]].tolist())
                     raise InvalidInputError(f"not of kind {kind!r}: {names}", field="targets")
             n_targets, n_items = len(target_rows), len(block)
-        seen = self._seen(block) if exclude_seen else None
+        if side == "investors" and pool is not None:
+            raise InvalidInputError("a startup pool serves side='startups' only", field="pool")
+        seen: sp.spmatrix | None = None
+        if exclude_seen:
+            seen = pool.seen if pool is not None else self._seen(block)
         n_allowed = len(allowed) if side == "investors" else n_items
         k_eff = min(k, n_allowed)
         chunk = max(1, _PAIRS_PER_CHUNK // max(n_items, 1))
@@ -276,13 +323,7 @@ class PairRecommender(ABC):
         for start in range(0, n_targets if k_eff > 0 else 0, chunk):
             rows = target_rows[start : start + chunk]
             if side == "investors":
-                scores = np.full((len(rows), n_items), np.nan, dtype=np.float64)
-                for group, members in groups.items():
-                    # Each group is scored on its own, so a two-stage model picks candidates within it.
-                    wanted = np.intersect1d(members, allowed)
-                    if len(wanted):
-                        raw = self._score_grid(block, rows, wanted, per_startup=True)
-                        scores[:, wanted] = self._calibrate(raw, group)
+                scores = self._list_scores(block, rows, allowed)
                 mask = seen[rows].toarray() > 0 if seen is not None else None
             else:
                 scores = self._score_grid(block, np.arange(n_items), rows, per_startup=False).T.astype(np.float64)
@@ -314,7 +355,7 @@ class PairRecommender(ABC):
             return pl.DataFrame(schema=RESULT_SCHEMA)
         s_all, i_all = np.concatenate(picked_s), np.concatenate(picked_i)
         feats = f.transform(block, s_all, i_all)
-        zh, en = explain(f, block, s_all, i_all, feats)
+        zh, en = explain(f, block, s_all, i_all, feats, lists=s_all if side == "investors" else i_all)
         return pl.DataFrame(
             {
                 "startup_id": block.ids[s_all],

@@ -16,34 +16,12 @@ from typing import Any
 
 import polars as pl
 
-from matcher.domain import OUTCOME_STRENGTH, Outcome
 from matcher.io import DataSet
-from matcher.ranking.metrics import mean_metrics
+from matcher.ranking.metrics import mean_metrics, relevant_pairs
 from matcher.ranking.registry import MODELS, get_model
+from matcher.ranking.tuning import LearnedRecommender, TuningResult
 
 SEGMENTS: tuple[str, ...] = ("all", "cold", "warm")
-_POSITIVE = OUTCOME_STRENGTH[Outcome.INTERESTED]
-
-
-def relevant_pairs(data: DataSet, as_of: date) -> pl.DataFrame:
-    """Ground truth: (startup_id, investor_id, gain, cold) for the period on or after ``as_of``."""
-    strength = {o.value: float(s) for o, s in OUTCOME_STRENGTH.items()}
-    before = data.interactions.filter(pl.col("occurred_on") < as_of)
-    warm = before.select("startup_id").unique().with_columns(pl.lit(False).alias("cold"))
-    return (
-        data.interactions.filter(pl.col("occurred_on") >= as_of)
-        .with_columns(pl.col("outcome").replace_strict(strength, return_dtype=pl.Float64).alias("strength"))
-        .group_by("startup_id", "investor_id")
-        .agg(pl.col("strength").max())
-        .filter(pl.col("strength") >= _POSITIVE)
-        .join(before.select("startup_id", "investor_id").unique(), on=["startup_id", "investor_id"], how="anti")
-        .join(data.startups.select("startup_id"), on="startup_id", how="semi")
-        .join(data.investors.select("investor_id"), on="investor_id", how="semi")
-        .select("startup_id", "investor_id", (pl.col("strength") - _POSITIVE + 1).alias("gain"))
-        .join(warm, on="startup_id", how="left")
-        .with_columns(pl.col("cold").fill_null(True))
-        .sort("startup_id", "investor_id")
-    )
 
 
 @dataclass(slots=True)
@@ -51,9 +29,19 @@ class EvaluationReport:
     as_of: date
     k: int
     metrics: pl.DataFrame  # model, segment, targets, recall, ndcg, map, fit_seconds, recommend_seconds
+    tuning: TuningResult | None = None  # what the default model chose on its validation split, and why
 
     def to_dict(self) -> dict[str, Any]:
-        return {"as_of": self.as_of.isoformat(), "k": self.k, "rows": self.metrics.to_dicts()}
+        out: dict[str, Any] = {"as_of": self.as_of.isoformat(), "k": self.k, "rows": self.metrics.to_dicts()}
+        if self.tuning is not None:
+            out["tuning"] = {
+                "validation_cutoffs": [c.isoformat() for c in self.tuning.cutoffs],
+                "k": self.tuning.k,
+                "chosen": {segment: c.label for segment, c in self.tuning.chosen.items()},
+                "note": self.tuning.note,
+                "rows": self.tuning.table.to_dicts(),
+            }
+        return out
 
 
 def evaluate(
@@ -72,6 +60,7 @@ def evaluate(
     truth_frame = truth.select(pl.col("startup_id").alias("target"), pl.col("investor_id").alias("item"), "gain",
                                "cold")
     rows: list[dict[str, Any]] = []
+    tuning: TuningResult | None = None
     for name in models if models is not None else tuple(MODELS):
         model = get_model(name, **(params or {}).get(name, {}))
         if on_progress is not None:
@@ -79,6 +68,8 @@ def evaluate(
         t0 = time.perf_counter()
         model.fit(data, as_of)
         t1 = time.perf_counter()
+        if isinstance(model, LearnedRecommender):
+            tuning = model.tuning_report()
         recs = model.recommend(data, targets, k=k) if targets else pl.DataFrame(
             schema={"startup_id": pl.Utf8, "investor_id": pl.Utf8, "rank": pl.Int64})
         t2 = time.perf_counter()
@@ -88,4 +79,4 @@ def evaluate(
             rows.append({"model": name, "segment": segment, **mean_metrics(rec_frame, seg_truth, k),
                          "fit_seconds": t1 - t0, "recommend_seconds": t2 - t1})
     metrics = pl.DataFrame(rows).with_columns(pl.col("targets").cast(pl.Int64))
-    return EvaluationReport(as_of=as_of, k=k, metrics=metrics)
+    return EvaluationReport(as_of=as_of, k=k, metrics=metrics, tuning=tuning)

@@ -1,4 +1,6 @@
-"""The learned ranker: gradient-boosted trees on pair features, trained on past outcomes.
+"""The boosted ranker: gradient-boosted trees on pair features, trained on past outcomes. The default
+model (``matcher.ranking.tuning.LearnedRecommender``) tunes it, and chooses between it and the baselines,
+on the data it is given.
 
 Training is honest about time. For each of ``n_windows`` label windows before the as-of date the
 featurizer is fitted at the window's start, so the features of a training pair only know what was
@@ -36,9 +38,9 @@ from matcher.features.pairs import (
     FAMILIES,
     GRID_FEATURES,
     PAIR_FEATURES,
+    FeaturizerCache,
     FloatArray,
     IntArray,
-    PairFeaturizer,
     StartupBlock,
 )
 from matcher.io import DataSet
@@ -52,6 +54,7 @@ _POSITIVE = OUTCOME_STRENGTH[Outcome.INTERESTED]
 # materialise a (trees × rows) node matrix.
 _STACKED_ROWS = 2_000
 _STRENGTH = {o.value: float(s) for o, s in OUTCOME_STRENGTH.items()}
+_CANDIDATE_ROWS = 20_000
 
 
 @cache
@@ -176,10 +179,10 @@ def training_windows(interactions: pl.DataFrame, as_of: date, window_days: int, 
     return [as_of - timedelta(days=length * (w + 1)) for w in range(n_windows)]
 
 
-class LearnedRecommender(PairRecommender):
+class BoostedRecommender(PairRecommender):
     """Gradient-boosted pair scorer with a logistic candidate stage. See the module docstring."""
 
-    name = "learned"
+    name = "boosted"
 
     def __init__(
         self,
@@ -195,6 +198,7 @@ class LearnedRecommender(PairRecommender):
         max_leaf_nodes: int = 7,
         min_samples_leaf: int = 100,
         explicit_negative_weight: float = 0.0,
+        max_window_startups: int = 4000,
         seed: int = 0,
         max_text_features: int = 10000,
     ) -> None:
@@ -210,6 +214,7 @@ class LearnedRecommender(PairRecommender):
         self.n_windows = n_windows
         self.max_iter = max_iter
         self.learning_rate = learning_rate
+        self.max_window_startups = max_window_startups
         self.seed = seed
 
     # --- training ----------------------------------------------------------------------------------
@@ -223,16 +228,20 @@ class LearnedRecommender(PairRecommender):
         return np.array([j for j, n in enumerate(PAIR_FEATURES) if n in names], dtype=np.int64)
 
     def _window_examples(
-        self, data: DataSet, start: date, end: date, rng: np.random.Generator
+        self, data: DataSet, start: date, end: date, rng: np.random.Generator, cache: FeaturizerCache
     ) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.float64]] | None:
         labels = _label_frame(data.interactions, start, end)
         # Only startups with a positive outcome in the window teach *which* investors engage: the others
         # would teach which startups get any engagement, which cannot change a ranking of investors.
-        labels = labels.join(labels.filter(pl.col("strength") >= _POSITIVE).select("startup_id").unique(),
-                             on="startup_id", how="semi")
+        positive = labels.filter(pl.col("strength") >= _POSITIVE).select("startup_id").unique().sort("startup_id")
+        if positive.height > self.max_window_startups:
+            # A sample of the window's startups bounds the fit on big markets; a few thousand startups'
+            # choices already pin the trees down.
+            positive = positive[np.sort(rng.choice(positive.height, self.max_window_startups, replace=False))]
+        labels = labels.join(positive, on="startup_id", how="semi")
         if labels.is_empty():
             return None
-        featurizer = PairFeaturizer(max_text_features=self.max_text_features).fit(data, start)
+        featurizer = cache.at(start)
         inv_ids = featurizer.investor_ids_
         n_inv = len(inv_ids)
         startups = labels["startup_id"].unique().sort()
@@ -266,15 +275,21 @@ class LearnedRecommender(PairRecommender):
         weight = np.where(y == 1, strength / _POSITIVE, np.where(strength > -2, self.explicit_negative_weight, 1.0))
         return featurizer.transform(block, s_rows, i_rows), y, weight
 
-    def _fit_model(self, data: DataSet, as_of: date) -> None:
-        rng = np.random.default_rng(self.seed)
+    def _fit_model(self, data: DataSet, as_of: date, cache: FeaturizerCache) -> None:
         self.columns_ = self._columns()
-        parts = []
-        for start in training_windows(data.interactions, as_of, self.window_days, self.n_windows):
-            end = min(as_of, start + timedelta(days=self.window_days))
-            part = self._window_examples(data, start, end, rng)
-            if part is not None:
-                parts.append(part)
+        # Configurations that differ only in the trees (size, feature families) learn from the same pairs.
+        key = ("boosted examples", as_of, self.window_days, self.n_windows, self.negatives, self.popular_negatives,
+               self.explicit_negative_weight, self.max_window_startups, self.seed)
+        if key not in cache.memo:
+            rng = np.random.default_rng(self.seed)
+            found = []
+            for start in training_windows(data.interactions, as_of, self.window_days, self.n_windows):
+                end = min(as_of, start + timedelta(days=self.window_days))
+                part = self._window_examples(data, start, end, rng, cache)
+                if part is not None:
+                    found.append(part)
+            cache.memo[key] = found
+        parts: list[tuple[FloatArray, NDArray[np.int64], NDArray[np.float64]]] = cache.memo[key]
         y = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
         self.n_training_pairs_ = len(y)
         if len(np.unique(y)) < 2:
@@ -300,6 +315,10 @@ class LearnedRecommender(PairRecommender):
         used = [PAIR_FEATURES[j] for j in self.columns_]
         names = [n for n in GRID_FEATURES if n in used]
         cols = [used.index(n) for n in names]
+        if len(y) > _CANDIDATE_ROWS:
+            # The cheap stage only has to keep good pairs among the candidates: a sample fits it as well.
+            keep = np.random.default_rng(self.seed).choice(len(y), _CANDIDATE_ROWS, replace=False)
+            x, y, w = x[keep], y[keep], w[keep]
         raw = np.nan_to_num(x[:, cols], nan=0.0)
         scaler = StandardScaler().fit(raw)
         lr = LogisticRegression(C=1.0, max_iter=500).fit(scaler.transform(raw), y, sample_weight=w)

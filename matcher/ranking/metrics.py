@@ -7,7 +7,35 @@ target with no recommendations scores 0.
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
+
+from matcher.domain import OUTCOME_STRENGTH, Outcome
+from matcher.io import DataSet
+
+_POSITIVE = OUTCOME_STRENGTH[Outcome.INTERESTED]
+
+
+def relevant_pairs(data: DataSet, as_of: date) -> pl.DataFrame:
+    """Ground truth: (startup_id, investor_id, gain, cold) for the period on or after ``as_of``."""
+    strength = {o.value: float(s) for o, s in OUTCOME_STRENGTH.items()}
+    before = data.interactions.filter(pl.col("occurred_on") < as_of)
+    warm = before.select("startup_id").unique().with_columns(pl.lit(False).alias("cold"))
+    return (
+        data.interactions.filter(pl.col("occurred_on") >= as_of)
+        .with_columns(pl.col("outcome").replace_strict(strength, return_dtype=pl.Float64).alias("strength"))
+        .group_by("startup_id", "investor_id")
+        .agg(pl.col("strength").max())
+        .filter(pl.col("strength") >= _POSITIVE)
+        .join(before.select("startup_id", "investor_id").unique(), on=["startup_id", "investor_id"], how="anti")
+        .join(data.startups.select("startup_id"), on="startup_id", how="semi")
+        .join(data.investors.select("investor_id"), on="investor_id", how="semi")
+        .select("startup_id", "investor_id", (pl.col("strength") - _POSITIVE + 1).alias("gain"))
+        .join(warm, on="startup_id", how="left")
+        .with_columns(pl.col("cold").fill_null(True))
+        .sort("startup_id", "investor_id")
+    )
 
 
 def per_target_metrics(recs: pl.DataFrame, truth: pl.DataFrame, k: int) -> pl.DataFrame:

@@ -1,18 +1,28 @@
 """Short, human-readable reasons for a recommendation, drawn from the pair's strongest features.
 
-Each candidate reason has a strength (NaN when it does not apply to the pair); the 1–3 strongest are
-kept, in Chinese (``reasons``) and English (``reasons_en``). A pair with nothing specific to say still
-gets the investor's type, so every recommendation carries at least one true statement.
+Reasons suit the kind of institution. An investor's speak of sector, stage, ticket, region, portfolio
+text and co-investors; a bank's of its loan products (which sectors they serve, up to what amount,
+whether the startup's IP can be pledged) and of its past lending in the startup's sector. Each reason
+carries the pair's own values (the sector's name, the amounts, the co-investor's name, the similarity),
+and each candidate has a strength (it does not apply when zero); the 1–3 strongest are kept, in Chinese
+(``reasons``) and English (``reasons_en``). A pair with nothing specific to say still gets the
+institution's type, so every recommendation carries at least one true statement.
+
+Within one list (``lists`` says which pairs form one), two items never carry the same set of reasons
+unless nothing tells them apart: a repeated set has its weakest reason swapped for the next one.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
-from matcher.domain import STAGE_LABELS_ZH, STAGE_ORDER, InvestorKind
+from matcher.domain import STAGE_LABELS_ZH, STAGE_ORDER, InvestorKind, ProductKind
 from matcher.features.pairs import PAIR_FEATURES, FloatArray, IntArray, PairFeaturizer, StartupBlock
+from matcher.features.startup import STARTUP_NUMERIC
 from matcher.taxonomy import sector_label
 
 MAX_REASONS = 3
@@ -22,11 +32,6 @@ REGION_SHARE = 0.3
 TEXT_SIMILARITY = 0.2
 CO_INVESTOR = 0.05
 LEARNED_TICKET_GAP = 0.4  # |log(ask) − log(typical cheque)|: within ~1.5× of what it usually puts in
-
-# Up to this many pairs (one target's top k on the serving path) reasons are formatted in plain Python:
-# the polars query below has a fixed cost of several milliseconds, more than formatting a few rows.
-_PYTHON_ROWS = 64
-_REASONS = ("sector", "stage", "ticket", "region", "text", "co", "recent", "kind")
 
 STAGE_LABELS_EN: dict[str, str] = {
     "idea": "Idea", "seed": "Seed", "angel": "Angel", "pre_a": "Pre-A", "a": "Series A", "b": "Series B",
@@ -41,188 +46,223 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
     InvestorKind.BANK.value: ("银行", "Bank"),
     InvestorKind.OTHER.value: ("其他机构", "Other institution"),
 }
+_STAGE_ZH = {s.value: z for s, z in STAGE_LABELS_ZH.items()}
+_COL = {name: j for j, name in enumerate(PAIR_FEATURES)}
+_IP_CLASS_I = STARTUP_NUMERIC.index("ip_class1_valid")
+_BANK = InvestorKind.BANK.value
+_IP_PLEDGE = ProductKind.IP_PLEDGE.value
+
+Reason = tuple[float, str, str]  # (strength, zh, en)
 
 
-def _amount(expr: pl.Expr) -> pl.Expr:
-    return expr.round(0).cast(pl.Int64).cast(pl.Utf8)
+def _wan(value: float) -> str:
+    return str(round(value))
 
 
 def explain(
-    featurizer: PairFeaturizer, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, feats: FloatArray
+    featurizer: PairFeaturizer, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, feats: FloatArray,
+    *, lists: IntArray | None = None,
 ) -> tuple[pl.Series, pl.Series]:
     """Reasons (zh, en) for each pair (block row, investor row) whose features are ``feats``: two
-    List(Utf8) series, 1–3 entries each, strongest first."""
+    List(Utf8) series, 1–3 entries each, strongest first. ``lists`` labels the list each pair belongs to
+    (pairs of one list in rank order); without it every pair is its own list."""
     f = featurizer
-    col = {name: feats[:, j] for j, name in enumerate(PAIR_FEATURES)}
-    sector_tok = np.array(block.sector_token, dtype=object)[s_rows] if len(block) else np.array([], dtype=object)
-    region_tok = np.array(block.region_token, dtype=object)[s_rows] if len(block) else np.array([], dtype=object)
-    city_tok = np.array(block.city_token, dtype=object)[s_rows] if len(block) else np.array([], dtype=object)
-
-    def fit(name: str) -> np.ndarray:
-        return np.nan_to_num(col[name], nan=0.0)
-
-    sector_share, stage_share = fit("learned_sector_share"), fit("learned_stage_share")
-    sector_strength = np.maximum(np.where(fit("declared_sector_fit") == 1, 1.0, 0.0),
-                                 np.where(sector_share >= SECTOR_SHARE, sector_share, 0.0))
-    stage_strength = np.maximum(np.where(fit("declared_stage_fit") == 1, 0.8, 0.0),
-                                np.where(stage_share >= STAGE_SHARE, 0.8 * stage_share, 0.0))
-    declared_ticket = fit("declared_ticket_fit") == 1
-    learned_ticket = np.nan_to_num(col["learned_ticket_gap"], nan=np.inf) <= LEARNED_TICKET_GAP
-    ticket_strength = np.where(declared_ticket, 0.7, np.where(learned_ticket, 0.5, 0.0))
-    declared_region = fit("declared_region_fit") == 1
-    region_strength = np.where(declared_region, 0.5, np.where(fit("learned_region_share") >= REGION_SHARE, 0.4, 0.0))
-    text = fit("text_sim_portfolio")
-    text_strength = np.where(text >= TEXT_SIMILARITY, np.minimum(1.5 * text, 0.95), 0.0)
-    co = fit("co_investor_score")
-    co_strength = np.where(co >= CO_INVESTOR, np.minimum(0.6 + co, 0.9), 0.0)
-    recent_strength = np.where(np.nan_to_num(f.n_positive_recent_[inv_rows], nan=0.0) >= 1, 0.3, 0.0)
-    strengths = np.column_stack([
-        sector_strength, stage_strength, ticket_strength, region_strength, text_strength, co_strength,
-        recent_strength, np.full(len(s_rows), 0.01),
-    ])
-    stage = block.stage[s_rows]
-    if len(s_rows) <= _PYTHON_ROWS:
-        return _explain_few(f, inv_rows, sector_tok=sector_tok, region_tok=region_tok, city_tok=city_tok, stage=stage,
-                            declared_ticket=declared_ticket, declared_region=declared_region, strengths=strengths)
-    stage_values = [s.value for s in STAGE_ORDER]
-    frame = pl.DataFrame(
-        {
-            "sector": pl.Series(sector_tok.tolist(), dtype=pl.Utf8),
-            "region": pl.Series(region_tok.tolist(), dtype=pl.Utf8),
-            "city": pl.Series(city_tok.tolist(), dtype=pl.Utf8),
-            "stage": pl.Series([stage_values[s] if s >= 0 else None for s in stage.tolist()], dtype=pl.Utf8),
-            "ticket_min": f.ticket_min_[inv_rows],
-            "ticket_max": f.ticket_max_[inv_rows],
-            "typical": np.expm1(f.log_median_amount_[inv_rows]),
-            "recent": f.n_positive_recent_[inv_rows],
-            "kind": f.investor_kind_label_[inv_rows],
-        },
-        nan_to_null=True,
-    )
-    sector_zh = frame["sector"].replace_strict(
-        {t: sector_label(t, "zh") for t in frame["sector"].drop_nulls().unique().to_list()}, default=None)
-    sector_en = frame["sector"].replace_strict(
-        {t: sector_label(t, "en") for t in frame["sector"].drop_nulls().unique().to_list()}, default=None)
-    ticket_range = (
-        pl.when(pl.col("ticket_min").is_not_null() & pl.col("ticket_max").is_not_null())
-        .then(pl.format("{}–{}万", _amount(pl.col("ticket_min")), _amount(pl.col("ticket_max"))))
-        .when(pl.col("ticket_min").is_not_null())
-        .then(pl.format("{}万以上", _amount(pl.col("ticket_min"))))
-        .otherwise(pl.format("{}万以内", _amount(pl.col("ticket_max"))))
-    )
-    ticket_range_en = (
-        pl.when(pl.col("ticket_min").is_not_null() & pl.col("ticket_max").is_not_null())
-        .then(pl.format("{}–{} (10k CNY)", _amount(pl.col("ticket_min")), _amount(pl.col("ticket_max"))))
-        .when(pl.col("ticket_min").is_not_null())
-        .then(pl.format("from {} (10k CNY)", _amount(pl.col("ticket_min"))))
-        .otherwise(pl.format("up to {} (10k CNY)", _amount(pl.col("ticket_max"))))
-    )
-    declared_ticket_s = pl.Series(declared_ticket)
-    texts = frame.with_columns(sector_zh=sector_zh, sector_en=sector_en, declared_ticket=declared_ticket_s,
-                               place=pl.when(pl.Series(declared_region)).then("region").otherwise("city")).select(
-        pl.format("同赛道: {}", "sector_zh").alias("sector_zh"),
-        pl.format("Same sector: {}", "sector_en").alias("sector_en"),
-        pl.format("阶段匹配: {}", pl.col("stage").replace_strict(
-            {s.value: z for s, z in STAGE_LABELS_ZH.items()}, default=None)).alias("stage_zh"),
-        pl.format("Stage fit: {}", pl.col("stage").replace_strict(STAGE_LABELS_EN, default=None)).alias("stage_en"),
-        pl.when("declared_ticket").then(pl.format("投资额匹配: {}", ticket_range))
-        .otherwise(pl.format("投资额匹配: 过往单笔约{}万", _amount(pl.col("typical")))).alias("ticket_zh"),
-        pl.when("declared_ticket").then(pl.format("Ticket fit: {}", ticket_range_en))
-        .otherwise(pl.format("Ticket fit: past cheques about {} (10k CNY)", _amount(pl.col("typical"))))
-        .alias("ticket_en"),
-        pl.format("同地区: {}", "place").alias("region_zh"),
-        pl.format("Same region: {}", "place").alias("region_en"),
-        pl.lit("业务相近: 与其已投项目描述相似").alias("text_zh"),
-        pl.lit("Similar business: close to its portfolio descriptions").alias("text_en"),
-        pl.lit("同投网络: 常与您接触过的机构共同出手").alias("co_zh"),
-        pl.lit("Co-investor network: backs the same startups as your past contacts").alias("co_en"),
-        pl.format("近一年活跃: {}个项目达成意向", _amount(pl.col("recent"))).alias("recent_zh"),
-        pl.format("Active: {} positive outcomes in the last year", _amount(pl.col("recent"))).alias("recent_en"),
-        pl.format("机构类型: {}", pl.col("kind").replace_strict(
-            {k: z for k, (z, _) in KIND_LABELS.items()}, default="其他机构")).alias("kind_zh"),
-        pl.format("Investor type: {}", pl.col("kind").replace_strict(
-            {k: e for k, (_, e) in KIND_LABELS.items()}, default="Other institution")).alias("kind_en"),
-    )
-    names = _REASONS
-    # A reason whose text could not be formed (e.g. no stage label) does not apply.
-    missing = texts.select([pl.col(f"{n}_zh").is_null() for n in names]).to_numpy().reshape(len(s_rows), len(names))
-    strengths = np.where((strengths > 0) & ~missing, strengths, -np.inf)
-    order = np.argsort(-strengths, axis=1, kind="stable")[:, :MAX_REASONS]
-    slots = np.where(np.take_along_axis(strengths, order, axis=1) > -np.inf, order, -1)
-
-    def pick(slot: pl.Expr, lang: str) -> pl.Expr:
-        # the reason's column by its index, as one polars expression: no per-row Python
-        # slot −1 means "no reason here" (a negative index would wrap around to the last reason)
-        chosen = pl.concat_list([pl.col(f"{n}_{lang}") for n in names]).list.get(slot.clip(lower_bound=0))
-        return pl.when(slot >= 0).then(chosen)
-
-    slot_cols = [pl.Series(f"slot{j}", slots[:, j]) for j in range(slots.shape[1])]
-    lists = texts.with_columns(slot_cols).select(
-        pl.concat_list([pick(pl.col(f"slot{j}"), "zh") for j in range(slots.shape[1])]).list.drop_nulls().alias("zh"),
-        pl.concat_list([pick(pl.col(f"slot{j}"), "en") for j in range(slots.shape[1])]).list.drop_nulls().alias("en"),
-    )
-    return lists["zh"], lists["en"]
-
-
-def _amount_text(value: float) -> str | None:
-    """:func:`_amount` for one value: NaN is null, ties round to even as polars' ``round`` does."""
-    return None if np.isnan(value) else str(round(value))
-
-
-def _format(template: str, value: str | None) -> str | None:
-    return None if value is None else template.format(value)
-
-
-def _explain_few(
-    f: PairFeaturizer, inv_rows: IntArray, *, sector_tok: NDArray[np.object_], region_tok: NDArray[np.object_],
-    city_tok: NDArray[np.object_], stage: IntArray, declared_ticket: NDArray[np.bool_],
-    declared_region: NDArray[np.bool_], strengths: NDArray[np.float64],
-) -> tuple[pl.Series, pl.Series]:
-    """The texts :func:`explain` builds with polars, row by row for a handful of pairs; ``None`` wherever
-    the polars expression gives null (a null part makes the whole ``format`` null)."""
-    stage_zh = {s.value: z for s, z in STAGE_LABELS_ZH.items()}
+    n = len(s_rows)
+    partner = f.co_investment_partner(block, s_rows, inv_rows)
+    candidates = _Candidates(f, block, s_rows, inv_rows, feats=feats, partner=partner)
+    owner = lists if lists is not None else np.arange(n)
+    taken: dict[tuple[int, frozenset[str]], None] = {}
     zh_lists: list[list[str]] = []
     en_lists: list[list[str]] = []
-    for j, inv in enumerate(inv_rows.tolist()):
-        lo, hi = float(f.ticket_min_[inv]), float(f.ticket_max_[inv])
-        lo_t, hi_t = _amount_text(lo), _amount_text(hi)
-        if declared_ticket[j]:
-            if lo_t is not None and hi_t is not None:
-                ticket_zh: str | None = f"投资额匹配: {lo_t}–{hi_t}万"
-                ticket_en: str | None = f"Ticket fit: {lo_t}–{hi_t} (10k CNY)"
-            elif lo_t is not None:
-                ticket_zh, ticket_en = f"投资额匹配: {lo_t}万以上", f"Ticket fit: from {lo_t} (10k CNY)"
-            elif hi_t is not None:
-                ticket_zh, ticket_en = f"投资额匹配: {hi_t}万以内", f"Ticket fit: up to {hi_t} (10k CNY)"
-            else:
-                ticket_zh = ticket_en = None
-        else:
-            typical = _amount_text(float(np.expm1(f.log_median_amount_[inv])))
-            ticket_zh = None if typical is None else f"投资额匹配: 过往单笔约{typical}万"
-            ticket_en = None if typical is None else f"Ticket fit: past cheques about {typical} (10k CNY)"
-        sector, place = sector_tok[j], region_tok[j] if declared_region[j] else city_tok[j]
-        stage_value = STAGE_ORDER[stage[j]].value if stage[j] >= 0 else None
-        recent = _amount_text(float(f.n_positive_recent_[inv]))
-        kind = str(f.investor_kind_label_[inv])
-        texts: dict[str, tuple[str | None, str | None]] = {
-            "sector": (None, None) if sector is None else (
-                f"同赛道: {sector_label(sector, 'zh')}", f"Same sector: {sector_label(sector, 'en')}"),
-            "stage": (_format("阶段匹配: {}", stage_zh.get(stage_value or "")),
-                      _format("Stage fit: {}", STAGE_LABELS_EN.get(stage_value or ""))),
-            "ticket": (ticket_zh, ticket_en),
-            "region": (None, None) if place is None else (f"同地区: {place}", f"Same region: {place}"),
-            "text": ("业务相近: 与其已投项目描述相似", "Similar business: close to its portfolio descriptions"),
-            "co": ("同投网络: 常与您接触过的机构共同出手",
-                   "Co-investor network: backs the same startups as your past contacts"),
-            "recent": (None, None) if recent is None else (
-                f"近一年活跃: {recent}个项目达成意向", f"Active: {recent} positive outcomes in the last year"),
-            "kind": (f"机构类型: {KIND_LABELS.get(kind, ('其他机构', ''))[0]}",
-                     f"Investor type: {KIND_LABELS.get(kind, ('', 'Other institution'))[1]}"),
-        }
-        # Strongest first, ties in _REASONS order (the stable sort of the polars path).
-        usable = [(-strengths[j, r], r) for r, name in enumerate(_REASONS)
-                  if strengths[j, r] > 0 and texts[name][0] is not None]
-        chosen = [_REASONS[r] for _, r in sorted(usable)[:MAX_REASONS]]
-        zh_lists.append([t for name in chosen if (t := texts[name][0]) is not None])
-        en_lists.append([t for name in chosen if (t := texts[name][1]) is not None])
+    for j, reasons in enumerate(candidates):
+        ranked = sorted(reasons, key=lambda r: -r[0])  # stable: ties keep the order they were proposed in
+        chosen = ranked[:MAX_REASONS]
+        key = (int(owner[j]), frozenset(r[1] for r in chosen))
+        # Another item of this list says the same: swap the weakest reason for the next one until it differs.
+        spare = iter(ranked[MAX_REASONS:])
+        while key in taken and len(chosen) == MAX_REASONS:
+            extra = next(spare, None)
+            if extra is None:
+                break
+            chosen = [*chosen[:-1], extra]
+            key = (key[0], frozenset(r[1] for r in chosen))
+        taken[key] = None
+        zh_lists.append([r[1] for r in chosen])
+        en_lists.append([r[2] for r in chosen])
     return pl.Series(zh_lists, dtype=pl.List(pl.Utf8)), pl.Series(en_lists, dtype=pl.List(pl.Utf8))
+
+
+class _Candidates:
+    """Every reason that applies to each pair, computed from vectorised gathers and formatted row by row."""
+
+    def __init__(self, f: PairFeaturizer, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, *,
+                 feats: FloatArray, partner: IntArray) -> None:
+        self.f, self.block, self.s_rows, self.inv_rows, self.partner = f, block, s_rows, inv_rows, partner
+        col = {name: np.nan_to_num(feats[:, j], nan=0.0) for name, j in _COL.items()}
+        self.declared_sector = col["declared_sector_fit"] == 1
+        self.sector_share = col["learned_sector_share"]
+        self.declared_stage = col["declared_stage_fit"] == 1
+        self.stage_share = col["learned_stage_share"]
+        self.declared_ticket = col["declared_ticket_fit"] == 1
+        self.learned_ticket = np.nan_to_num(feats[:, _COL["learned_ticket_gap"]], nan=np.inf) <= LEARNED_TICKET_GAP
+        self.declared_region = col["declared_region_fit"] == 1
+        self.learned_region = col["learned_region_share"] >= REGION_SHARE
+        self.text = col["text_sim_portfolio"]
+        self.co = col["co_investor_score"]
+        self.sector = block.sector[s_rows]
+        self.ask = block.ask[s_rows]
+        self.ip_class1 = block.numeric[s_rows, _IP_CLASS_I]
+        self.bank = f.investor_kind_label_[inv_rows] == _BANK
+        self.lending = f.lending_[inv_rows, self.sector] if len(inv_rows) else np.zeros(0, dtype=np.float32)
+        self.vocab = {i: t for t, i in f.sector_vocab_.items()}
+        self.products: dict[int, NDArray[np.int64]] = {
+            int(r): np.flatnonzero(f.product_row_ == r) for r in np.unique(inv_rows[self.bank])}
+
+    def __iter__(self) -> Iterator[list[Reason]]:
+        for j in range(len(self.s_rows)):
+            reasons = self._bank(j) if self.bank[j] else self._investor(j)
+            reasons.extend(self._common(j))
+            kind = str(self.f.investor_kind_label_[self.inv_rows[j]])
+            zh, en = KIND_LABELS.get(kind, KIND_LABELS[InvestorKind.OTHER.value])
+            reasons.append((0.01, f"机构类型: {zh}", f"Investor type: {en}"))
+            reasons.extend(self._spare(j))
+            yield reasons
+
+    def _spare(self, j: int) -> list[Reason]:
+        """The weakest statements, only shown to tell two items of one list apart: what the institution
+        declares or offers."""
+        f, inv = self.f, int(self.inv_rows[j])
+        out: list[Reason] = []
+        # The startup's own facts tell apart the items of an investor's list of startups.
+        ask = float(self.ask[j])
+        if not np.isnan(ask):
+            out.append((0.003, f"融资需求: {_wan(ask)}万", f"Seeks: {_wan(ask)} (10k CNY)"))
+        if self.ip_class1[j] >= 1:
+            n_ip = round(float(self.ip_class1[j]))
+            out.append((0.002, f"知识产权: {n_ip}项有效Ⅰ类", f"IP: {n_ip} valid class-I assets"))
+        if self.bank[j]:
+            names = list(dict.fromkeys(str(f.product_name_[p]) for p in self.products.get(inv, [])))
+            if names:
+                out.append((0.005, f"贷款产品: {'、'.join(names[:3])}", f"Loan products: {', '.join(names[:3])}"))
+            return out
+        tokens = [self.vocab[c] for c in np.flatnonzero(f.declared_sector_[inv, :-1])[:3]]
+        if tokens:
+            out.append((0.005, f"关注领域: {'、'.join(sector_label(t, 'zh') for t in tokens)}",
+                        f"Focus: {', '.join(sector_label(t, 'en') for t in tokens)}"))
+        lo, hi = float(f.ticket_min_[inv]), float(f.ticket_max_[inv])
+        if not np.isnan(lo) and not np.isnan(hi):
+            out.append((0.004, f"单笔投资: {_wan(lo)}–{_wan(hi)}万", f"Cheque size: {_wan(lo)}–{_wan(hi)} (10k CNY)"))
+        return out
+
+    def _sector_names(self, j: int) -> tuple[str, str] | None:
+        token = self.block.sector_token[self.s_rows[j]]
+        return None if token is None else (sector_label(token, "zh"), sector_label(token, "en"))
+
+    def _stage_names(self, j: int) -> tuple[str, str] | None:
+        stage = self.block.stage[self.s_rows[j]]
+        if stage < 0:
+            return None
+        value = STAGE_ORDER[stage].value
+        return _STAGE_ZH[value], STAGE_LABELS_EN[value]
+
+    def _investor(self, j: int) -> list[Reason]:
+        f, inv = self.f, int(self.inv_rows[j])
+        out: list[Reason] = []
+        sector = self._sector_names(j)
+        share = float(self.sector_share[j])
+        if sector is not None and (self.declared_sector[j] or share >= SECTOR_SHARE):
+            if share >= SECTOR_SHARE:
+                pct = round(100 * share)
+                out.append((max(share, 1.0 if self.declared_sector[j] else 0.0),
+                            f"同赛道: {sector[0]}（占其过往项目{pct}%）",
+                            f"Same sector: {sector[1]} ({pct}% of its past deals)"))
+            else:
+                out.append((1.0, f"同赛道: {sector[0]}", f"Same sector: {sector[1]}"))
+        stage = self._stage_names(j)
+        stage_share = float(self.stage_share[j])
+        if stage is not None and (self.declared_stage[j] or stage_share >= STAGE_SHARE):
+            if stage_share >= STAGE_SHARE:
+                pct = round(100 * stage_share)
+                out.append((max(0.8 * stage_share, 0.8 if self.declared_stage[j] else 0.0),
+                            f"阶段匹配: {stage[0]}（占其过往项目{pct}%）",
+                            f"Stage fit: {stage[1]} ({pct}% of its past deals)"))
+            else:
+                out.append((0.8, f"阶段匹配: {stage[0]}", f"Stage fit: {stage[1]}"))
+        ask = float(self.ask[j])
+        if not np.isnan(ask):
+            lo, hi = float(f.ticket_min_[inv]), float(f.ticket_max_[inv])
+            a = _wan(ask)
+            if self.declared_ticket[j] and not (np.isnan(lo) and np.isnan(hi)):
+                if not np.isnan(lo) and not np.isnan(hi):
+                    zh, en = f"在其{_wan(lo)}–{_wan(hi)}万之间", f"within its {_wan(lo)}–{_wan(hi)}"
+                elif not np.isnan(lo):
+                    zh, en = f"不低于其{_wan(lo)}万起投", f"above its minimum {_wan(lo)}"
+                else:
+                    zh, en = f"在其{_wan(hi)}万以内", f"within its maximum {_wan(hi)}"
+                out.append((0.7, f"投资额匹配: 需求{a}万, {zh}", f"Ticket fit: asks {a}, {en} (10k CNY)"))
+            elif self.learned_ticket[j]:
+                typical = _wan(float(np.expm1(f.log_median_amount_[inv])))
+                out.append((0.5, f"投资额匹配: 需求{a}万, 其过往单笔约{typical}万",
+                            f"Ticket fit: asks {a}, its past cheques about {typical} (10k CNY)"))
+        text = float(self.text[j])
+        if text >= TEXT_SIMILARITY:
+            out.append((min(1.5 * text, 0.95), f"业务相近: 与其已投项目描述相似度{text:.2f}",
+                        f"Similar business: {text:.2f} similarity to its portfolio descriptions"))
+        partner = int(self.partner[j])
+        if self.co[j] >= CO_INVESTOR and partner >= 0:
+            name = str(f.investor_names_[partner])
+            out.append((min(0.6 + float(self.co[j]), 0.9), f"同投网络: 常与您接触过的{name}共同出手",
+                        f"Co-investor network: often backs the same startups as {name}, whom you have met"))
+        return out
+
+    def _bank(self, j: int) -> list[Reason]:
+        f, inv = self.f, int(self.inv_rows[j])
+        out: list[Reason] = []
+        sector = self._sector_names(j)
+        products = self.products.get(inv, np.zeros(0, dtype=np.int64))
+        sector_idx = int(self.sector[j])
+        serving = [p for p in products if sector is not None and f.product_sector_[p, sector_idx]]
+        open_to_all = [p for p in products if f.product_any_sector_[p]]
+        if serving:
+            name = str(f.product_name_[serving[0]])
+            assert sector is not None
+            out.append((1.0, f"贷款产品覆盖本行业: {name}（{sector[0]}）",
+                        f"Loan product for this sector: {name} ({sector[1]})"))
+        elif open_to_all:
+            name = str(f.product_name_[open_to_all[0]])
+            out.append((0.45, f"贷款产品不限行业: {name}", f"Loan product open to every sector: {name}"))
+        elif sector is not None and self.declared_sector[j]:
+            out.append((0.5, f"服务行业: {sector[0]}", f"Serves this sector: {sector[1]}"))
+        ask = float(self.ask[j])
+        usable = [p for p in (serving or open_to_all or list(products))
+                  if not np.isnan(f.product_max_wan_[p]) and not np.isnan(ask) and ask <= f.product_max_wan_[p]]
+        if usable:
+            name, most, a = f.product_name_[usable[0]], _wan(f.product_max_wan_[usable[0]]), _wan(ask)
+            out.append((0.7, f"额度覆盖需求: {name}最高{most}万, 需求{a}万",
+                        f"Amount fits: {name} lends up to {most}, asks {a} (10k CNY)"))
+        pledge = [p for p in products if f.product_kind_[p] == _IP_PLEDGE]
+        n_ip = float(self.ip_class1[j])
+        if pledge and n_ip >= 1:
+            name = str(f.product_name_[pledge[0]])
+            out.append((0.75, f"可知识产权质押: {round(n_ip)}项有效Ⅰ类知识产权, 适用{name}",
+                        f"IP-backed loan: {round(n_ip)} valid class-I IP assets for {name}"))
+        lent = float(self.lending[j])
+        if sector is not None and lent >= 1:
+            out.append((min(0.8 + 0.01 * lent, 0.95), f"本行业放贷经验: 向{sector[0]}企业放贷{round(lent)}笔",
+                        f"Lends in this sector: {round(lent)} loans to {sector[1]} companies"))
+        return out
+
+    def _common(self, j: int) -> list[Reason]:
+        f, inv = self.f, int(self.inv_rows[j])
+        out: list[Reason] = []
+        s = int(self.s_rows[j])
+        place = self.block.region_token[s] if self.declared_region[j] else (
+            self.block.city_token[s] if self.learned_region[j] else None)
+        if place is not None:
+            out.append((0.5 if self.declared_region[j] else 0.4, f"同地区: {place}", f"Same region: {place}"))
+        recent = float(np.nan_to_num(f.n_positive_recent_[inv], nan=0.0))
+        if recent >= 1:
+            out.append((0.3, f"近一年活跃: {round(recent)}个项目达成意向",
+                        f"Active: {round(recent)} positive outcomes in the last year"))
+        return out
+

@@ -10,21 +10,25 @@ from matcher.ranking.baselines import (
     DeclaredPreferenceRecommender,
     PopularityRecommender,
     RandomRecommender,
+    RecentPopularityRecommender,
     SectorPopularityRecommender,
 )
-from matcher.ranking.learned import LearnedRecommender
+from matcher.ranking.learned import BoostedRecommender
+from matcher.ranking.tuning import LearnedRecommender
 
 MODELS: dict[str, type[PairRecommender]] = {
     cls.name: cls
     for cls in (
         LearnedRecommender,
+        BoostedRecommender,
         RandomRecommender,
         PopularityRecommender,
+        RecentPopularityRecommender,
         SectorPopularityRecommender,
         DeclaredPreferenceRecommender,
     )
 }
-BASELINES: tuple[str, ...] = ("random", "popularity", "sector_popularity", "declared")
+BASELINES: tuple[str, ...] = ("random", "popularity", "recent_popularity", "sector_popularity", "declared")
 
 
 def get_model(name: str, **params: Any) -> PairRecommender:

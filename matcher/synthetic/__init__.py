@@ -32,9 +32,10 @@ no-thanks from their hidden utilities) → a schedule → ``simulate_meeting_out
 ``meeting_interactions`` (the ``interactions.csv`` rows).
 """
 
+from matcher.outcomes import meeting_interactions
 from matcher.synthetic._config import HISTORY_END, HISTORY_START, SIZES, SizeSpec
 from matcher.synthetic._event import roadshow_event
-from matcher.synthetic._outcomes import NO_SHOW_RATE, ON_THE_DAY_SHARE, meeting_interactions, simulate_meeting_outcomes
+from matcher.synthetic._outcomes import NO_SHOW_RATE, ON_THE_DAY_SHARE, simulate_meeting_outcomes
 from matcher.synthetic._truth import Truth, read_truth
 from matcher.synthetic._utility import true_utility
 from matcher.synthetic._wishes import Wish, WishKind, apply_wishes, draw_wishes

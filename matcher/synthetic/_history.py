@@ -10,6 +10,7 @@ import numpy.typing as npt
 import polars as pl
 
 from matcher.domain import STAGE_ORDER
+from matcher.outcomes import meeting_interactions
 from matcher.synthetic._config import HISTORY_END, HISTORY_START, HISTORY_YEARS, SizeSpec
 from matcher.synthetic._investors import InvestorWorld
 from matcher.synthetic._outcomes import (
@@ -18,7 +19,6 @@ from matcher.synthetic._outcomes import (
     Decisions,
     decide,
     draw_no_shows,
-    meeting_interactions,
     outcome_columns,
 )
 from matcher.synthetic._startups import SECTOR_MIX, StartupWorld

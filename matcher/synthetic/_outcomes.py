@@ -1,8 +1,8 @@
 """What happens at a meeting, drawn from the hidden utility: the one outcome model of the generator.
 
 The history's roadshow meetings and contacts and ``simulate_meeting_outcomes`` (for a benchmark that
-replays roadshows) both go through ``decide``, and ``meeting_interactions`` is the one rule that turns
-meeting outcomes into ``interactions.csv`` rows.
+replays roadshows) both go through ``decide``, and ``matcher.outcomes.meeting_interactions`` (the
+product's own rule, re-exported here) turns meeting outcomes into ``interactions.csv`` rows.
 
 - **No-shows.** ``NO_SHOW_RATE`` = 8% of planned meetings do not take place, the guest's side 60% of
   the time. B2B matchmaking reports put no-shows at roughly 5–15% of booked meetings, higher at free
@@ -139,38 +139,3 @@ def outcome_columns(missed: IntArray, d: Decisions, *, held: npt.NDArray[np.bool
         pl.Series("invested_on", np.where(held, d.invested_on, nat), dtype=pl.Date),
         pl.Series("stage", [STAGE_ORDER[k].value for k in stage.tolist()], dtype=pl.Utf8),
     ]
-
-
-def meeting_interactions(outcomes: pl.DataFrame, held_on: date | str, *, event_id: str | None = None,
-                         until: date | None = None) -> pl.DataFrame:
-    """``interactions.csv`` rows for meeting outcomes (as ``simulate_meeting_outcomes`` returns them).
-
-    A no-show is a `requested` row (the pair was asked for and planned but never met: the contract has
-    no no-show outcome); a held meeting is its outcome on ``held_on``; a signed intent is an
-    `intent_signed` row on its signing date with its amount, and an investment adds an `invested` row
-    on its own date. With ``until``, nothing dated after it has happened yet: an intent signed later
-    leaves a `met` row, an investment made later leaves the intent. Rows carry ``event_id`` when given,
-    else the outcomes' own ``event_id`` column if any. ``held_on`` is the meetings' date, or the name of
-    a column holding each one's."""
-    day = pl.lit(held_on, dtype=pl.Date) if isinstance(held_on, date) else pl.col(held_on)
-    event = (pl.lit(event_id, dtype=pl.Utf8) if event_id is not None
-             else pl.col("event_id") if "event_id" in outcomes.columns else pl.lit(None, dtype=pl.Utf8))
-    last = pl.lit(until, dtype=pl.Date) if until is not None else pl.lit(date.max, dtype=pl.Date)
-    base = outcomes.select(
-        "startup_id", "investor_id", "stage", "amount_wan", "signed_on", "invested_on", event.alias("event_id"),
-        day.alias("held_on"),
-        outcome=pl.when(pl.col("no_show").is_not_null()).then(pl.lit(Outcome.REQUESTED.value))
-        .when(pl.col("signed_on") > last).then(pl.lit(Outcome.MET.value))
-        .otherwise(pl.col("outcome")),
-    )
-    signed = pl.col("outcome").is_in([Outcome.INTENT_SIGNED.value, Outcome.INVESTED.value])
-    keys = ("startup_id", "investor_id")
-    plain = base.filter(~signed).select(*keys, occurred_on="held_on", outcome="outcome", stage="stage",
-                                        amount_wan=pl.lit(None, dtype=pl.Float64), event_id="event_id")
-    intents = base.filter(signed).select(*keys, occurred_on="signed_on",
-                                         outcome=pl.lit(Outcome.INTENT_SIGNED.value), stage="stage",
-                                         amount_wan="amount_wan", event_id="event_id")
-    invested = base.filter((pl.col("outcome") == Outcome.INVESTED.value) & (pl.col("invested_on") <= last)).select(
-        *keys, occurred_on="invested_on", outcome=pl.lit(Outcome.INVESTED.value), stage="stage",
-        amount_wan="amount_wan", event_id="event_id")
-    return pl.concat([plain, intents, invested])

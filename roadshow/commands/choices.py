@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-RankingModel = Literal["learned", "random", "popularity", "sector_popularity", "declared"]
+RankingModel = Literal[
+    "learned", "boosted", "random", "popularity", "recent_popularity", "sector_popularity", "declared"]
 """``matcher.ranking.MODELS``."""
 Side = Literal["investors", "startups"]
 """What ``recommend`` ranks: investors for each startup, or startups for each investor."""
@@ -16,5 +17,5 @@ ScheduleMode = Literal["balanced", "total", "fair"]
 """``matcher.scheduling.encoder.MODES``."""
 Solver = Literal["auto", "milp", "decomposition"]
 """``matcher.scheduling.solvers.SOLVER_NAMES``."""
-KeyRole = Literal["admin", "organiser", "bank", "startup"]
+KeyRole = Literal["admin", "organiser", "bank", "startup", "investor"]
 """``api.services.keys.Role``."""

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from matcher.errors import InvalidInputError
 from roadshow.commands._common import DataDirOption, console, load_data, parse_date, progress, user_errors
 from roadshow.commands.choices import Kind, RankingModel, Side
+
+if TYPE_CHECKING:
+    from matcher.ranking.tuning import TuningResult
 
 AsOfOpt = Annotated[str, typer.Option("--as-of", help="Fit on interactions before this date (YYYY-MM-DD).")]
 EncodingOpt = Annotated[str, typer.Option(help="Text encoding of the CSV files, e.g. utf-8, gbk, cp1252.")]
@@ -108,10 +111,35 @@ def evaluate_command(
         table.add_row(row["model"], row["segment"], str(row["targets"]), f"{row['recall']:.3f}",
                       f"{row['ndcg']:.3f}", f"{row['map']:.3f}", f"{row['fit_seconds']:.1f}")
     console.print(table)
+    if report.tuning is not None:
+        _print_tuning(report.tuning)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
         console.print(f"wrote {json_out}", highlight=False)
+
+
+def _print_tuning(tuning: TuningResult) -> None:
+    """What the default model chose per segment, and the validation table it chose on."""
+    from rich.table import Table
+
+    if not tuning.cutoffs:
+        console.print(f"learned: {tuning.note}", highlight=False)
+        return
+    periods = ", ".join(c.isoformat() for c in tuning.cutoffs)
+    table = Table(title=f"learned: configurations tried on validation periods from {periods} "
+                        f"(NDCG@{tuning.k}; se = standard error of the paired difference from the best)")
+    for name in ("segment", "candidate", "targets", f"NDCG@{tuning.k}", "se", "chosen"):
+        table.add_column(name, justify="left" if name in ("segment", "candidate", "chosen") else "right")
+    for row in tuning.table.iter_rows(named=True):
+        table.add_row(row["segment"], row["candidate"], str(row["targets"]), f"{row['ndcg']:.3f}",
+                      f"{row['se']:.3f}", "chosen" if row["chosen"] else "")
+    console.print(table)
+    chosen = "; ".join(f"{segment} startups: {c.label}" for segment, c in tuning.chosen.items())
+    console.print(
+        f"learned chose {chosen}. Rule: among candidates at least as good as the best baseline on validation, "
+        "the simplest within one standard error of the best." + (f" {tuning.note}." if tuning.note else ""),
+        highlight=False)
 
 
 def register(app: typer.Typer) -> None:

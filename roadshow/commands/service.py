@@ -213,6 +213,10 @@ def create_key(
     startup_id: Annotated[
         str | None, typer.Option("--startup-id", help="The startup a startup key is bound to.")
     ] = None,
+    investor_id: Annotated[
+        str | None,
+        typer.Option("--investor-id", help="The investor or bank institution an investor key is bound to."),
+    ] = None,
 ) -> None:
     """Create an API key and print it once; only its hash is stored."""
     from api.services.keys import Role
@@ -224,7 +228,15 @@ def create_key(
         _upgrade(settings)
         created = _run(
             settings,
-            lambda s: create(s, role=parsed, name=name, secret=settings.secret, bank_id=bank_id, startup_id=startup_id),
+            lambda s: create(
+                s,
+                role=parsed,
+                name=name,
+                secret=settings.secret,
+                bank_id=bank_id,
+                startup_id=startup_id,
+                investor_id=investor_id,
+            ),
         )
     err_console.print(f"key {created.key_id} ({created.role}) for {name}; store it now, it is not shown again:")
     typer.echo(created.api_key)

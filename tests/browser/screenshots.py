@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from tests.browser.live import CHROMIUM, CHROMIUM_ARGS, ROOT, live_server
-from tests.browser.steps import create_roadshow, sign_in, solve
+from tests.browser.steps import call, create_roadshow, prepare_participant, sign_in, solve
 
 OUT = ROOT / "docs" / "screenshots"
 
@@ -41,6 +41,17 @@ def main() -> None:
         page.goto("/schema")
         page.wait_for_selector(".swagger-ui .info .title")
         shot("api-docs")
+
+        setup = prepare_participant(server.url, server.organiser_key, "2026-01-lotus-participants")
+        events = f"/api/events/{setup.event_id}"
+        call(server.url, "PUT", f"{events}/participants/{setup.investor_id}/requests/{setup.startup_id}",
+             setup.investor_key, {"answer": "accepted"})
+        call(server.url, "POST", f"{events}/schedule", server.organiser_key, {"time_limit": 30, "background": False})
+        investor = browser.new_page(base_url=server.url, viewport={"width": 1280, "height": 860}, locale="zh-CN")
+        sign_in(investor, setup.investor_key)
+        investor.goto(f"/console/me/events/{setup.event_id}")
+        investor.screenshot(path=str(OUT / "participant-roadshow.png"), full_page=True)
+        print(f"wrote {OUT / 'participant-roadshow.png'}")
 
         phone = browser.new_page(base_url=server.url, viewport={"width": 390, "height": 844}, locale="zh-CN",
                                  device_scale_factor=2)

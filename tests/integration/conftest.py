@@ -82,7 +82,14 @@ class Api:
     def run(self, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
         return self.client.blocking_portal.call(partial(fn, *args, **kwargs))
 
-    def headers(self, role: Role | str, *, bank_id: str | None = None, startup_id: str | None = None) -> dict[str, str]:
+    def headers(
+        self,
+        role: Role | str,
+        *,
+        bank_id: str | None = None,
+        startup_id: str | None = None,
+        investor_id: str | None = None,
+    ) -> dict[str, str]:
         async def make() -> str:
             async with self.state.sessions() as session:
                 created = await keys.create_key(
@@ -92,6 +99,7 @@ class Api:
                     secret=self.state.settings.secret,
                     bank_id=bank_id,
                     startup_id=startup_id,
+                    investor_id=investor_id,
                 )
             return created.api_key
 

@@ -19,7 +19,7 @@ from tests.integration.test_api_hardening import _run_app
 from tests.integration.test_api_startups import _register
 
 pytestmark = pytest.mark.slow
-# Cases per operation and role: ~40 operations × 5 callers × this, about a minute per backend.
+# Cases per operation and role: ~50 operations × 6 callers × this, about a minute per backend.
 EXAMPLES = 4
 CHECKS = [not_a_server_error, response_schema_conformance]
 
@@ -32,6 +32,7 @@ def _callers(api: Api) -> dict[str, dict[str, str]]:
         "organiser": api.headers("organiser"),
         "bank": api.headers("bank", bank_id="I_bank"),
         "startup": {"Authorization": f"Bearer {startup['api_key']}"},
+        "investor": api.headers("investor", investor_id="I_robot"),
     }
 
 

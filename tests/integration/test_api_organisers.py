@@ -178,8 +178,53 @@ def test_investor_matches_rank_startups(api: Api) -> None:
     assert len(items) == 5 and all(m["investor_id"] == "I_robot" for m in items)
     assert all(m["name"] for m in items)
     _problem(api.client.get("/api/investors/I_nobody/matches", headers=organiser), 404)
-    late = api.client.post("/api/investors", json={"name": "后来的基金"}, headers=organiser).json()["investor_id"]
-    _problem(api.client.get(f"/api/investors/{late}/matches", headers=organiser), 422, "investor_id")
+
+
+def test_an_investor_or_bank_created_after_training_gets_matches_at_once(api: Api) -> None:
+    api.load(service_world())
+    version = api.train("learned")
+    organiser = api.headers("organiser")
+    late = api.client.post("/api/investors", json={
+        "name": "后来的生物基金", "kind": "vc", "sectors": ["生物医药"], "stages": ["seed"],
+        "ticket_min_wan": 100, "ticket_max_wan": 600, "description": "创新药 生物制剂"}, headers=organiser).json()
+    response = api.client.get(f"/api/investors/{late['investor_id']}/matches?k=3", headers=organiser)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["model_version"] == version  # no retraining
+    assert [m["rank"] for m in body["items"]] == [1, 2, 3]
+    assert all(m["investor_id"] == late["investor_id"] and m["name"] for m in body["items"])
+    # Reasons from what it declares (it has no history): its sector and its ticket.
+    assert any(r.startswith(("同赛道: 生物医药", "关注领域: 生物医药", "投资额匹配: ")) for m in body["items"]
+               for r in m["reasons"])
+    # And a candidate in startups' lists: a new bank is among the bank list of every startup.
+    bank = api.client.post("/api/banks", json={"name": "后来的银行", "investor_id": "B_late"},
+                           headers=api.headers("admin")).json()
+    banks = api.client.get("/api/startups/S_new_robotics/matches?kind=bank&k=10", headers=organiser).json()
+    assert {m["investor_id"] for m in banks["items"]} == {"I_bank", "I_bank2", bank["investor_id"]}
+    everyone = api.client.get("/api/startups/S_new_robotics/matches?k=50", headers=organiser).json()
+    assert {late["investor_id"], "B_late"} <= {m["investor_id"] for m in everyone["items"]}
+
+
+def test_matches_kind_keeps_investors_and_banks_apart(api: Api) -> None:
+    api.load(service_world())
+    api.train("learned")
+    organiser = api.headers("organiser")
+    kinds = dict(service_world().investors.select("investor_id", "kind").iter_rows())
+    lists = {}
+    for kind in ("investor", "bank", "all"):
+        response = api.client.get(f"/api/startups/S_new_new_energy/matches?kind={kind}&k=10", headers=organiser)
+        assert response.status_code == 200, response.text
+        lists[kind] = response.json()
+        assert lists[kind]["kind"] == kind
+    assert {m["kind"] for m in lists["investor"]["items"]} <= {"vc", "pe", "angel"}
+    assert {m["investor_id"] for m in lists["bank"]["items"]} == {"I_bank", "I_bank2"}
+    assert all(m["kind"] == kinds[m["investor_id"]] for m in lists["all"]["items"])
+    assert {m["investor_id"] for m in lists["all"]["items"]} == (
+        {m["investor_id"] for m in lists["investor"]["items"]} | {m["investor_id"] for m in lists["bank"]["items"]})
+    # Reasons suit the kind: a bank's speak of lending, an investor's never do.
+    for item in lists["bank"]["items"]:
+        assert item["reasons"] and all(not r.startswith(("同投网络", "投资额匹配")) for r in item["reasons"])
+    _problem(api.client.get("/api/startups/S_new_new_energy/matches?kind=banks", headers=organiser), 400, "kind")
 
 
 def test_a_new_model_version_is_picked_up_without_restart(api: Api) -> None:

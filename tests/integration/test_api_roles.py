@@ -17,11 +17,17 @@ from tests.factories import service_event, service_world
 from tests.integration.conftest import Api, wait_for_queue
 from tests.integration.test_api_startups import _register
 
-ROLES = ("admin", "organiser", "bank", "self", "other_startup")
+ROLES = ("admin", "organiser", "bank", "self", "other_startup", "investor", "other_investor")
 STAFF = {"admin", "organiser"}
 SELF = STAFF | {"self"}
 BANK = {"bank"}
+# "investor": an investor key bound to I_robot (at the event); "other_investor": one bound to I_bio.
+INVESTOR = STAFF | {"investor"}
+PARTICIPANTS = STAFF | {"self", "other_startup", "investor", "other_investor"}
 ALL = set(ROLES)
+# Every key may call these, but not an anonymous caller.
+KEYED_FOR_ALL = {("GET", "/api/me")}
+EVENT = "/api/events/2026-12-lotus-01"
 
 # (method, path, body, roles allowed); {sid} is the registered startup, which consented to I_bank.
 ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
@@ -37,17 +43,18 @@ ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
     ("GET", "/api/startups/{sid}/assessments", None, SELF),
     ("GET", "/api/investors", None, STAFF),
     ("POST", "/api/investors", {"name": "新基金"}, STAFF),
-    ("GET", "/api/investors/I_robot", None, STAFF),
-    ("PATCH", "/api/investors/I_robot", {"version": 99}, STAFF),
+    ("GET", "/api/investors/I_robot", None, INVESTOR),
+    ("PATCH", "/api/investors/I_robot", {"version": 99}, INVESTOR),
     ("DELETE", "/api/investors/I_missing", None, STAFF),
-    ("GET", "/api/investors/I_robot/matches", None, STAFF),
+    ("GET", "/api/investors/I_robot/matches", None, INVESTOR),
     ("GET", "/api/banks", None, STAFF),
     ("POST", "/api/banks", {"name": "新银行"}, STAFF),
     ("GET", "/api/banks/I_bank", None, STAFF),
     ("PATCH", "/api/banks/I_bank", {"version": 99}, STAFF),
     ("DELETE", "/api/banks/I_missing", None, STAFF),
-    ("GET", "/api/products", None, STAFF | BANK),
-    ("GET", "/api/products/P_kv", None, STAFF | BANK),
+    # An investor key lists its own bank's products (none for a fund) and finds no other bank's.
+    ("GET", "/api/products", None, STAFF | BANK | {"investor", "other_investor"}),
+    ("GET", "/api/products/P_kv", None, STAFF | BANK | {"investor", "other_investor"}),
     ("POST", "/api/products", {"bank_id": "I_bank", "kind": "other"}, STAFF),
     ("PATCH", "/api/products/P_kv", {"version": 99}, STAFF),
     ("DELETE", "/api/products/P_missing", None, STAFF),
@@ -60,8 +67,25 @@ ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
     ("POST", "/api/events/2026-12-lotus-01/schedule", {}, STAFF),
     ("POST", "/api/events/2026-12-lotus-01/reschedule", {"changes": {}}, STAFF),
     ("GET", "/api/events/2026-12-lotus-01/meetings?format=csv", None, STAFF),
-    ("GET", "/api/events/2026-12-lotus-01/agenda/I_robot", None, STAFF),
+    ("GET", "/api/events/2026-12-lotus-01/agenda/I_robot", None, INVESTOR),
     ("GET", "/api/jobs/job_missing", None, STAFF),
+    ("POST", "/api/keys", {"role": "investor", "name": "机器人基金", "investor_id": "I_robot"}, STAFF),
+    ("DELETE", "/api/keys/key_missing", None, STAFF),
+    ("GET", "/api/me", None, ALL),
+    ("GET", f"{EVENT}/participants/I_robot", None, INVESTOR),
+    ("PUT", f"{EVENT}/participants/I_robot/availability", {"available": ["s01", "s02", "s03"]}, INVESTOR),
+    ("PUT", f"{EVENT}/participants/I_robot/wishes", {"wishes": [{"counterpart_id": "S_robotics_0", "kind": "wish"}]},
+     INVESTOR),
+    # No request from S_bio to I_robot: allowed callers get 404.
+    ("PUT", f"{EVENT}/participants/I_robot/requests/S_biomedicine_0", {"answer": "accepted"}, INVESTOR),
+    ("GET", f"{EVENT}/wishes", None, STAFF),
+    ("PUT", f"{EVENT}/wish-limits", {"max_must": 3}, STAFF),
+    # The event is not scheduled: allowed callers get a 422 naming the pair's missing meeting.
+    ("POST", f"{EVENT}/outcomes", {"startup_id": "S_robotics_0", "investor_id": "I_robot", "outcome": "held"},
+     INVESTOR),
+    ("POST", f"{EVENT}/outcomes/batch",
+     {"items": [{"startup_id": "S_robotics_0", "investor_id": "I_robot", "outcome": "held"}]}, INVESTOR),
+    ("GET", f"{EVENT}/outcomes", None, PARTICIPANTS),
     ("GET", "/api/results", None, STAFF),
     ("GET", "/api/models", None, STAFF),
     ("POST", "/api/models/train", {"ranking_model": "declared"}, STAFF),
@@ -126,6 +150,10 @@ def keyed(api: Api) -> tuple[Api, str, dict[str, dict[str, str]]]:
             "self": {"Authorization": f"Bearer {mine['api_key']}"},
             "other_startup": {"Authorization": f"Bearer {other['api_key']}"},
         },
+        Role.INVESTOR: lambda: {
+            "investor": api.headers("investor", investor_id="I_robot"),
+            "other_investor": api.headers("investor", investor_id="I_bio"),
+        },
     }
     missing = set(Role) - set(callers)
     assert not missing, f"no key factory for role(s) {missing}: add one here and the role to ENDPOINTS"
@@ -148,7 +176,7 @@ def test_every_endpoint_with_every_role(keyed: tuple[Api, str, dict[str, dict[st
             else:
                 assert status == 403, (method, path, role, status)
         anonymous = api.client.request(method, url, json=payload).status_code
-        if allowed == ALL:
+        if allowed == ALL and (method, path) not in KEYED_FOR_ALL:
             assert 200 <= anonymous < 300, (method, path)
         else:
             assert anonymous == 401, (method, path, anonymous)

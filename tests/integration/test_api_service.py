@@ -176,6 +176,18 @@ def test_keys_and_train_commands(tmp_path: Path, cli_env: dict[str, str]) -> Non
     again = runner.invoke(app, ["keys", "revoke", kid], env=cli_env)
     assert again.exit_code == 1 and "already revoked" in again.output
 
+    investor = runner.invoke(
+        app, ["keys", "create", "--role", "investor", "--name", "机器人基金", "--investor-id", "I_robot"], env=cli_env
+    )
+    assert investor.exit_code == 0, investor.output
+    assert investor.stdout.strip().splitlines()[-1].startswith("rsk_") and _count(url, ApiKey) == 2
+    unbound = runner.invoke(app, ["keys", "create", "--role", "investor", "--name", "x"], env=cli_env)
+    assert unbound.exit_code == 1 and "--investor-id" in unbound.output
+    unknown = runner.invoke(
+        app, ["keys", "create", "--role", "investor", "--name", "x", "--investor-id", "I_nobody"], env=cli_env
+    )
+    assert unknown.exit_code == 1 and "I_nobody" in unknown.output
+
     trained = runner.invoke(app, ["train", "--model", "declared", "--as-of", "2026-01-01"], env=cli_env)
     assert trained.exit_code == 0, trained.output
     assert "model version 1" in trained.output

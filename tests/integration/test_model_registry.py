@@ -5,13 +5,11 @@ one retrain per burst."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from api.db.models import Interaction, ScheduleJob
-from api.services import registry
+from api.db.models import ScheduleJob
 from tests.factories import service_world
 from tests.integration.conftest import Api, wait_for_job
 
@@ -84,7 +82,7 @@ def test_a_rollback_restores_the_previous_versions_matches(api: Api) -> None:
 
 
 def test_a_recorded_intent_is_in_the_results_and_the_next_training_set(api: Api) -> None:
-    api.state.settings = replace(api.state.settings, retrain_debounce_seconds=1.0)
+    api.state.settings = replace(api.state.settings, retrain_debounce_seconds=5.0)
     api.load(service_world())
     org = api.headers("organiser")
     startup = api.headers("startup", startup_id="S_new_robotics")
@@ -97,25 +95,29 @@ def test_a_recorded_intent_is_in_the_results_and_the_next_training_set(api: Api)
     assert event.status_code == 201, event.text
     assert "I_cold" in _matches(api, startup)  # never met: the pair is a candidate
 
-    async def record() -> int:
-        async with api.state.sessions() as session:
-            async with session.begin():
-                session.add(Interaction(startup_id="S_new_robotics", investor_id="I_cold", outcome="intent_signed",
-                                        occurred_on=date(2026, 11, 20), amount_wan=800.0, event_id="2026-11-lotus-01"))
-            first = await registry.outcomes_recorded(session, api.state.queue, api.state.settings)
-            second = await registry.outcomes_recorded(session, api.state.queue, api.state.settings)
-            assert first.job_id == second.job_id  # one retrain for the burst
-            async with session.begin():
-                return int(await session.scalar(select(func.count()).select_from(ScheduleJob)
-                                                .where(ScheduleJob.kind == "retrain")) or 0)
+    # The organiser records an intent signed on the day (outside the grid), then corrects its amount:
+    # a burst of two reports, one retrain.
+    for amount in (600.0, 800.0):
+        recorded = api.client.post("/api/events/2026-11-lotus-01/outcomes", headers=org, json={
+            "startup_id": "S_new_robotics", "investor_id": "I_cold", "outcome": "intent_signed",
+            "amount_wan": amount})
+        assert recorded.status_code == 201, recorded.text
 
-    assert api.run(record) == 1
+    async def retrains() -> list[str]:
+        async with api.state.sessions() as session, session.begin():
+            return list((await session.scalars(select(ScheduleJob.job_id).where(ScheduleJob.kind == "retrain"))).all())
+
+    jobs = api.run(retrains)
+    assert len(jobs) == 1
     results = api.client.get("/api/events/2026-11-lotus-01/results", headers=org).json()
     assert results["totals"]["intents"] == 1 and results["totals"]["intent_wan"] == 800.0
     assert results["intents"][0]["investor_name"] == "新设机器人基金"
     assert api.client.get("/api/results/2026", headers=org).json()["totals"]["intents"] == 1
 
-    trained = _retrain(api, org, ranking_model="declared")
+    job = wait_for_job(api, jobs[0], org, seconds=120)
+    assert job["status"] == "done", job
+    api.run(api.state.models.current, force=True)
+    trained = job["result"]
     listed = {v["version"]: v for v in api.client.get("/api/models", headers=org).json()}
     assert listed[trained["version"]]["training"]["last_outcome_on"] == "2026-11-20"
     # Served: the new model learned the pair, so it is no longer offered as a new match.

@@ -106,7 +106,8 @@ def test_evaluate_prints_a_table_and_writes_json(data_dir: Path, tmp_path: Path)
     assert "sector_popularity" in result.output
     report = json.loads(out.read_text(encoding="utf-8"))
     rows = {(r["model"], r["segment"]): r for r in report["rows"]}
-    assert {m for m, _ in rows} == {"learned", "random", "popularity", "sector_popularity", "declared"}
+    assert {m for m, _ in rows} == {"learned", "boosted", "random", "popularity", "recent_popularity",
+                                    "sector_popularity", "declared"}
     assert rows[("sector_popularity", "cold")]["targets"] == 3
     assert rows[("sector_popularity", "cold")]["ndcg"] == pytest.approx(1.0)
     assert rows[("sector_popularity", "warm")]["targets"] == 0

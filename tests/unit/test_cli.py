@@ -97,7 +97,7 @@ def test_help_lists_the_choices_and_h_is_help() -> None:
     assert "<balanced|total|fair>" in result.output and "<auto|milp|decomposition>" in result.output
     recommend = runner.invoke(app, ["recommend", "--help"], env={"COLUMNS": "200"}).output
     assert "<investors|startups>" in recommend
-    assert "<learned|random|popularity|sector_popularity|declared>" in recommend
+    assert "<learned|boosted|random|popularity|recent_popularity|sector_popularity|declared>" in recommend
 
 
 def test_version_is_the_package_version() -> None:

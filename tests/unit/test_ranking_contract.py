@@ -22,6 +22,8 @@ SPECIALIST = {"S_new_robotics": "I_robot", "S_new_biomedicine": "I_bio", "S_new_
 # busiest investor (I_energy) for everyone; random has no right answer.
 EXPECTED_TOP: dict[str, dict[str, str] | None] = {
     "learned": SPECIALIST,
+    "boosted": SPECIALIST,
+    "recent_popularity": dict.fromkeys(NEW, "I_energy"),
     "sector_popularity": SPECIALIST,
     "declared": SPECIALIST,
     "popularity": dict.fromkeys(NEW, "I_energy"),
@@ -128,23 +130,31 @@ def test_reasons_are_short_and_true_of_the_pair(fitted: PairRecommender, world: 
     tickets = {i: (lo, hi) for i, lo, hi in world.investors.select("investor_id", "ticket_min_wan", "ticket_max_wan")
                .iter_rows()}
     asks = dict(world.startups.select("startup_id", "funding_ask_wan").iter_rows())
+    history = world.interactions.filter(pl.col("occurred_on") < RANKING_AS_OF)
     for row in recs.iter_rows(named=True):
         assert 1 <= len(row["reasons"]) <= 3 and len(row["reasons_en"]) == len(row["reasons"])
         assert len(set(row["reasons"])) == len(row["reasons"])  # no reason repeated
+        own = history.filter(pl.col("investor_id") == row["investor_id"])
         for reason in row["reasons"]:
             if reason.startswith("同赛道: "):
-                assert reason == f"同赛道: {sector_label(_code(row['sector']), 'zh')}"
-                history = world.interactions.filter(
-                    (pl.col("investor_id") == row["investor_id"]) & (pl.col("occurred_on") < RANKING_AS_OF))
-                sectors_seen = set(history.join(world.startups, on="startup_id")["sector"])
+                assert reason.startswith(f"同赛道: {sector_label(_code(row['sector']), 'zh')}")
+                sectors_seen = set(own.join(world.startups, on="startup_id")["sector"])
                 assert row["sector"] in sectors_seen or _code(row["sector"]) in {
                     _code(s) for s in (declared[row["investor_id"]] or [])}
+                if "占其过往项目" in reason:  # a learned share: the investor did engage in the sector
+                    assert row["sector"] in sectors_seen
             if reason.startswith("阶段匹配: "):
                 assert row["stage"] is not None
             if reason.startswith("投资额匹配: ") and "–" in reason:
                 lo, hi = tickets[row["investor_id"]]
-                assert reason == f"投资额匹配: {lo:.0f}–{hi:.0f}万"
-                assert lo <= asks[row["startup_id"]] <= hi
+                ask = asks[row["startup_id"]]
+                assert reason == f"投资额匹配: 需求{ask:.0f}万, 在其{lo:.0f}–{hi:.0f}万之间"
+                assert lo <= ask <= hi
+            if reason.startswith("同投网络: "):
+                # Names someone the startup really dealt with before the date.
+                contacts = set(history.filter(pl.col("startup_id") == row["startup_id"])
+                               .join(world.investors, on="investor_id")["name"])
+                assert any(name in reason for name in contacts)
 
 
 def _code(label: str) -> str:
@@ -275,3 +285,15 @@ def test_an_investor_created_after_fitting_is_ranked_without_refitting(fitted: P
     # The fitted model itself is untouched.
     assert fitted.recommend(world, list(NEW), k=3).equals(fitted.recommend(world, list(NEW), k=3))
     assert "I_late_robot" not in set(fitted.featurizer_.investor_ids_)
+
+
+def test_a_prepared_startup_pool_ranks_as_the_data_does(fitted: PairRecommender, world: DataSet) -> None:
+    pool = fitted.prepare(world)
+    for investor in ("I_bio", "I_bank"):
+        direct = fitted.recommend(world, [investor], k=4, side="startups")
+        assert fitted.recommend(world, [investor], k=4, side="startups", pool=pool).equals(direct)
+    with pytest.raises(InvalidInputError):
+        fitted.recommend(world, ["S_new_robotics"], k=4, pool=pool)
+    other = get_model(fitted.name).fit(world, RANKING_AS_OF)
+    with pytest.raises(InvalidInputError):
+        other.recommend(world, ["I_bio"], k=4, side="startups", pool=pool)

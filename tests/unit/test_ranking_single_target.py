@@ -17,7 +17,7 @@ import pytest
 from matcher.io import DataSet
 from matcher.ranking import get_model
 from matcher.ranking.base import PairRecommender
-from matcher.ranking.learned import LearnedRecommender
+from matcher.ranking.learned import BoostedRecommender
 from tests.factories import RANKING_AS_OF, ranking_world, synthetic_world
 
 SMALL_AS_OF = date(2025, 1, 1)
@@ -46,13 +46,13 @@ def test_tiny_world_single_targets_equal_the_batch(name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def small() -> tuple[LearnedRecommender, DataSet]:
+def small() -> tuple[BoostedRecommender, DataSet]:
     world: Any = synthetic_world()
-    model = LearnedRecommender(max_iter=40).fit(world.data, SMALL_AS_OF)
+    model = BoostedRecommender(max_iter=40).fit(world.data, SMALL_AS_OF)
     return model, world.data
 
 
-def test_small_world_single_targets_equal_the_batch(small: tuple[LearnedRecommender, DataSet]) -> None:
+def test_small_world_single_targets_equal_the_batch(small: tuple[BoostedRecommender, DataSet]) -> None:
     model, data = small
     ids = data.startups["startup_id"].to_list()
     # Spread over the file: startups with and without history, IP, ask or stage.
@@ -60,7 +60,7 @@ def test_small_world_single_targets_equal_the_batch(small: tuple[LearnedRecommen
     _assert_singles_equal_batch(model, data, targets, k=10)
 
 
-def test_compiled_trees_equal_sklearn_probabilities(small: tuple[LearnedRecommender, DataSet], tmp_path: Path) -> None:
+def test_compiled_trees_equal_sklearn_probabilities(small: tuple[BoostedRecommender, DataSet], tmp_path: Path) -> None:
     model, _ = small
     scorer = model.scorer_
     assert scorer is not None and scorer._compiled is not None
@@ -71,6 +71,6 @@ def test_compiled_trees_equal_sklearn_probabilities(small: tuple[LearnedRecommen
     np.testing.assert_array_equal(scorer.predict_proba(x), expected)
     # The flattened trees are derived state: not written by save, rebuilt on load, same numbers.
     model.save(tmp_path / "model.skops")
-    loaded = LearnedRecommender.load(tmp_path / "model.skops").scorer_
+    loaded = BoostedRecommender.load(tmp_path / "model.skops").scorer_
     assert loaded is not None and loaded._compiled is not None
     np.testing.assert_array_equal(loaded.predict_proba(x), expected)

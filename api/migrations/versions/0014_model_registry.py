@@ -1,7 +1,7 @@
 """model registry: each version's evaluation, decision, activation history and pin
 
 Revision ID: 0014_model_registry
-Revises: 0012_hardening
+Revises: 0013_participants
 Create Date: 2026-12-02 07:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_model_registry"
-down_revision = "0012_hardening"
+down_revision = "0013_participants"
 branch_labels = None
 depends_on = None
 
