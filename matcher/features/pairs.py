@@ -406,9 +406,11 @@ class PairFeaturizer:
             self._by_column = (self.description_text_t_.tocsc(), self.co_investor_.tocsc())
         return self._by_column
 
-    def co_investment_partner(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray) -> IntArray:
-        """For each pair, the investor row, among those the startup engaged before the date, that most often
-        backs the same startups as the pair's investor (what ``co_investor_score`` sums); -1 when none."""
+    def co_investment_partner(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray,
+                              among: NDArray[np.bool_] | None = None) -> IntArray:
+        """For each pair, the investor row, among those the startup engaged before the date (and, with
+        ``among``, only those rows marked True), that most often backs the same startups as the pair's
+        investor (what ``co_investor_score`` sums); -1 when none."""
         self._check()
         out = np.full(len(s_rows), -1, dtype=np.int64)
         fit_rows = block.fit_row[s_rows]
@@ -416,7 +418,10 @@ class PairFeaturizer:
         if len(known) == 0 or self.co_investor_.nnz == 0:
             return out
         _, co_c = self._column_copies()
-        joint = self.engagement_[fit_rows[known]].multiply(co_c[:, inv_rows[known]].T).tocsr()
+        engaged = self.engagement_[fit_rows[known]]
+        if among is not None:
+            engaged = engaged @ sp.diags(among.astype(np.float32))
+        joint = sp.csr_matrix(engaged.multiply(co_c[:, inv_rows[known]].T))
         best = np.asarray(joint.argmax(axis=1)).ravel()
         value = joint.max(axis=1).toarray().ravel()
         out[known] = np.where(value > 0, best, -1)

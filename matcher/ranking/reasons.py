@@ -68,7 +68,8 @@ def explain(
     (pairs of one list in rank order); without it every pair is its own list."""
     f = featurizer
     n = len(s_rows)
-    partner = f.co_investment_partner(block, s_rows, inv_rows)
+    # A co-investor is another investor: a bank that lent to the startup did not co-invest.
+    partner = f.co_investment_partner(block, s_rows, inv_rows, among=f.investor_kind_label_ != _BANK)
     candidates = _Candidates(f, block, s_rows, inv_rows, feats=feats, partner=partner)
     owner = lists if lists is not None else np.arange(n)
     taken: dict[tuple[int, frozenset[str]], None] = {}

@@ -114,7 +114,8 @@ def _display(
 
 
 def ranking_tables(data: DataSet, *, as_of: date, startups: int = 3, k: int = 5) -> list[Table]:
-    """Best investors and banks for the first few startups, and the top startups for one investor."""
+    """For the first few startups, its best investors and its best banks as two lists (each ranked within
+    its kind, ``recommend(kind=...)``), and the top startups for one investor."""
     import polars as pl
 
     from matcher.ranking import get_model
@@ -123,18 +124,14 @@ def ranking_tables(data: DataSet, *, as_of: date, startups: int = 3, k: int = 5)
     targets = data.startups["startup_id"].head(startups).to_list()
     investors = data.investors.select(pl.col("investor_id").alias("id"), "name", pl.col("kind").fill_null("other"))
     firms = data.startups.select(pl.col("startup_id").alias("id"), "name", pl.col("stage").alias("kind"))
-    # Rank everyone, then show the best investors and the best banks side by side: banks attend most
-    # roadshows and would otherwise fill a short list on their own.
-    recs = model.recommend(data, targets, k=investors.height).sort("startup_id", "rank")
-    ranked = _display(recs, investors, "investor_id", "investor / bank", keep=("startup_id",))
+    lists = {kind: model.recommend(data, targets, k=k, kind=kind) for kind in ("investor", "bank")}
     tables: list[Table] = []
     for startup_id in targets:
-        mine = ranked.filter(pl.col("startup_id") == startup_id).drop("startup_id")
-        shown = pl.concat(
-            [mine.filter(pl.col("kind") != "bank").head(k - 2), mine.filter(pl.col("kind") == "bank").head(2)]
-        )
-        name = firms.filter(pl.col("id") == startup_id)["name"].to_list()
-        tables.append(_table(f"Best matches for {startup_id} {''.join(name)}", shown))
+        name = "".join(firms.filter(pl.col("id") == startup_id)["name"].to_list())
+        for kind, label in (("investor", "investors"), ("bank", "banks")):
+            mine = lists[kind].filter(pl.col("startup_id") == startup_id).sort("rank")
+            shown = _display(mine, investors, "investor_id", label[:-1])
+            tables.append(_table(f"Best {label} for {startup_id} {name}", shown))
     investor = investors.filter(pl.col("kind") != "bank").head(1)
     if investor.height:
         investor_id, investor_name = investor["id"][0], investor["name"][0]
@@ -189,7 +186,8 @@ the answer holds startup.startup_id and api_key (shown once)
   curl -X POST http://127.0.0.1:8000/api/startups -H 'Content-Type: application/json' \\
        -d '{"name": "湘潭示例科技有限公司", "sector": "智能机器人", "stage": "angel", "employees": 20,
             "rd_staff": 8, "revenue_wan": 600, "rd_expense_wan": 90, "consents": ["B005"]}'
-  curl -H "Authorization: Bearer $STARTUP_KEY" "http://127.0.0.1:8000/api/startups/$STARTUP_ID/matches?k=10"
+  curl -H "Authorization: Bearer $STARTUP_KEY" "http://127.0.0.1:8000/api/startups/$STARTUP_ID/matches?kind=investor&k=10"
+  curl -H "Authorization: Bearer $STARTUP_KEY" "http://127.0.0.1:8000/api/startups/$STARTUP_ID/matches?kind=bank&k=5"
 
 Bank: a key bound to bank B005, its products, the startups consenting to it, then decisions
   BANK=$(.venv/bin/roadshow keys create --role bank --name 湖南银行 --bank-id B005 | grep -o 'rsk_[A-Za-z0-9_-]*')
@@ -239,7 +237,7 @@ def demo(
         Panel.fit(
             "Next steps:\n"
             f"  roadshow validate {data_dir}\n"
-            f"  roadshow recommend --data {data_dir} --as-of 2026-01-01 --k 10 --out recs.csv\n"
+            f"  roadshow recommend --data {data_dir} --as-of 2026-01-01 --k 10 --kind investor --out recs.csv\n"
             f"  roadshow evaluate --data {data_dir} --as-of 2025-01-01\n"
             f"  roadshow schedule {data_dir}/next_event.json --data {data_dir} --out out/schedule\n"
             f"  roadshow eligibility --data {data_dir} --product knowledge_value_credit --out scores.csv\n"

@@ -22,13 +22,18 @@ def test_demo_shows_the_world_matches_eligibility_and_schedule(tmp_path: Path) -
     for heading in (
         "Startups by sector",
         "Roadshow history by year",
-        "Best matches for S00001",
+        "Best investors for S00001",
+        "Best banks for S00001",
         "Top 5 startups for",
         "Credit eligibility",
         "Meeting grid of",
         "The HTTP API",
     ):
         assert heading in result.output
+    # The investors' list holds no bank, the banks' list nothing else, each ranked 1..5 within its kind.
+    investors_part = result.output.split("Best investors for S00001", 1)[1].split("Best banks for S00001", 1)
+    assert "│ bank " not in investors_part[0]
+    assert investors_part[1].split("Best investors for", 1)[0].count("│ bank ") == 5
     meetings = pl.read_csv(tmp_path / "meetings.csv")
     assert meetings.height > 0
     assert meetings.select("slot_id", "table").is_duplicated().sum() == 0  # one meeting per table and slot
