@@ -24,7 +24,10 @@ Metrics: ROC AUC, Brier score, expected calibration error over 10 equal-count bi
 
 Speed: 100,000 startups for one product through ``assess_frame`` (the large world's firms repeated
 under new ids), and one decision over HTTP: ``POST /api/eligibility`` against ``roadshow serve`` on
-loopback over the sample world in SQLite, sequential requests from one client, p50 and p95.
+loopback over the sample world in SQLite, sequential requests from one client, p50 and p95. Each is
+reported with its CPU time (the batch's process, the server's per request, every thread counted) and
+beside a fixed reference workload timed in the same run: on a machine shared with other jobs the wall
+time says how busy the machine was, the CPU time what the work costs.
 """
 
 from __future__ import annotations
@@ -238,7 +241,12 @@ def _book(path: Path, label: str) -> dict[str, Any]:
     truth = pl.read_csv(path / "truth" / "loans.csv")
     true_pd = ts.loan_id.to_frame().join(truth, on="loan_id", how="left", maintain_order="left")["true_pd"].to_numpy()
     rows.insert(0, _metrics("true PD (generator)", true_pd[test], ts.defaulted[test], None))
+    # The test loans ranked by the amount alone (smaller riskier): on a book that has only the amount,
+    # every model monotone in it ranks the test window alike, so this is its AUC ceiling there.
+    amount = ts.features["amount_wan"].cast(pl.Float64).fill_null(np.nan).to_numpy()[test]
+    amount_auc = float(roc_auc_score(ts.defaulted[test], -np.nan_to_num(amount, nan=np.nanmedian(amount))))
     return {"book": label, "split": f"latest {HOLDOUT_SHARE:.0%} by approval date held out (from {cut_day})",
+            "amount_only_auc": amount_auc,
             "train_loans": int((~test).sum()), "test_loans": int(test.sum()),
             "test_default_rate": float(ts.defaulted[test].mean()), "rows": rows, "card": ours.card()}
 
@@ -406,6 +414,13 @@ def main(results_dir: Path, quick: bool) -> str:
               f"{'met' if ours['ece'] <= 0.02 else 'NOT met'}).", ""]
     for book in books:
         lines += _table(book)
+        lines += [f"The amount alone ranks these test loans at AUC {book['amount_only_auc']:.4f}.", ""]
+    lines += ["On the full books the ridge scorecard wins the validation split (every city, bank and sector code a "
+              "penalised level beside its region and group, the term free to show that 20-year loans backed by real "
+              "estate rarely default). On the five-column book the test window's loans differ only in amount "
+              "(their issue dates all lie past the last training vintage), so no model ranks them much better "
+              "than the amount alone (the AUC above): ours and the scorecard tie, both a little below it, and ours is "
+              "better calibrated.", ""]
     cpu_ms = http["server_cpu_ms_per_request"]
     lines += [f"Speed (model: {model.chosen_}): {SPEED_FIRMS:,} startups for one product, model loaded: "
               + ", ".join(f"{k} {v['wall_seconds']:.1f} s ({v['cpu_seconds']:.1f} s CPU)" for k, v in batch.items())

@@ -162,9 +162,9 @@ def _select_targets(startups: pl.DataFrame, targets: Sequence[str] | None) -> pl
 def _ip_hash_frame(ip_assets: pl.DataFrame) -> pl.DataFrame:
     """The hashed IP of each firm: its rows' inputs, sorted so row order never changes a hash."""
     return (
-        ip_assets.select("startup_id", *IP_INPUTS)
         # No status means granted (the contract's default), so both spellings hash alike.
-        .with_columns(pl.col("status").fill_null(IPStatus.GRANTED.value))
+        ip_assets.select("startup_id", *(pl.col("status").fill_null(IPStatus.GRANTED.value) if c == "status"
+                                         else pl.col(c) for c in IP_INPUTS))
         .sort(["startup_id", *IP_INPUTS], nulls_last=True)
         .group_by("startup_id", maintain_order=True)
         .agg(pl.struct(IP_INPUTS).alias("ip"))

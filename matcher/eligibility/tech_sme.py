@@ -119,18 +119,17 @@ def tech_sme_frame(
     counts = ip_counts(ip_assets, as_of)
     # Every input in one pass over the frame: one firm (the API) pays for one query, not thirty.
     counted = ("valid_class_i", "valid_class_ii", "valid_invention_patents", "valid_trademarks")
-    base = startups.select("startup_id").join(counts, on="startup_id", how="left", maintain_order="left").select(
-        pl.col(c).fill_null(0).cast(pl.Int64) for c in counted)
-    class_i, class_ii = (base[c].to_numpy() for c in counted[:2])
     amounts = ("rd_expense_wan", "revenue_wan", "total_cost_wan", "total_assets_wan")
     schema = startups.schema  # built anew on every access
     routes = {r: pl.col(r).fill_null(False) if schema[r] == pl.Boolean else pl.col(r).fill_null(0) >= 1
               for r in rules.direct_routes}
-    inputs = startups.select(
+    inputs = startups.join(counts, on="startup_id", how="left", maintain_order="left").select(
+        *(pl.col(c).fill_null(0).cast(pl.Int64) for c in counted),
         *(pl.col(c).fill_null(0).cast(pl.Int64) for c in ("employees", "rd_staff", "credit_flags")),
         *(pl.col(c).cast(pl.Float64).fill_null(np.nan) for c in amounts),
         *(expr.alias(f"_route_{r}") for r, expr in routes.items()),
     )
+    class_i, class_ii = (inputs[c].to_numpy() for c in counted[:2])
     employees, rd_staff, credit_flags = (inputs[c].to_numpy() for c in ("employees", "rd_staff", "credit_flags"))
     (rd, _), (revenue, has_revenue), (cost, has_cost), (assets, has_assets) = (
         _units(inputs[c].to_numpy()) for c in amounts)
@@ -180,17 +179,19 @@ def tech_sme_frame(
             **{f"_fail_{code}": mask for code, mask in failed_masks.items()},
             "valid_class_i": class_i,
             "valid_class_ii": class_ii,
-            "valid_invention_patents": base["valid_invention_patents"],
-            "valid_trademarks": base["valid_trademarks"],
+            "valid_invention_patents": inputs["valid_invention_patents"],
+            "valid_trademarks": inputs["valid_trademarks"],
             "tech_staff_ratio": ratio(rd_staff, employees),
             "rd_sales_ratio": ratio(rd, revenue_den),
             "rd_cost_ratio": ratio(rd, cost_den),
         }
-    ).with_columns(
-        pl.concat_list(
-            [pl.when(pl.col(f"_fail_{c}")).then(pl.lit(c)) for c in TECH_SME_CONDITIONS]
-        ).list.drop_nulls().alias("tech_sme_failed")
-    ).drop([f"_fail_{c}" for c in TECH_SME_CONDITIONS])
+    ).with_columns(_FAILED_LIST).drop([f"_fail_{c}" for c in TECH_SME_CONDITIONS])
+
+
+# Built once: constructing polars expressions costs more than running them on one row.
+_FAILED_LIST = pl.concat_list(
+    [pl.when(pl.col(f"_fail_{c}")).then(pl.lit(c)) for c in TECH_SME_CONDITIONS]
+).list.drop_nulls().alias("tech_sme_failed")
 
 
 def _gt(units: IntArray, limit: Fraction) -> npt.NDArray[np.bool_]:

@@ -61,8 +61,9 @@ INVESTOR_SCALARS: tuple[str, ...] = (
     "log_n_positive", "log_n_positive_recent", "log_n_interactions", "log_n_interactions_recent", "positive_rate",
     "days_since_last", "log_decayed_engagement",
 )
-# Half-life of an engagement in the recency-weighted popularity: an investment two years old counts a quarter.
-DECAY_HALF_LIFE_DAYS = 365.0
+# Half-life of an engagement in the recency-weighted popularity: funding markets turn over fast (the tuned
+# recent-popularity peer picks 180 days on the India data and on the sample), so a year-old deal counts a quarter.
+DECAY_HALF_LIFE_DAYS = 180.0
 _KIND_CODE: dict[str, float] = {k.value: float(i) for i, k in enumerate(InvestorKind)}
 _N_STAGES = len(STAGE_ORDER)
 _DENSE_CHUNK = 512  # startups per dense text/co-investment block: bounds memory at 512 × investors

@@ -62,7 +62,7 @@ def _recent_popularity(model: PairRecommender, inv_rows: IntArray) -> FloatArray
 
 
 class RecentPopularityRecommender(PairRecommender):
-    """Investors most engaged lately: each past engagement counts half as much every year before the date.
+    """Investors most engaged lately: each past engagement counts half as much every 180 days before the date.
     All-time popularity breaks ties (an investor quiet for years is still ahead of one never seen)."""
 
     name = "recent_popularity"

@@ -58,7 +58,8 @@ BOOSTED_CONFIGS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("boosted, no declared preferences", {"families": ("learned", "text", "popularity", "cofinance", "startup")}),
     ("boosted, larger trees", {"max_leaf_nodes": 31, "min_samples_leaf": 40}),
 )
-BLENDS: tuple[float, ...] = (0.6, 0.3, 0.0)  # weight of recency-weighted popularity; larger = simpler
+# Weight of recency-weighted popularity blended in; a blend adds a part to its base, so it counts as more complex.
+BLENDS: tuple[float, ...] = (0.0, 0.3, 0.6)
 SEGMENTS: tuple[str, ...] = ("cold", "warm")
 _PAIRS_PER_CHUNK = 500_000
 _RECENT: tuple[str, tuple[tuple[str, Any], ...]] = ("recent_popularity", ())
@@ -103,13 +104,18 @@ class Candidate:
         return self.model, tuple(sorted(self.params.items()))
 
     def fitted(self, data: DataSet, as_of: date, cache: FeaturizerCache,
-               bases: dict[tuple[str, tuple[tuple[str, Any], ...]], PairRecommender]) -> PairRecommender:
+               bases: dict[tuple[str, tuple[tuple[str, Any], ...]], PairRecommender],
+               window_startups: int | None = None) -> PairRecommender:
         """This configuration fitted before ``as_of``, reusing (and adding to) ``bases``, the fitted base
-        models by ``base_key``: blends of one base cost one fit. Calibrated like any model."""
+        models by ``base_key``: blends of one base cost one fit. Calibrated like any model.
+        ``window_startups`` caps the startups per training window of boosted trees (validation fits)."""
         for key in (self.base_key, _RECENT):
             if key not in bases:
-                cls = _SIMPLE.get(key[0], BoostedRecommender)
-                bases[key] = cls(**dict(key[1])).fit(data, as_of, cache=cache)
+                if key[0] in _SIMPLE:
+                    bases[key] = _SIMPLE[key[0]]().fit(data, as_of, cache=cache)
+                else:
+                    budget = {} if window_startups is None else {"max_window_startups": window_startups}
+                    bases[key] = BoostedRecommender(**{**dict(key[1]), **budget}).fit(data, as_of, cache=cache)
         if self.blend == 0:
             return bases[self.base_key]
         blend = Blend(bases[self.base_key], bases[_RECENT], self.blend)
@@ -211,7 +217,7 @@ class _GridMemo:
 
 
 def _validate(data: DataSet, cutoff: date, cands: list[Candidate], *, k: int, seed: int,
-              cache: FeaturizerCache, max_targets: int) -> _Validation:
+              cache: FeaturizerCache, max_targets: int, window_startups: int) -> _Validation:
     truth = relevant_pairs(data, cutoff)
     targets = truth["startup_id"].unique().sort()
     if len(targets) > max_targets:
@@ -219,7 +225,7 @@ def _validate(data: DataSet, cutoff: date, cands: list[Candidate], *, k: int, se
         targets = targets.sample(max_targets, seed=seed).sort()
         truth = truth.filter(pl.col("startup_id").is_in(targets.implode()))
     bases: dict[tuple[str, tuple[tuple[str, Any], ...]], PairRecommender] = {}
-    models = {c.label: c.fitted(data, cutoff, cache, bases) for c in cands}
+    models = {c.label: c.fitted(data, cutoff, cache, bases, window_startups) for c in cands}
     any_model = next(iter(models.values()))
     f = any_model.featurizer_
     block = any_model._block(data, targets.to_list(), "targets")
@@ -276,7 +282,8 @@ def kind_rates(parts: list[tuple[SegmentedRecommender, _Validation]]) -> dict[st
     list; but an investor at its kind's 99th percentile and a bank at its own need not be equally likely
     to engage. Counting, per kind and score bin, the validation pairs that did turns the percentile into an
     engagement rate (shrunk, where a kind has few pairs in a bin, towards the pooled rate scaled by the
-    kind's overall ratio of observed to expected engagements; non-decreasing), on which the kinds compete. Returns bin centres and rates per kind; empty without positives."""
+    kind's overall ratio of observed to expected engagements; non-decreasing), on which the kinds compete.
+    Returns bin centres and rates per kind; empty without positives."""
     n_bins = len(_RATE_EDGES) - 1
     counts: dict[str, NDArray[np.float64]] = {}
     hits: dict[str, NDArray[np.float64]] = {}
@@ -331,11 +338,14 @@ _TABLE_SCHEMA = {"segment": pl.Utf8, "candidate": pl.Utf8, "targets": pl.Int64, 
 
 
 def tune(data: DataSet, as_of: date, *, k: int = 20, min_targets: int = 15, enough_targets: int = 1000,
-         max_targets: int = 3000, seed: int = 0, cache: FeaturizerCache | None = None) -> TuningResult:
+         max_targets: int = 1500, window_startups: int = 1500, seed: int = 0,
+         cache: FeaturizerCache | None = None) -> TuningResult:
     """Choose a configuration per segment (cold, warm) on validation periods before ``as_of``.
 
     A second, earlier validation fold (rolling origin) is added while the first holds fewer than
-    ``enough_targets`` startups: small markets need every startup they have to tell candidates apart."""
+    ``enough_targets`` startups: small markets need every startup they have to tell candidates apart.
+    Big markets are tuned on samples — at most ``max_targets`` validation startups per fold and
+    ``window_startups`` per training window of the candidates' trees — and the choice refitted in full."""
     data = _restrict(data, as_of)
     cache = cache if cache is not None else FeaturizerCache(data)
     cands = candidates(data)
@@ -363,8 +373,8 @@ def tune(data: DataSet, as_of: date, *, k: int = 20, min_targets: int = 15, enou
     if n_targets == 0:
         return fallback(cutoffs, "no startup engaged an investor in the validation periods")
     tried = cands if n_targets >= min_targets else simple_only
-    parts = [_validate(fold, cutoff, tried, k=k, seed=seed, cache=cache, max_targets=max_targets)
-             for cutoff, fold in folds]
+    parts = [_validate(fold, cutoff, tried, k=k, seed=seed, cache=cache, max_targets=max_targets,
+                       window_startups=window_startups) for cutoff, fold in folds]
     ndcg = {c.label: np.concatenate([p.ndcg[c.label] for p in parts]) for c in tried}
     cold = np.concatenate([p.cold for p in parts])
     rows: list[dict[str, Any]] = []
@@ -443,19 +453,21 @@ class LearnedRecommender(SegmentedRecommender):
 
     name = "learned"
 
-    def __init__(self, *, k: int = 20, min_targets: int = 15, enough_targets: int = 1000, max_targets: int = 3000,
-                 seed: int = 0, max_text_features: int = 10000) -> None:
+    def __init__(self, *, k: int = 20, min_targets: int = 15, enough_targets: int = 1000, max_targets: int = 1500,
+                 window_startups: int = 1500, seed: int = 0, max_text_features: int = 10000) -> None:
         super().__init__(max_text_features=max_text_features)
         self.k = k
         self.min_targets = min_targets
         self.enough_targets = enough_targets
         self.max_targets = max_targets
+        self.window_startups = window_startups
         self.seed = seed
 
     def _fit_model(self, data: DataSet, as_of: date, cache: FeaturizerCache) -> None:
         data = _restrict(data, as_of)
         result = tune(data, as_of, k=self.k, min_targets=self.min_targets, enough_targets=self.enough_targets,
-                      max_targets=self.max_targets, seed=self.seed, cache=cache)
+                      max_targets=self.max_targets, window_startups=self.window_startups, seed=self.seed,
+                      cache=cache)
         self.cutoffs_ = [c.isoformat() for c in result.cutoffs]
         self.tuning_table_ = result.table.to_dicts()  # plain rows: skops files hold no polars frames
         self.tuning_note_ = result.note
