@@ -23,6 +23,7 @@ from api.controllers.events import EventController, JobController
 from api.controllers.health import health_check
 from api.controllers.investors import BankController, InvestorController, ProductController
 from api.controllers.keys import KeyController
+from api.controllers.models import ModelController
 from api.controllers.participants import (
     EventWishesController,
     MeController,
@@ -102,6 +103,7 @@ def create_app(settings: Settings) -> Litestar:
             OutcomeController,
             ResultsController,
             EventResultsController,
+            ModelController,
             *console_routes(settings),
         ],
         template_config=template_config(),

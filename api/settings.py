@@ -57,6 +57,13 @@ class Settings:
     job_threads: int = 1
     # A running job whose worker sent no heartbeat for this long is retried (or failed after two tries).
     job_lease_seconds: float = 30.0
+    # A retrained ranker replaces the serving one unless its NDCG@10 on the newest outcomes (the newest
+    # share of the interactions) is lower by more than this (matcher.ranking.champion explains the value).
+    retrain_tolerance: float = 0.02
+    retrain_holdout_share: float = 0.2
+    # Recorded outcomes start one retrain this many seconds after the first of a burst; outcomes recorded
+    # meanwhile are in it (one job per burst).
+    retrain_debounce_seconds: float = 30.0
     # Who the handouts' calendar entries name as ORGANIZER (None: the library's default, see
     # matcher.scheduling.Organiser), and the venue of events that name none.
     organiser_name: str | None = None
@@ -107,6 +114,9 @@ class Settings:
             registration_rate_per_minute=_int(env, "ROADSHOW_REGISTRATIONS_PER_MINUTE", 20),
             key_rate_per_minute=_int(env, "ROADSHOW_KEY_REQUESTS_PER_MINUTE", 6_000),
             job_lease_seconds=float(_int(env, "ROADSHOW_JOB_LEASE_SECONDS", 30)),
+            retrain_tolerance=_fraction(env, "ROADSHOW_RETRAIN_TOLERANCE", 0.02),
+            retrain_holdout_share=_fraction(env, "ROADSHOW_RETRAIN_HOLDOUT_SHARE", 0.2),
+            retrain_debounce_seconds=float(_int(env, "ROADSHOW_RETRAIN_DEBOUNCE_SECONDS", 30)),
             embedded_worker=env.get("ROADSHOW_EMBEDDED_WORKER", "1").strip().lower() not in ("0", "false", "no"),
             organiser_name=env.get("ROADSHOW_ORGANISER_NAME") or None,
             organiser_email=env.get("ROADSHOW_ORGANISER_EMAIL") or None,
@@ -154,3 +164,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
 def default_database_url(data_dir: Path) -> str:
     """The embedded default: one SQLite file under the data directory."""
     return f"sqlite+aiosqlite:///{(data_dir / 'roadshow.db').resolve()}"
+
+
+def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidInputError(f"{name} must be a number, not {raw!r}", field=name) from None
+    if not 0.0 <= value < 1.0:
+        raise InvalidInputError(f"{name} must be at least 0 and below 1, not {value}", field=name)
+    return value

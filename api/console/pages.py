@@ -49,6 +49,7 @@ NAV: list[NavItem] = [
     NavItem("/console/investors", "investors", frozenset(STAFF)),
     NavItem("/console/events", "events", frozenset(STAFF)),
     NavItem("/console/results", "results_page", frozenset(STAFF)),
+    NavItem("/console/models", "models", frozenset(STAFF)),
     NavItem("/console/bank", "bank_desk", frozenset({Role.BANK})),
     NavItem("/console/me", "my_roadshows", frozenset({Role.STARTUP, Role.INVESTOR})),
 ]

@@ -20,7 +20,7 @@ from api.schemas.investors import InvestorUpdate, ProductUpdate
 from api.schemas.participants import AnswerPut, OutcomeCreate, WishesPut, WishLimitsPut
 from api.services import events, investors, outcomes, participants
 from api.services.keys import Principal, Role
-from api.state import Db
+from api.state import Db, Service
 from matcher.domain import Stage
 from matcher.errors import ConflictError, InvalidInputError
 from matcher.outcomes import ABSENT, MEETING_OUTCOMES
@@ -196,14 +196,15 @@ def outcome_body(form: Any, startup_id: str, investor_id: str) -> OutcomeCreate:
 
 @post("/console/me/events/{event_id:str}/outcomes", include_in_schema=False)
 async def my_outcome(
-    request: Request[Any, Any, Any], event_id: EntityId, db: Db, viewer: Viewer
+    request: Request[Any, Any, Any], event_id: EntityId, db: Db, service: Service, viewer: Viewer
 ) -> Template | Redirect:
     who = need(viewer, *PARTICIPANT_ROLES)
     form = await request.form()
     me, other = who.participant_id or "", _text(form, "counterpart_id")
     pair = (me, other) if who.role is Role.STARTUP else (other, me)
     try:
-        await outcomes.record(db, principal=who, event_id=event_id, items=[outcome_body(form, *pair)])
+        await outcomes.record(db, principal=who, event_id=event_id, items=[outcome_body(form, *pair)],
+                              retrain=(service.queue, service.settings))
     except FormError as exc:
         return await _event_page(request, db, who, event_id, errors=field_errors(exc), error_pair=other)
     return redirect(f"/console/me/events/{event_id}?saved=outcome")
@@ -252,13 +253,14 @@ async def wish_limits(
 
 @post("/console/events/{event_id:str}/outcomes", include_in_schema=False)
 async def organiser_outcome(
-    request: Request[Any, Any, Any], event_id: EntityId, db: Db, viewer: Viewer
+    request: Request[Any, Any, Any], event_id: EntityId, db: Db, service: Service, viewer: Viewer
 ) -> Template | Redirect:
     who = need(viewer, *STAFF)
     form = await request.form()
     try:
         body = outcome_body(form, _text(form, "startup_id"), _text(form, "investor_id"))
-        await outcomes.record(db, principal=who, event_id=event_id, items=[body])
+        await outcomes.record(db, principal=who, event_id=event_id, items=[body],
+                              retrain=(service.queue, service.settings))
     except FormError as exc:
         return await _organiser_page(request, db, who, event_id, errors=field_errors(exc))
     return redirect(f"/console/events/{event_id}/participation")

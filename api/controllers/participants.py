@@ -128,6 +128,7 @@ class OutcomeController(Controller):
             event_id=event_id,
             items=[data],
             idempotent=idempotent_request(request, service, idempotency_key, data),
+            retrain=(service.queue, service.settings),
         )
         if isinstance(result, Replay):
             return Response(result.body, status_code=result.status_code)
@@ -152,6 +153,7 @@ class OutcomeController(Controller):
             items=data.items,
             batch=True,
             idempotent=idempotent_request(request, service, idempotency_key, data),
+            retrain=(service.queue, service.settings),
         )
         if isinstance(result, Replay):
             return Response(result.body, status_code=result.status_code)

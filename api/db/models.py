@@ -408,7 +408,8 @@ class IdempotencyRecord(Base):
 
 
 class ModelVersion(Base):
-    """The model registry: the API serves the newest active row."""
+    """The model registry (``api.services.registry``): one row is ``active`` (the champion the API serves);
+    every version keeps its evaluation against the champion it challenged."""
 
     __tablename__ = "model_versions"
 
@@ -419,3 +420,13 @@ class ModelVersion(Base):
     trained_as_of: Mapped[date] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # first, activated, rejected, forced or pinned (matcher.ranking.champion.Verdict), with its numbers.
+    decision: Mapped[str | None] = mapped_column(String(16))
+    evaluation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # What it learned from: interactions, the latest outcome's date, the loan book's hash.
+    training: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The version it replaced when it was activated: what a rollback goes back to.
+    replaced_version: Mapped[int | None] = mapped_column(Integer)
+    # Pinned by an organiser: retrains are evaluated and kept, but do not replace it.
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)

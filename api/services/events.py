@@ -303,7 +303,7 @@ async def _store(
     )
 
 
-def _job_read(job: ScheduleJob) -> JobRead:
+def job_read(job: ScheduleJob) -> JobRead:
     return JobRead(
         job_id=job.job_id,
         event_id=job.event_id or "",
@@ -359,7 +359,7 @@ async def run(
             return ScheduleOutcome(event_id=event_id, summary=job.result)
         if job.status == "failed" and job.error is not None:
             raise StoredProblem(job.error)
-    return ScheduleOutcome(event_id=event_id, job=_job_read(job))
+    return ScheduleOutcome(event_id=event_id, job=job_read(job))
 
 
 async def get_job(session: AsyncSession, *, job_id: str) -> JobRead:
@@ -367,7 +367,7 @@ async def get_job(session: AsyncSession, *, job_id: str) -> JobRead:
         job = await session.get(ScheduleJob, job_id)
         if job is None:
             raise NotFoundError(f"no job with id {job_id}")
-        return _job_read(job)
+        return job_read(job)
 
 
 async def latest_job(session: AsyncSession, *, event_id: str) -> JobRead | None:
@@ -376,7 +376,7 @@ async def latest_job(session: AsyncSession, *, event_id: str) -> JobRead | None:
         job = await session.scalar(
             select(ScheduleJob).where(ScheduleJob.event_id == event_id).order_by(ScheduleJob.created_at.desc())
         )
-        return _job_read(job) if job is not None else None
+        return job_read(job) if job is not None else None
 
 
 # --- reading the schedule -------------------------------------------------------------------------

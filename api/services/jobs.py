@@ -55,6 +55,7 @@ logger = logging.getLogger("api.jobs")
 KINDS: dict[str, str] = {
     "schedule": "api.services.events:run_solve_job",
     "reschedule": "api.services.events:run_solve_job",
+    "retrain": "api.services.training:run_retrain_job",
 }
 MAX_ATTEMPTS = 2
 # Beats per lease: a job is declared lost only after this many missed heartbeats.
@@ -170,8 +171,12 @@ class JobQueue:
         self._all_runtimes: list[WorkerRuntime] = []
         self._lock = threading.Lock()
 
-    def enqueue(self, job_id: str) -> None:
-        self._task(job_id)
+    def enqueue(self, job_id: str, *, delay: float | None = None) -> None:
+        """Put the job on the queue, to run at once or after ``delay`` seconds (huey's schedule)."""
+        if delay:
+            self._task.schedule(args=(job_id,), delay=delay)
+        else:
+            self._task(job_id)
 
     # Worker side: a huey task runs in a consumer thread; each thread keeps one event loop and engine.
     def _runtime(self) -> WorkerRuntime:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
@@ -21,10 +22,14 @@ from api.schemas.participants import InteractionRead, OutcomeCreate, OutcomeRead
 from api.services import idempotency
 from api.services.idempotency import IdempotentRequest, Replay
 from api.services.keys import Principal
+from api.settings import Settings
 from matcher.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from matcher.outcomes import SIGNED, OutcomeReport, check_report, current_outcomes, meeting_interactions
 from matcher.scheduling import EventProblem, parse_event
 from matcher.scheduling.handout import DEFAULT_TZ
+
+if TYPE_CHECKING:
+    from api.services.jobs import JobQueue
 
 Pair = tuple[str, str]
 
@@ -186,9 +191,11 @@ async def record(
     items: Sequence[OutcomeCreate],
     batch: bool = False,
     idempotent: IdempotentRequest | None = None,
+    retrain: tuple[JobQueue, Settings] | None = None,
 ) -> list[OutcomeRead] | Replay:
     """Record reports (all or none, in one transaction); errors name the field (``items[k].…`` in a
-    batch). With ``idempotent``, a retry of the same request replays the first response."""
+    batch). With ``idempotent``, a retry of the same request replays the first response. With
+    ``retrain`` (the queue and settings), new outcomes start the burst's one retrain (``registry``)."""
     async with session.begin():
         if idempotent is not None and (replay := await idempotency.recall(session, idempotent)) is not None:
             return replay
@@ -225,6 +232,10 @@ async def record(
         ]
         if idempotent is not None:
             await idempotency.remember(session, idempotent, 201, result[0] if not batch else result)
+    if retrain is not None:
+        from api.services.registry import outcomes_recorded  # the registry imports the job queue and training
+
+        await outcomes_recorded(session, *retrain)
     return result
 
 

@@ -1,29 +1,66 @@
-"""Fit the ranking and eligibility models on the database and register them as a new version."""
+"""Fit the ranking and eligibility models on the database, judge the new ranking model against the one
+serving (``matcher.ranking.champion``) and register it as a new version, activated only when it is not
+worse (or when forced). ``roadshow train``, ``POST /api/models/train`` and the retrain that follows
+recorded outcomes (a job on the queue, ``run_retrain_job``) all come here.
+
+The fitting runs in a process of its own: a retrain on a large world is tens of seconds of CPU, and in
+the embedded setup the job worker shares its process (and its GIL) with the API.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import multiprocessing
 import secrets
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import polars as pl
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.models import ModelVersion
+from api.db.models import ModelVersion, utcnow
 from api.services.frames import load_dataset
 from matcher.eligibility import default_policy, train_pd_model
 from matcher.errors import NotFittedError
 from matcher.io import DataSet
-from matcher.ranking import get_model
+from matcher.ranking import MODELS, get_model
+from matcher.ranking.champion import DEFAULT_HOLDOUT_SHARE, DEFAULT_TOLERANCE, Champion, Verdict, challenge
+
+if TYPE_CHECKING:
+    from api.services.jobs import JobContext
 
 
-def _fit_and_save(data: DataSet, as_of: date, ranking_model: str, target: Path) -> tuple[Path, Path | None]:
-    """Blocking work (run in a thread): fit both models and write them as skops files under ``target``."""
-    target.mkdir(parents=True, exist_ok=True)
-    ranking = get_model(ranking_model).fit(data, as_of)
-    ranking_path = target / "ranking.skops"
-    ranking.save(ranking_path)
-    return ranking_path, _fit_eligibility(data, as_of, target)
+@dataclass(frozen=True, slots=True)
+class ChampionFile:
+    """What the child process needs to know of the serving version (picklable)."""
+
+    version: int
+    pinned: bool
+    trained_as_of: date
+    ranking_model: str
+    ranking_path: str
+    eligibility_path: str | None
+    loans_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Fitted:
+    ranking_path: Path
+    eligibility_path: Path | None
+    verdict: Verdict
+    training: dict[str, Any]
+
+
+def loans_hash(data: DataSet) -> str:
+    """A fingerprint of the loan book: the default-risk model is refitted only when it changed."""
+    frame = data.loans.sort("loan_id") if "loan_id" in data.loans.columns else data.loans
+    return hashlib.sha256(frame.write_csv().encode()).hexdigest()[:16]
 
 
 def _fit_eligibility(data: DataSet, as_of: date, target: Path) -> Path | None:
@@ -35,22 +72,125 @@ def _fit_eligibility(data: DataSet, as_of: date, target: Path) -> Path | None:
     return model.save(target / "eligibility.skops")
 
 
+def fit_and_judge(data: DataSet, as_of: date, ranking_model: str, target: Path, *, champion: ChampionFile | None,
+                  force: bool, tolerance: float, share: float) -> Fitted:
+    """Blocking work (run in a child process): the challenger, its verdict, both models saved under ``target``."""
+    target.mkdir(parents=True, exist_ok=True)
+    judged: Champion | None = None
+    if champion is not None:
+        recipe = MODELS[champion.ranking_model]
+        judged = Champion(champion.version, champion.pinned, champion.trained_as_of,
+                          make=lambda: get_model(champion.ranking_model),
+                          load=lambda: recipe.load(Path(champion.ranking_path)))
+    ranking, verdict = challenge(
+        data, as_of, lambda: get_model(ranking_model), judged, force=force, tolerance=tolerance, share=share,
+        same_recipe=champion is not None and champion.ranking_model == ranking_model,
+    )
+    ranking_path = target / "ranking.skops"
+    ranking.save(ranking_path)
+    book = loans_hash(data)
+    if champion is not None and champion.loans_hash == book and champion.eligibility_path:
+        eligibility_path: Path | None = Path(champion.eligibility_path)  # the same loans: the same model
+    else:
+        eligibility_path = _fit_eligibility(data, as_of, target)
+    last = data.interactions.filter(pl.col("occurred_on") < as_of)["occurred_on"].max()
+    training = {
+        "interactions": data.interactions.filter(pl.col("occurred_on") < as_of).height,
+        "last_outcome_on": last.isoformat() if isinstance(last, date) else None,
+        "loans_hash": book,
+    }
+    return Fitted(ranking_path, eligibility_path, verdict, training)
+
+
+def _in_child(work: partial[Fitted]) -> Fitted:
+    """Run ``work`` in a child process and wait for it (blocking: called in a thread, never on the loop).
+
+    spawn: a fresh interpreter, never a fork of a process holding an event loop, threads and connections."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(work).result()
+
+
+async def _champion(session: AsyncSession) -> ModelVersion | None:
+    return await session.scalar(select(ModelVersion).where(ModelVersion.active.is_(True))
+                                .order_by(ModelVersion.version.desc()))
+
+
 async def train(
-    session: AsyncSession, *, model_dir: Path, as_of: date | None = None, ranking_model: str = "learned"
+    session: AsyncSession,
+    *,
+    model_dir: Path,
+    as_of: date | None = None,
+    ranking_model: str = "learned",
+    force: bool = False,
+    tolerance: float = DEFAULT_TOLERANCE,
+    holdout_share: float = DEFAULT_HOLDOUT_SHARE,
 ) -> ModelVersion:
-    """Fit on everything in the database up to ``as_of`` (default today) and register a new version."""
+    """Fit on everything in the database before ``as_of`` (default today), judge it against the serving
+    version and register it; it serves only when the verdict says so (``row.active``)."""
     as_of = as_of or datetime.now(UTC).date()
+    get_model(ranking_model)  # an unknown name is refused before any work
     async with session.begin():
         data = await load_dataset(session)
+        current = await _champion(session)
+        champion = None if current is None else ChampionFile(
+            current.version, current.pinned, current.trained_as_of, current.ranking_model, current.ranking_path,
+            current.eligibility_path, (current.training or {}).get("loans_hash"))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    target = model_dir / f"{stamp}-{secrets.token_hex(3)}"
-    ranking_path, eligibility_path = await asyncio.to_thread(_fit_and_save, data, as_of, ranking_model, target)
+    target = (model_dir / f"{stamp}-{secrets.token_hex(3)}").resolve()
+    work = partial(fit_and_judge, data, as_of, ranking_model, target, champion=champion, force=force,
+                   tolerance=tolerance, share=holdout_share)
+    fitted = await asyncio.to_thread(_in_child, work)
+    verdict = fitted.verdict
     async with session.begin():
         row = ModelVersion(
             ranking_model=ranking_model,
-            ranking_path=str(ranking_path.resolve()),
-            eligibility_path=str(eligibility_path.resolve()) if eligibility_path else None,
+            ranking_path=str(fitted.ranking_path),
+            eligibility_path=str(fitted.eligibility_path) if fitted.eligibility_path else None,
             trained_as_of=as_of,
+            active=False,
+            decision=verdict.decision,
+            evaluation=verdict.to_dict(),
+            training=fitted.training,
+            pinned=False,
         )
         session.add(row)
+        await session.flush()
+        if verdict.activate:
+            await activate_row(session, row)
     return row
+
+
+async def activate_row(session: AsyncSession, row: ModelVersion, *, remember_replaced: bool = True) -> None:
+    """Make ``row`` the one version served (inside the caller's transaction); others stop serving.
+
+    ``remember_replaced`` records the version it replaces, which a rollback goes back to; a rollback
+    itself keeps the restored version's own record, so rollbacks walk back through the history."""
+    current = await _champion(session)
+    if current is not None and current.version == row.version:
+        return
+    if remember_replaced:
+        row.replaced_version = current.version if current is not None else None
+    await session.execute(update(ModelVersion).where(ModelVersion.version != row.version)
+                          .values(active=False, pinned=False))
+    row.active, row.activated_at = True, utcnow()
+
+
+async def run_retrain_job(context: JobContext) -> dict[str, Any]:
+    """The queue's retrain job (``api.services.jobs`` kind ``retrain``)."""
+    from api.services.registry import release_lock  # imports this module: a top-level import would be circular
+
+    params = context.params
+    async with context.sessions() as session:
+        await release_lock(session, context.job_id)
+    context.report("fitting", model=params.get("ranking_model", "learned"))
+    async with context.sessions() as session:
+        row = await train(
+            session,
+            model_dir=context.settings.model_dir,
+            ranking_model=str(params.get("ranking_model", "learned")),
+            force=bool(params.get("force", False)),
+            tolerance=context.settings.retrain_tolerance,
+            holdout_share=context.settings.retrain_holdout_share,
+        )
+        return {"version": row.version, "decision": row.decision, "active": row.active,
+                "evaluation": row.evaluation}

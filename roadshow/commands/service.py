@@ -1,5 +1,5 @@
-"""Service commands: ``serve``, ``worker``, ``import``, ``export``, ``train``, ``keys create|revoke`` and
-``db upgrade``.
+"""Service commands: ``serve``, ``worker``, ``import``, ``export``, ``train``, ``keys create|revoke``,
+``models list|pin|unpin|rollback`` and ``db upgrade``.
 
 Each honours ``DATABASE_URL`` (default: a SQLite file under ``ROADSHOW_DATA_DIR``) through
 ``api.settings.Settings.from_env()``, read when the command runs, never at import. The service layer
@@ -28,6 +28,7 @@ T = TypeVar("T")
 
 keys_app = typer.Typer(help="Create and revoke API keys (printed once, stored only as hashes).", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
+models_app = typer.Typer(help="The model registry: list versions, pin one, unpin, roll back.", no_args_is_help=True)
 
 
 def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -117,16 +118,21 @@ def export_data(
     console.print("wrote " + ", ".join(p.name for p in written) + f" to {out}", highlight=False)
 
 
-def _train(settings: Settings, as_of: date | None, model: str) -> None:
+def _train(settings: Settings, as_of: date | None, model: str, force: bool = False) -> None:
     from api.services.training import train as train_models
 
     with progress(f"training: reading the database, fitting the {model} ranking and default-risk models"):
-        row = _run(settings,
-                   lambda s: train_models(s, model_dir=settings.model_dir, as_of=as_of, ranking_model=model))
+        row = _run(settings, lambda s: train_models(
+            s, model_dir=settings.model_dir, as_of=as_of, ranking_model=model, force=force,
+            tolerance=settings.retrain_tolerance, holdout_share=settings.retrain_holdout_share))
     pd_model = "trained on the loan book" if row.eligibility_path else "documented prior (too few loans)"
+    reason = (row.evaluation or {}).get("reason", "")
+    serving = ("activated: running servers switch to it within seconds" if row.active
+               else "kept, not activated (the serving version stays)")
     console.print(
         f"registered model version {row.version}: ranking {row.ranking_model} as of {row.trained_as_of}, "
-        f"default-risk model {pd_model}; running servers switch to it within seconds"
+        f"default-risk model {pd_model}; {row.decision}: {reason}; {serving}",
+        highlight=False, soft_wrap=True,
     )
 
 
@@ -135,12 +141,69 @@ def train(
         str | None, typer.Option("--as-of", help="Fit on history before this date (default today).")
     ] = None,
     model: Annotated[RankingModel, typer.Option(help="The ranking model: learned or a baseline.")] = "learned",
+    force: Annotated[
+        bool, typer.Option("--force", help="Activate the new version even if it is worse than the serving one.")
+    ] = False,
 ) -> None:
-    """Fit the ranking and eligibility models on the database and register a new model version."""
+    """Fit the ranking and eligibility models on the database and register a new model version.
+
+    The new ranking model is judged against the serving one on the newest outcomes and activated only if
+    its NDCG@10 is not lower by more than ROADSHOW_RETRAIN_TOLERANCE (0.02), unless --force."""
     settings = _settings()
     with user_errors():
         _upgrade(settings)
-        _train(settings, parse_date(as_of, "--as-of"), model)
+        _train(settings, parse_date(as_of, "--as-of"), model, force)
+
+
+def _print_version(row: Any) -> None:
+    evaluation = row.evaluation or {}
+    challenger = evaluation.get("challenger") or {}
+    ndcg = f"NDCG@{evaluation.get('k', 10)} {challenger['ndcg']:.4f}" if challenger else "not evaluated"
+    flags = " ".join(f for f, on in (("serving", row.active), ("pinned", row.pinned)) if on)
+    console.print(f"{row.version:>4}  {row.ranking_model:<18} as of {row.trained_as_of}  {row.decision or '—':<9}  "
+                  f"{ndcg}  {flags}", highlight=False, soft_wrap=True)
+
+
+def list_models() -> None:
+    """Every model version, newest first: its decision, its NDCG on the newest outcomes, which one serves."""
+    from api.services.registry import list_versions
+
+    settings = _settings()
+    with user_errors():
+        _upgrade(settings)
+        rows = _run(settings, list_versions)
+    for row in rows:
+        _print_version(row)
+
+
+def pin_model(version: Annotated[int, typer.Argument(min=1, help="The version to serve and keep.")]) -> None:
+    """Serve this version and keep it: retrains are still evaluated and kept, but do not replace it."""
+    from api.services.registry import pin
+
+    settings = _settings()
+    with user_errors():
+        row = _run(settings, lambda s: pin(s, version))
+    console.print(f"version {row.version} serves and is pinned; running servers switch within seconds")
+
+
+def unpin_model() -> None:
+    """Let retrains replace the serving version again when they are not worse."""
+    from api.services.registry import unpin
+
+    settings = _settings()
+    with user_errors():
+        row = _run(settings, unpin)
+    console.print(f"version {row.version} serves, unpinned")
+
+
+def rollback_model() -> None:
+    """Serve again the version the serving one replaced (pinned, so the next retrain does not undo it)."""
+    from api.services.registry import rollback
+
+    settings = _settings()
+    with user_errors():
+        row = _run(settings, rollback)
+    console.print(f"rolled back: version {row.version} serves again, pinned; running servers switch within seconds")
 
 
 def create_key(
@@ -335,5 +398,10 @@ def register(app: typer.Typer) -> None:
     keys_app.command("create")(create_key)
     keys_app.command("revoke")(revoke_key)
     db_app.command("upgrade")(upgrade_db)
+    models_app.command("list")(list_models)
+    models_app.command("pin")(pin_model)
+    models_app.command("unpin")(unpin_model)
+    models_app.command("rollback")(rollback_model)
     app.add_typer(keys_app, name="keys")
     app.add_typer(db_app, name="db")
+    app.add_typer(models_app, name="models")

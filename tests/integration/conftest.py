@@ -115,8 +115,9 @@ class Api:
     def train(self, ranking_model: str = "declared") -> int:
         async def work() -> int:
             async with self.state.sessions() as session:
+                # Set-up registers the version and serves it (force), whatever its evaluation says.
                 row = await training.train(
-                    session, model_dir=self.state.settings.model_dir, ranking_model=ranking_model
+                    session, model_dir=self.state.settings.model_dir, ranking_model=ranking_model, force=True
                 )
             await self.state.models.current(force=True)
             return row.version

@@ -14,7 +14,7 @@ import pytest
 
 from api.services.keys import Role
 from tests.factories import service_event, service_world
-from tests.integration.conftest import Api
+from tests.integration.conftest import Api, wait_for_queue
 from tests.integration.test_api_startups import _register
 
 ROLES = ("admin", "organiser", "bank", "self", "other_startup", "investor", "other_investor")
@@ -87,6 +87,11 @@ ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
      {"items": [{"startup_id": "S_robotics_0", "investor_id": "I_robot", "outcome": "held"}]}, INVESTOR),
     ("GET", f"{EVENT}/outcomes", None, PARTICIPANTS),
     ("GET", "/api/results", None, STAFF),
+    ("GET", "/api/models", None, STAFF),
+    ("POST", "/api/models/train", {"ranking_model": "declared"}, STAFF),
+    ("POST", "/api/models/999/pin", None, STAFF),
+    ("POST", "/api/models/unpin", None, STAFF),
+    ("POST", "/api/models/rollback", None, STAFF),
     ("GET", "/api/results/2026", None, STAFF),
     ("GET", "/api/events/2026-12-lotus-01/results?format=xlsx", None, STAFF),
     ("GET", "/health", None, ALL),
@@ -178,3 +183,4 @@ def test_every_endpoint_with_every_role(keyed: tuple[Api, str, dict[str, dict[st
     # Registration is the one open write.
     assert api.client.post("/api/startups", json={"name": "匿名注册"}).status_code == 201
     assert len(outcomes) == len(ENDPOINTS) * len(ROLES)
+    wait_for_queue(api, seconds=120)  # the retrain the matrix asked for ends with the test, not after it

@@ -1,0 +1,64 @@
+"""Champion and challenger on the same temporal hold-out (matcher.ranking.champion)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from matcher.ranking import get_model
+from matcher.ranking.base import PairRecommender
+from matcher.ranking.champion import Champion, challenge, holdout_start
+from tests.factories import service_world
+
+AS_OF = date(2026, 12, 2)
+
+
+@pytest.fixture(scope="module")
+def fitted() -> PairRecommender:
+    return get_model("declared").fit(service_world(), AS_OF)
+
+
+def _champion(model: PairRecommender, *, pinned: bool = False, trained_as_of: date = AS_OF,
+              name: str = "declared") -> Champion:
+    return Champion(1, pinned, trained_as_of, make=lambda: get_model(name), load=lambda: model)
+
+
+def test_the_holdout_is_the_newest_outcomes_before_the_date() -> None:
+    data = service_world()
+    start = holdout_start(data, AS_OF, 0.2)
+    assert start is not None
+    days = data.interactions.filter(data.interactions["occurred_on"] < AS_OF)["occurred_on"]
+    assert 0.15 <= (days >= start).mean() <= 0.3  # type: ignore[operator]
+    assert holdout_start(data, date(2023, 1, 1)) is None  # no history before the date: nothing to hold out
+
+
+def test_first_activated_rejected_pinned_and_forced(fitted: PairRecommender) -> None:
+    data = service_world()
+    _, first = challenge(data, AS_OF, lambda: get_model("declared"), None)
+    assert first.decision == "first" and first.activate and first.challenger is not None
+    _, same = challenge(data, AS_OF, lambda: get_model("declared"), _champion(fitted), same_recipe=True)
+    assert same.decision == "activated" and same.champion is not None
+    assert same.challenger == same.champion  # the same recipe before the hold-out: refitted once, the same
+    assert same.champion_refitted  # the champion was fitted after the hold-out began
+    model, worse = challenge(data, AS_OF, lambda: get_model("random"), _champion(fitted))
+    assert worse.decision == "rejected" and not worse.activate and model.name == "random"
+    assert worse.challenger is not None and worse.champion is not None
+    assert worse.challenger.ndcg < worse.champion.ndcg - worse.tolerance
+    _, pinned = challenge(data, AS_OF, lambda: get_model("declared"), _champion(fitted, pinned=True),
+                          same_recipe=True)
+    assert pinned.decision == "pinned" and not pinned.activate
+    _, forced = challenge(data, AS_OF, lambda: get_model("random"), _champion(fitted), force=True)
+    assert forced.decision == "forced" and forced.activate
+    # A tolerance as wide as NDCG itself lets anything through: the margin is what decides.
+    _, lenient = challenge(data, AS_OF, lambda: get_model("random"), _champion(fitted), tolerance=1.0)
+    assert lenient.decision == "activated"
+
+
+def test_a_champion_fitted_before_the_holdout_is_judged_as_it_is() -> None:
+    data = service_world()
+    start = holdout_start(data, AS_OF)
+    assert start is not None
+    old = get_model("declared").fit(data, start)
+    _, verdict = challenge(data, AS_OF, lambda: get_model("declared"), _champion(old, trained_as_of=start))
+    assert not verdict.champion_refitted and verdict.to_dict()["holdout_from"] == start.isoformat()
