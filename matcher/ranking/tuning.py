@@ -184,16 +184,10 @@ def _ndcg_rows(scores: FloatArray, gains: FloatArray, k: int) -> FloatArray:
 
 @dataclass(slots=True)
 class _Validation:
-    """Per-startup validation NDCG of every candidate, which startups were cold at the cut-off, and what
-    the kind calibration needs: the fitted candidates, the startups' block, their gains and seen pairs."""
+    """Per-startup validation NDCG of every candidate, and which startups were cold at the cut-off."""
 
     ndcg: dict[str, np.ndarray]  # candidate label -> per-target NDCG
     cold: np.ndarray
-    data: DataSet
-    models: dict[str, PairRecommender]
-    block: StartupBlock
-    gains: sp.csr_matrix
-    seen: sp.csr_matrix
 
 
 class _GridMemo:
@@ -250,8 +244,7 @@ def _validate(data: DataSet, cutoff: date, cands: list[Candidate], *, k: int, se
             scores = models[c.label]._list_scores(block, rows, items, functools.partial(memo.grid, c))
             ndcg[c.label].append(_ndcg_rows(np.where(np.isnan(scores) | mask, -np.inf, scores), g, k))
     cold = block.fit_row < 0
-    return _Validation({label: np.concatenate(parts) for label, parts in ndcg.items()}, cold, data, models, block,
-                       gains, seen)
+    return _Validation({label: np.concatenate(parts) for label, parts in ndcg.items()}, cold)
 
 
 def choose(scores: dict[str, np.ndarray], cands: list[Candidate]) -> tuple[Candidate, dict[str, float]]:
@@ -269,56 +262,6 @@ def choose(scores: dict[str, np.ndarray], cands: list[Candidate]) -> tuple[Candi
     return chosen, se
 
 
-# Bin edges of calibrated scores (per-kind percentiles) for the engagement rates: fine near the top,
-# where lists are made.
-_RATE_EDGES = 1.0 - np.array([1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001, 0.0005, 0.0002, 0.0])
-_RATE_PRIOR_PAIRS = 50.0  # a kind's rate in a bin is shrunk towards both kinds' rate with this many pairs
-
-
-def kind_rates(parts: list[tuple[SegmentedRecommender, _Validation]]) -> dict[str, tuple[list[float], list[float]]]:
-    """Per kind (investor, bank): how often a pair at each calibrated score engaged in validation.
-
-    The shared calibration puts each kind's scores on its own percentile scale, so neither floods a mixed
-    list; but an investor at its kind's 99th percentile and a bank at its own need not be equally likely
-    to engage. Counting, per kind and score bin, the validation pairs that did turns the percentile into an
-    engagement rate (shrunk, where a kind has few pairs in a bin, towards the pooled rate scaled by the
-    kind's overall ratio of observed to expected engagements; non-decreasing), on which the kinds compete.
-    Returns bin centres and rates per kind; empty without positives."""
-    n_bins = len(_RATE_EDGES) - 1
-    counts: dict[str, NDArray[np.float64]] = {}
-    hits: dict[str, NDArray[np.float64]] = {}
-    for model, val in parts:
-        n_items = len(model.featurizer_.investor_ids_)
-        chunk = max(1, _PAIRS_PER_CHUNK // max(n_items, 1))
-        for start in range(0, len(val.block), chunk):
-            rows = np.arange(start, min(start + chunk, len(val.block)))
-            seen = val.seen[rows].toarray() > 0
-            relevant = val.gains[rows].toarray() > 0
-            for group, members in model._group_rows().items():
-                if len(members) == 0:
-                    continue
-                u = model._calibrate(model._score_grid(val.block, rows, members, per_startup=True), group)
-                ok = np.isfinite(u) & ~seen[:, members]
-                b = np.clip(np.searchsorted(_RATE_EDGES, u[ok], side="right") - 1, 0, n_bins - 1)
-                counts.setdefault(group, np.zeros(n_bins))
-                hits.setdefault(group, np.zeros(n_bins))
-                counts[group] += np.bincount(b, minlength=n_bins)
-                hits[group] += np.bincount(b, weights=relevant[:, members][ok].astype(np.float64), minlength=n_bins)
-    total_hits = sum(h.sum() for h in hits.values())
-    if len(counts) < 2 or total_hits == 0:
-        return {}
-    pooled = sum(hits.values()) / np.maximum(sum(counts.values()), 1)
-    centres = ((_RATE_EDGES[:-1] + _RATE_EDGES[1:]) / 2).tolist()
-    out = {}
-    for group, n in counts.items():
-        # Prior per bin: the pooled rate times the kind's own hits over those the pooled rates expect
-        # (one pseudo-hit each side), so a kind with few pairs in a bin keeps its overall level.
-        ratio = (hits[group].sum() + 1.0) / (float(n @ pooled) + 1.0)
-        rate = (hits[group] + _RATE_PRIOR_PAIRS * pooled * ratio) / (n + _RATE_PRIOR_PAIRS)
-        out[group] = (centres, np.maximum.accumulate(rate).tolist())
-    return out
-
-
 @dataclass(slots=True)
 class TuningResult:
     """What the tuning chose and why: ``table`` has one row per (segment, candidate): validation
@@ -330,7 +273,6 @@ class TuningResult:
     chosen: dict[str, Candidate]
     table: pl.DataFrame
     note: str
-    rates: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)  # see kind_rates
 
 
 _TABLE_SCHEMA = {"segment": pl.Utf8, "candidate": pl.Utf8, "targets": pl.Int64, "ndcg": pl.Float64,
@@ -399,13 +341,7 @@ def tune(data: DataSet, as_of: date, *, k: int = 20, min_targets: int = 15, enou
                          "se": se[c.label], "chosen": c is pick})
     if tried is simple_only:
         notes.append(f"{n_targets} validation startups (< {min_targets}): only the baselines compete")
-    composites = []
-    for val in parts:
-        composite = SegmentedRecommender(val.models[chosen["cold"].label], val.models[chosen["warm"].label])
-        composite._fit_calibration(val.data)
-        composites.append((composite, val))
-    return TuningResult(cutoffs, k, chosen, pl.DataFrame(rows, schema=_TABLE_SCHEMA), "; ".join(notes),
-                        kind_rates(composites))
+    return TuningResult(cutoffs, k, chosen, pl.DataFrame(rows, schema=_TABLE_SCHEMA), "; ".join(notes))
 
 
 class SegmentedRecommender(PairRecommender):
@@ -448,8 +384,7 @@ class SegmentedRecommender(PairRecommender):
 
 class LearnedRecommender(SegmentedRecommender):
     """The self-tuning default: per segment (startups with and without history) the configuration
-    :func:`tune` chose, refitted on everything before the as-of date, its kinds put on one scale by their
-    validation engagement rates (:func:`kind_rates`). See the module docstring."""
+    :func:`tune` chose, refitted on everything before the as-of date. See the module docstring."""
 
     name = "learned"
 
@@ -472,28 +407,15 @@ class LearnedRecommender(SegmentedRecommender):
         self.tuning_table_ = result.table.to_dicts()  # plain rows: skops files hold no polars frames
         self.tuning_note_ = result.note
         self.chosen_ = {segment: c.label for segment, c in result.chosen.items()}
-        self.rates_ = result.rates
         bases: dict[tuple[str, tuple[tuple[str, Any], ...]], PairRecommender] = {}
         cold = result.chosen["cold"].fitted(data, as_of, cache, bases)
         warm = cold if result.chosen["warm"] == result.chosen["cold"] else \
             result.chosen["warm"].fitted(data, as_of, cache, bases)
         self._set_parts(cold, warm)
 
-    def _calibrate(self, raw: NDArray[np.floating], group: str) -> NDArray[np.float64]:
-        """The shared per-kind percentile, turned into the kind's validation engagement rate (scaled so
-        the best rate is 1); the percentile breaks ties within a bin."""
-        u = super()._calibrate(raw, group)
-        rates = getattr(self, "rates_", {})
-        if group not in rates:
-            return u
-        top = max(max(r) for _, r in rates.values())
-        centres, rate = rates[group]
-        scaled: NDArray[np.float64] = np.clip(0.98 * np.interp(u, centres, rate) / top + 0.02 * u, 0.0, 1.0)
-        return scaled
-
     def tuning_report(self) -> TuningResult:
         """The validation table behind the choice (``roadshow evaluate`` prints it)."""
         self._check_fitted()
         chosen = {segment: next(c for c in candidates() if c.label == label) for segment, label in self.chosen_.items()}
         return TuningResult([date.fromisoformat(c) for c in self.cutoffs_], self.k, chosen,
-                            pl.DataFrame(self.tuning_table_, schema=_TABLE_SCHEMA), self.tuning_note_, self.rates_)
+                            pl.DataFrame(self.tuning_table_, schema=_TABLE_SCHEMA), self.tuning_note_)

@@ -71,21 +71,6 @@ def test_the_refitted_model_ranks_club_members_first_for_a_warm_startup(club: Da
     assert share >= 0.8
 
 
-def test_kinds_compete_on_their_engagement_rates_not_on_their_own_percentiles(
-        club: DataSet, club_model: LearnedRecommender) -> None:
-    before = club.interactions.filter(pl.col("occurred_on") < CLUB_AS_OF)
-    warm = before["startup_id"].unique().sort().to_list()
-    # On its own percentile scale the one bank is "the best bank" for every startup; it never engaged, so
-    # its rate keeps it out of the mixed lists, while the bank-only list still holds it.
-    rates = club_model.rates_
-    assert max(rates["bank"][1]) < max(rates["investor"][1])
-    mixed = club_model.recommend(club, warm, k=3)
-    assert "B_idle" not in set(mixed["investor_id"])
-    assert set(club_model.recommend(club, warm[:5], k=3, kind="bank")["investor_id"]) == {"B_idle"}
-    boosted = get_model("boosted").fit(club, CLUB_AS_OF)
-    assert "B_idle" in set(boosted.recommend(club, warm, k=3)["investor_id"])  # percentiles alone let it in
-
-
 def test_nothing_on_or_after_the_as_of_date_changes_the_choice_or_the_scores(
         club: DataSet, club_model: LearnedRecommender) -> None:
     future = pl.col("occurred_on") >= CLUB_AS_OF
@@ -101,7 +86,6 @@ def test_nothing_on_or_after_the_as_of_date_changes_the_choice_or_the_scores(
     assert isinstance(other, LearnedRecommender)
     assert other.chosen_ == club_model.chosen_ and other.cutoffs_ == club_model.cutoffs_
     assert other.tuning_report().table.equals(club_model.tuning_report().table)
-    assert other.rates_ == club_model.rates_
     n_inv = club.investors.height
     pairs = pl.DataFrame({"startup_id": np.repeat(club.startups["startup_id"].to_numpy()[:40], n_inv),
                           "investor_id": np.tile(club.investors["investor_id"].to_numpy(), 40)})
