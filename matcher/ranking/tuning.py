@@ -290,7 +290,8 @@ def kind_rates(parts: list[tuple[SegmentedRecommender, _Validation]]) -> dict[st
             for group, members in model._group_rows().items():
                 if len(members) == 0:
                     continue
-                u = model._calibrate(model._score_grid(val.block, rows, members, per_startup=True), group)
+                u = model._calibrate(model._score_grid(val.block, rows, members, per_startup=True), group,
+                                     (val.block.fit_row[rows] >= 0)[:, None])
                 ok = np.isfinite(u) & ~seen[:, members]
                 b = np.clip(np.searchsorted(_RATE_EDGES, u[ok], side="right") - 1, 0, n_bins - 1)
                 counts.setdefault(group, np.zeros(n_bins))
@@ -467,10 +468,11 @@ class LearnedRecommender(SegmentedRecommender):
             result.chosen["warm"].fitted(data, as_of, cache, bases)
         self._set_parts(cold, warm)
 
-    def _calibrate(self, raw: NDArray[np.floating], group: str) -> NDArray[np.float64]:
+    def _calibrate(self, raw: NDArray[np.floating], group: str,
+                   warm: NDArray[np.bool_] | None = None) -> NDArray[np.float64]:
         """The shared per-kind percentile, turned into the kind's validation engagement rate (scaled so
         the best rate is 1); the percentile breaks ties within a bin."""
-        u = super()._calibrate(raw, group)
+        u = super()._calibrate(raw, group, warm)
         rates = getattr(self, "rates_", {})
         if group not in rates:
             return u
