@@ -1,6 +1,6 @@
 """Run every benchmark area and write ``docs/benchmarks.md``.
 
-Usage: ``python -m bench.run [--quick] [--only ranking,scheduling,eligibility,api,cli,loop]``. Each area module has
+Usage: ``python -m bench.run [--quick] [--only ranking,lists,scheduling,eligibility,api,cli,loop]``. Each area module has
 ``main(results_dir: Path, quick: bool) -> str`` that writes ``bench/results/<area>.json`` and returns a
 markdown section.
 """
@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-AREAS = ("ranking", "scheduling", "eligibility", "api", "cli", "loop")
+AREAS = ("ranking", "lists", "scheduling", "eligibility", "api", "cli", "loop")
 ROOT = Path(__file__).resolve().parent.parent
 
 

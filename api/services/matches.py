@@ -20,8 +20,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import polars as pl
 from sqlalchemy import func, select
@@ -43,6 +44,7 @@ MAX_K = 50
 WARM_CHUNK = 200
 MatchKind = Literal["investor", "bank", "all"]
 """``matcher.ranking.base.KINDS``: a startup's investors (every kind but bank), its banks, or both."""
+T = TypeVar("T")
 Roster = tuple[int, datetime | None]  # (investors and banks not archived, the latest created_at)
 
 
@@ -94,6 +96,14 @@ class MatchBook:
         self._pool: tuple[tuple[object, ...], StartupPool] | None = None
         self._pool_lock = asyncio.Lock()
         self._rebuild: asyncio.Task[None] | None = None
+        # One ranking at a time per process: numpy releases the GIL only in its larger operations, and
+        # several threads ranking at once would starve the event loop of it (health checks, cached lists).
+        self.cpu = asyncio.Semaphore(1)
+
+    async def off_loop(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn`` in a worker thread, one at a time (see ``cpu``)."""
+        async with self.cpu:
+            return await asyncio.to_thread(fn, *args, **kwargs)
 
     def get(self, version: int, startup_id: str, profile_version: int, kind: MatchKind = "all"
             ) -> tuple[MatchItem, ...] | None:
@@ -149,7 +159,7 @@ class MatchBook:
                 # What the investor side is derived from (PairFeaturizer.fit), loan products included.
                 tables = ("startups", "ip_assets", "investors", "interactions", "loan_products", "loans")
                 data = await load_dataset(session, tables=tables) if set(ids) - known else None
-            model = models.ranking if data is None else await asyncio.to_thread(models.ranking.with_current, data)
+            model = models.ranking if data is None else await self.off_loop(models.ranking.with_current, data)
             self._serving = (key, model)
             return model
 
@@ -173,7 +183,7 @@ class MatchBook:
                 return
             async with sessions() as session, session.begin():
                 data = await load_dataset(session, tables=("startups", "ip_assets"))
-            self._pool = (profiles, await asyncio.to_thread(model.prepare, data))
+            self._pool = (profiles, await self.off_loop(model.prepare, data))
 
 
 async def _investor_names(session: AsyncSession, ids: list[str]) -> dict[str, tuple[str, str | None]]:
@@ -225,7 +235,7 @@ async def for_startup(
         if items is None:
             data = await load_dataset(session, tables=("startups", "ip_assets"), startup_ids=[startup_id])
             # Tens of milliseconds of numpy work: off the event loop, so other requests keep flowing.
-            ranked = await asyncio.to_thread(model.recommend, data, [startup_id], k=MAX_K, side="investors",
+            ranked = await book.off_loop(model.recommend, data, [startup_id], k=MAX_K, side="investors",
                                              kind=kind)
             names = await _investor_names(session, ranked["investor_id"].unique().to_list())
             items = _by_startup(ranked, names).get(startup_id, ())
@@ -249,7 +259,7 @@ async def warm(sessions: async_sessionmaker[AsyncSession], book: MatchBook, mode
     ids = [sid for sid in data.startups["startup_id"].to_list() if sid in versions][: book.max_startups]
     for start in range(0, len(ids), WARM_CHUNK):
         chunk = ids[start : start + WARM_CHUNK]
-        ranked = await asyncio.to_thread(model.recommend, data, chunk, k=MAX_K, side="investors")
+        ranked = await book.off_loop(model.recommend, data, chunk, k=MAX_K, side="investors")
         for sid, items in _by_startup(ranked, names).items():
             book.put(models.version, sid, versions[sid], items)
     book.warmed_version = models.version
@@ -282,7 +292,7 @@ async def for_investor(
         raise InvalidInputError(f"{investor_id} is archived", field="investor_id")
     pool = await book.pool(sessions, model)
     # A few more than k cover startups archived or deleted since the pool was built.
-    ranked = await asyncio.to_thread(model.recommend, DataSet(), [investor_id], k=k + 10, side="startups", pool=pool)
+    ranked = await book.off_loop(model.recommend, DataSet(), [investor_id], k=k + 10, side="startups", pool=pool)
     async with session.begin():
         rows = (await session.execute(select(Startup.startup_id, Startup.name).where(
             Startup.startup_id.in_(ranked["startup_id"].to_list()), Startup.archived_at.is_(None)))).all()

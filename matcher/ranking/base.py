@@ -141,29 +141,44 @@ class PairRecommender(ABC):
         picked = np.unique(np.linspace(0, len(ids) - 1, min(len(ids), _CALIBRATION_STARTUPS)).round().astype(int))
         block = self._block(data, [ids[j] for j in picked], "startups")
         rows = np.arange(len(block))
+        warm = block.fit_row >= 0
         for group, inv_rows in self._group_rows().items():
             if len(inv_rows) == 0:
                 continue
             scores = self._score_grid(block, rows, inv_rows, per_startup=True)
-            finite = scores[np.isfinite(scores)].astype(np.float64)
-            if len(finite) == 0:
-                continue
-            values, counts = np.unique(finite, return_counts=True)
-            cdf = (np.cumsum(counts) - counts / 2) / counts.sum()  # mid-rank: ties share one percentile
-            self.calibration_[group] = (values, cdf)
+            # Startups with and without history apart too: a model may score them on different scales.
+            for key, part in ((group, scores), (f"{group}:warm", scores[warm]), (f"{group}:cold", scores[~warm])):
+                finite = part[np.isfinite(part)].astype(np.float64)
+                if len(finite) == 0:
+                    continue
+                values, counts = np.unique(finite, return_counts=True)
+                cdf = (np.cumsum(counts) - counts / 2) / counts.sum()  # mid-rank: ties share one percentile
+                self.calibration_[key] = (values, cdf)
 
-    def _calibrate(self, raw: NDArray[np.floating], group: str) -> NDArray[np.float64]:
-        """Raw scores of members of ``group`` as percentiles of that group's reference distribution (a
-        group never seen at fit time, e.g. the first bank added later, borrows the other's). The raw score
-        breaks ties among pairs beyond the reference's range. NaN stays NaN."""
+    def _calibrate(self, raw: NDArray[np.floating], group: str,
+                   warm: NDArray[np.bool_] | None = None) -> NDArray[np.float64]:
+        """Raw scores of members of ``group`` as percentiles of that group's reference distribution, taken
+        among startups with history where ``warm`` (broadcast against ``raw``) is True and among those
+        without where it is False (default: all startups). A group never seen at fit time, e.g. the first
+        bank added later, borrows the other's. The raw score breaks ties among pairs beyond the
+        reference's range. NaN stays NaN."""
         reference = getattr(self, "calibration_", {})
-        ref = reference.get(group) or next(iter(reference.values()), None)
         scores: NDArray[np.float64] = np.asarray(raw, dtype=np.float64)
-        if ref is None:
+
+        def percentile(key: str) -> NDArray[np.float64] | None:
+            ref = reference.get(key) or reference.get(group) or next(iter(reference.values()), None)
+            if ref is None:
+                return None
+            return np.asarray(np.interp(scores, ref[0], ref[1], left=0.0, right=1.0), dtype=np.float64)
+
+        if warm is None:
+            p = percentile(group)
+        else:
+            with_history, without = percentile(f"{group}:warm"), percentile(f"{group}:cold")
+            p = None if with_history is None or without is None else np.where(warm, with_history, without)
+        if p is None:
             return scores
-        values, cdf = ref
-        percentile = np.interp(scores, values, cdf, left=0.0, right=1.0)
-        calibrated: NDArray[np.float64] = np.clip(0.98 * percentile + 0.02 * scores, 0.0, 1.0)
+        calibrated: NDArray[np.float64] = np.clip(0.98 * p + 0.02 * scores, 0.0, 1.0)
         return calibrated
 
     def _list_scores(self, block: StartupBlock, rows: IntArray, allowed: IntArray,
@@ -178,7 +193,7 @@ class PairRecommender(ABC):
             if len(wanted):
                 raw = (grid(wanted) if grid is not None
                        else self._score_grid(block, rows, wanted, per_startup=True))
-                scores[:, wanted] = self._calibrate(raw, group)
+                scores[:, wanted] = self._calibrate(raw, group, (block.fit_row[rows] >= 0)[:, None])
         return scores
 
     def _kind_rows(self, kind: str) -> IntArray:
@@ -329,7 +344,7 @@ class PairRecommender(ABC):
                 scores = self._score_grid(block, np.arange(n_items), rows, per_startup=False).T.astype(np.float64)
                 for group, members in groups.items():
                     in_group = np.isin(rows, members)
-                    scores[in_group] = self._calibrate(scores[in_group], group)
+                    scores[in_group] = self._calibrate(scores[in_group], group, (block.fit_row >= 0)[None, :])
                 mask = seen[:, rows].T.toarray() > 0 if seen is not None else None
             ranked = np.where(np.isnan(scores), -np.inf, scores)
             if mask is not None:
@@ -387,7 +402,7 @@ class PairRecommender(ABC):
         out = np.empty(len(raw), dtype=np.float64)
         for group, members in self._group_rows().items():
             in_group = np.isin(i_rows, members)
-            out[in_group] = self._calibrate(raw[in_group], group)
+            out[in_group] = self._calibrate(raw[in_group], group, block.fit_row[s_rows[in_group]] >= 0)
         return out
 
     # --- persistence -------------------------------------------------------------------------------
