@@ -362,8 +362,11 @@ class PairFeaturizer:
         self._check()
         feats = startup_features(startups, ip_assets, self.as_of_)
         desc = feats["text"].to_list()
-        text = (sp.csr_matrix(self.text_.transform(desc)) if self.text_ is not None
-                else sp.csr_matrix((len(desc), 1), dtype=np.float32))
+        if self.text_ is None:
+            text = sp.csr_matrix((len(desc), 1), dtype=np.float32)
+        else:
+            # scikit-learn's transformers refuse zero rows; an empty block (no targets) keeps the width.
+            text = sp.csr_matrix(self.text_.transform(desc or [""]))[: len(desc)]
         # Plain conversions (Float64 nulls come out as NaN) rather than one polars query per column: on the
         # serving path each query costs more than the whole encoding of one startup.
         numeric = feats.select(STARTUP_NUMERIC).to_numpy().astype(np.float64, copy=False)

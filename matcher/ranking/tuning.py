@@ -300,17 +300,20 @@ def tune(data: DataSet, as_of: date, *, k: int = 20, min_targets: int = 15, enou
         return TuningResult(cutoffs, k, dict.fromkeys(SEGMENTS, pick), empty, f"{why}: {simple}")
 
     folds: list[tuple[date, DataSet]] = []
+    cutoffs: list[date] = []
     n_targets = 0
     end = as_of
     for cutoff in validation_cutoffs(data.interactions, as_of):
         fold = _restrict(data, end)
-        n_targets += relevant_pairs(fold, cutoff)["startup_id"].n_unique()
-        folds.append((cutoff, fold))
+        fold_targets = relevant_pairs(fold, cutoff)["startup_id"].n_unique()
+        cutoffs.append(cutoff)
+        if fold_targets:  # a period in which nobody engaged has nothing to rank
+            folds.append((cutoff, fold))
+            n_targets += fold_targets
         end = cutoff
         if n_targets >= enough_targets:
             break
-    cutoffs = [c for c, _ in folds]
-    if not folds:
+    if not cutoffs:
         return fallback(cutoffs, "too little history for a validation split")
     if n_targets == 0:
         return fallback(cutoffs, "no startup engaged an investor in the validation periods")

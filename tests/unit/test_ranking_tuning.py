@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -131,3 +132,22 @@ def test_baseline_grids_equal_their_pair_scores(name: str) -> None:
     ss, ii = np.repeat(rows, len(inv)), np.tile(inv, len(rows))
     pair = model._score(block, ss, ii, model.featurizer_.transform(block, ss, ii)).reshape(len(rows), len(inv))
     np.testing.assert_array_equal(model._score_grid(block, rows, inv, per_startup=True), pair)
+
+
+def test_a_validation_period_in_which_nobody_engaged_is_skipped_not_fatal(tmp_path: Path) -> None:
+    # Names only and four interactions: the latest validation period before the as-of date holds no
+    # positive outcome (only a "met"), which once crashed the text encoder on an empty block.
+    from matcher.io import read_data_dir
+
+    (tmp_path / "startups.csv").write_text(
+        "startup_id,name\nS1,甲科技有限公司\nS2,乙科技有限公司\nS3,Gamma Robotics Inc\nS4,丁新材料\n", encoding="utf-8")
+    (tmp_path / "investors.csv").write_text("investor_id,name\nI1,某创投\nI2,Some Ventures\nI3,丙资本\n",
+                                            encoding="utf-8")
+    (tmp_path / "interactions.csv").write_text(
+        "startup_id,investor_id,occurred_on,outcome\nS1,I1,2024-03-01,invested\nS2,I1,2024-06-01,met\n"
+        "S3,I2,2024-09-01,invested\nS4,I3,2025-02-01,invested\n", encoding="utf-8")
+    data = read_data_dir(tmp_path)
+    model = get_model("learned").fit(data, date(2025, 1, 1))
+    recs = model.recommend(data, k=3)
+    assert set(recs["startup_id"]) == {"S1", "S2", "S3", "S4"}
+    assert model.tuning_report().note
