@@ -58,6 +58,7 @@ def _stats(latencies: list[float], seconds: float, errors: int) -> dict[str, flo
         "errors": float(errors),
         "rate_per_s": len(ms) / seconds,
         "p50_ms": float(np.percentile(ms, 50)) if len(ms) else float("nan"),
+        "p95_ms": float(np.percentile(ms, 95)) if len(ms) else float("nan"),
         "p99_ms": float(np.percentile(ms, 99)) if len(ms) else float("nan"),
         "max_ms": float(ms.max()) if len(ms) else float("nan"),
     }
@@ -80,7 +81,8 @@ async def _request(
 
 
 async def _load(
-    port: int, path_for: Callable[[int], str], headers: dict[str, str], seconds: float
+    port: int, path_for: Callable[[int], str], headers: dict[str, str], seconds: float,
+    connections: int = CONNECTIONS,
 ) -> dict[str, float]:
     latencies: list[float] = []
     errors = 0
@@ -102,7 +104,7 @@ async def _load(
             writer.close()
 
     began = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(CONNECTIONS)))
+    await asyncio.gather(*(worker() for _ in range(connections)))
     return _stats(latencies, time.perf_counter() - began, errors)
 
 

@@ -17,7 +17,6 @@ Targets: investor-side p95 ≤ 50 ms with 20,000 startups; health under load ≥
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import os
 import subprocess
@@ -32,7 +31,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from bench.api import _backend, _free_port, _psql, _request, _roadshow, _stats, _wait_ready
+from bench.api import _backend, _free_port, _load, _psql, _roadshow, _wait_ready
 from matcher.io import read_data_dir
 from matcher.ranking import get_model
 
@@ -77,40 +76,11 @@ def _kinds_section() -> dict[str, Any]:
     }
 
 
-async def _loop(port: int, path_for: Callable[[int], str], headers: dict[str, str], seconds: float,
-                connections: int) -> dict[str, float]:
-    latencies: list[float] = []
-    errors = 0
-    counter = itertools.count()
-    extra = b"".join(f"{k}: {v}\r\n".encode() for k, v in headers.items())
-    stop = time.perf_counter() + seconds
-
-    async def worker() -> None:
-        nonlocal errors
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            while time.perf_counter() < stop:
-                path = path_for(next(counter))
-                started = time.perf_counter()
-                status = await _request(reader, writer, path, extra)
-                latencies.append(time.perf_counter() - started)
-                errors += status != 200
-        finally:
-            writer.close()
-
-    began = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(connections)))
-    stats = _stats(latencies, time.perf_counter() - began, errors)
-    ms = np.asarray(latencies) * 1000.0
-    stats["p95_ms"] = float(np.percentile(ms, 95)) if len(ms) else float("nan")
-    return stats
-
-
 async def _health_under_load(port: int, matches: Callable[[int], str], headers: dict[str, str],
                              seconds: float) -> tuple[dict[str, float], dict[str, float]]:
     health, heavy = await asyncio.gather(
-        _loop(port, lambda _: "/health", {}, seconds, 8),
-        _loop(port, matches, headers, seconds + 1.0, IN_FLIGHT),
+        _load(port, lambda _: "/health", {}, seconds, 8),
+        _load(port, matches, headers, seconds + 1.0, IN_FLIGHT),
     )
     return health, heavy
 
@@ -147,11 +117,11 @@ def _http_section(quick: bool) -> dict[str, Any]:
                 return f"/api/investors/{investors[i % len(investors)]}/matches?k=10"
 
             # The first request builds the startup pool (every startup encoded once); not what is measured.
-            asyncio.run(_loop(port, matches, headers, 3.0, 1))
+            asyncio.run(_load(port, matches, headers, 3.0, 1))
             reference_before = _reference_ms()
-            one = asyncio.run(_loop(port, matches, headers, seconds, 1))
-            four = asyncio.run(_loop(port, matches, headers, seconds, 4))
-            alone = asyncio.run(_loop(port, lambda _: "/health", {}, seconds, 8))
+            one = asyncio.run(_load(port, matches, headers, seconds, 1))
+            four = asyncio.run(_load(port, matches, headers, seconds, 4))
+            alone = asyncio.run(_load(port, lambda _: "/health", {}, seconds, 8))
             under, heavy = asyncio.run(_health_under_load(port, matches, headers, seconds))
             reference_after = _reference_ms()
         finally:

@@ -1,7 +1,7 @@
 """Run every benchmark area and write ``docs/benchmarks.md``.
 
-Usage: ``python -m bench.run [--quick] [--only ranking,lists,scheduling,eligibility,api,cli,loop]``. Each area module has
-``main(results_dir: Path, quick: bool) -> str`` that writes ``bench/results/<area>.json`` and returns a
+Usage: ``python -m bench.run [--quick] [--only ranking,lists,scheduling,eligibility,api,cli,loop]``. Each area
+module has ``main(results_dir: Path, quick: bool) -> str`` that writes ``bench/results/<area>.json`` and returns a
 markdown section.
 """
 
