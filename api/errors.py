@@ -45,14 +45,6 @@ from matcher.errors import (
 PROBLEM_JSON = "application/problem+json"
 
 
-class FieldConflictError(ConflictError):
-    """A conflict caused by one field's value (a duplicate 统一社会信用代码, a stale ``version``)."""
-
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
 class StoredProblem(Exception):  # noqa: N818  # not an error of this request: one recorded earlier
     """A problem body recorded earlier (a failed job) returned as the response of this request."""
 

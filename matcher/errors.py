@@ -22,7 +22,12 @@ class NotFoundError(MatcherError):
 
 
 class ConflictError(MatcherError):
-    """The request conflicts with stored state (duplicate, stale version)."""
+    """The request conflicts with stored state (duplicate, stale version). ``field`` names the value to blame
+    (a duplicate 统一社会信用代码, a stale ``version``) when one is."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class PermissionDeniedError(MatcherError):

@@ -14,7 +14,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db.models import Base, Consent, Event, Interaction, Investor, IPAsset, Loan, LoanProduct, Startup
-from api.errors import FieldConflictError
 from matcher.errors import ConflictError
 from matcher.io import TABLES, DataSet, empty_frame, from_frames
 
@@ -97,7 +96,7 @@ async def _insert_all(session: AsyncSession, frames: dict[str, pl.DataFrame]) ->
                 taken += (await session.scalars(select(column).where(column.in_(chunk)))).all()
             if taken:
                 shown = ", ".join(sorted(taken)[:5])
-                raise FieldConflictError(f"{len(taken)} {table} id(s) already in the database: {shown}", field=key)
+                raise ConflictError(f"{len(taken)} {table} id(s) already in the database: {shown}", field=key)
         for table in IMPORT_ORDER:
             frame = frames[table]
             if table == "ip_assets":

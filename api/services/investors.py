@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db.models import Investor, LoanProduct
-from api.errors import FieldConflictError
 from api.schemas.investors import (
     BankCreate,
     InvestorCreate,
@@ -22,7 +21,7 @@ from api.schemas.investors import (
     ProductUpdate,
 )
 from api.services import archive
-from matcher.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from matcher.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from matcher.io import TABLES
 from matcher.plausibility import check_record
 
@@ -71,7 +70,7 @@ def _check_ticket(low: float | None, high: float | None) -> None:
 
 def _check_version(kind: str, key: str, stored: int, sent: int) -> None:
     if stored != sent:
-        raise FieldConflictError(f"{kind} {key} is at version {stored}, not {sent}; reload and retry", field="version")
+        raise ConflictError(f"{kind} {key} is at version {stored}, not {sent}; reload and retry", field="version")
 
 
 async def _load_investor(session: AsyncSession, investor_id: str, *, bank: bool | None) -> Investor:
@@ -90,7 +89,7 @@ async def create_investor(session: AsyncSession, *, body: InvestorCreate | BankC
     investor_id = body.investor_id or prefix + secrets.token_hex(6)
     async with session.begin():
         if await session.get(Investor, investor_id) is not None:
-            raise FieldConflictError(f"id {investor_id} is already taken", field="investor_id")
+            raise ConflictError(f"id {investor_id} is already taken", field="investor_id")
         row = Investor(investor_id=investor_id, kind=kind, **values)
         session.add(row)
         await session.flush()
@@ -146,7 +145,7 @@ async def create_product(session: AsyncSession, *, body: ProductCreate) -> Produ
         if bank is None or bank.kind != BANK or bank.archived_at is not None:
             raise InvalidInputError(f"no active bank with id {body.bank_id}", field="bank_id")
         if await session.get(LoanProduct, product_id) is not None:
-            raise FieldConflictError(f"id {product_id} is already taken", field="product_id")
+            raise ConflictError(f"id {product_id} is already taken", field="product_id")
         row = LoanProduct(product_id=product_id, **values)
         session.add(row)
         await session.flush()

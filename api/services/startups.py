@@ -13,7 +13,6 @@ from stdnum.cn import uscc as uscc_checker
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
 from api.db.models import Assessment, Consent, Investor, IPAsset, Startup, utcnow
-from api.errors import FieldConflictError
 from api.schemas.startups import (
     AssessmentSummary,
     ConsentsRead,
@@ -28,7 +27,7 @@ from api.schemas.startups import (
 from api.services import archive, consents, idempotency, tech_sme
 from api.services.idempotency import IdempotentRequest, Replay
 from api.services.keys import KEY_NAME_LENGTH, Principal, Role, new_key_row
-from matcher.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from matcher.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from matcher.io import TABLES
 from matcher.plausibility import check_record, check_records
 
@@ -133,7 +132,7 @@ async def _register(
             if replay is not None:
                 return replay
         if uscc is not None and await _uscc_taken(session, uscc):
-            raise FieldConflictError(f"a startup with 统一社会信用代码 {uscc} is already registered", field="uscc")
+            raise ConflictError(f"a startup with 统一社会信用代码 {uscc} is already registered", field="uscc")
         bank_ids = await consents.check_banks(session, body.consents, "consents")
         startup_id = "st_" + secrets.token_hex(6)
         row = Startup(startup_id=startup_id, **values, ip_assets=ip_rows)
@@ -185,12 +184,12 @@ async def update(session: AsyncSession, *, principal: Principal, startup_id: str
         row = await _load(session, startup_id)
         archive.refuse_archived(row, "startup", startup_id)
         if row.version != body.version:
-            raise FieldConflictError(
+            raise ConflictError(
                 f"startup {startup_id} is at version {row.version}, not {body.version}; reload and retry",
                 field="version",
             )
         if changes.get("uscc") and await _uscc_taken(session, changes["uscc"], other_than=startup_id):
-            raise FieldConflictError(f"another startup has 统一社会信用代码 {changes['uscc']}", field="uscc")
+            raise ConflictError(f"another startup has 统一社会信用代码 {changes['uscc']}", field="uscc")
         for name, value in changes.items():
             setattr(row, name, value)
         _check_profile({f: getattr(row, f) for f in _PROFILE_FIELDS})

@@ -88,6 +88,7 @@ def schedule(
         write_exports,
     )
     from matcher.scheduling.handout import participant_names
+    from roadshow.commands.service import database_names
 
     with user_errors():
         if time_limit <= 0:
@@ -95,8 +96,8 @@ def schedule(
         if (current is None) != (changes is None):
             raise InvalidInputError("--reschedule and --changes go together", field="--changes")
         organiser, default_venue = _handouts(organiser_name, organiser_email)
-        dataset = load_data(data, encoding)
-        names = participant_names(dataset)
+        dataset = load_data(data, encoding) if data is not None else None
+        names = participant_names(dataset) if dataset is not None else database_names()
         problem = load_event(event, wish_bonus=wish_bonus, names=names)
         ids = [p.participant_id for p in (*problem.startups, *problem.investors)]
         unknown = [pid for pid in ids if pid not in names]
@@ -108,7 +109,10 @@ def schedule(
                 highlight=False,
             )
         problem = replace(problem, venue=venue or problem.venue or default_venue)
-        if problem.unscored() and not dataset.startups.is_empty():
+        if problem.unscored() and dataset is None:
+            # Only an event that leaves pairs to score needs the whole database.
+            dataset = load_data(None)
+        if problem.unscored() and dataset is not None and not dataset.startups.is_empty():
             # The ranking stack (scikit-learn, skops) loads only when the event leaves pairs to score.
             from matcher.scheduling.scoring import fitted_pair_scorer
 

@@ -4,12 +4,14 @@ errors as one line with exit code 1 (2 is kept for an infeasible schedule)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 from typing import get_args
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -75,6 +77,50 @@ def test_scheduling_a_scored_event_loads_no_ranking_stack(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.splitlines()[-1]) == []
     assert (tmp_path / "out" / "meetings.csv").exists()
+
+
+SCHEDULE_FROM_DATABASE = """
+import json, sys
+from roadshow.cli import app
+try:
+    app(sys.argv[1:])
+except SystemExit as exc:
+    assert exc.code == 0, exc.code
+heavy = ("sklearn", "matcher.ranking", "alembic", "api.db.models", "api.services", "litestar")
+print(json.dumps(sorted(m for m in heavy if m in sys.modules)))
+"""
+
+
+@pytest.mark.parametrize("database", ["absent", "named"])
+def test_scheduling_a_scored_event_reads_only_names_from_the_database(tmp_path: Path, database: str) -> None:
+    import sqlite3
+
+    from matcher.scheduling.generate import generate_event
+
+    event = tmp_path / "event.json"
+    doc = generate_event(4, 3, 4, seed=1)
+    event.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    db = tmp_path / "roadshow.db"
+    if database == "named":
+        with sqlite3.connect(db) as conn:
+            conn.execute("CREATE TABLE startups (startup_id TEXT PRIMARY KEY, name TEXT)")
+            conn.execute("CREATE TABLE investors (investor_id TEXT PRIMARY KEY, name TEXT)")
+            conn.executemany("INSERT INTO startups VALUES (?, ?)",
+                             [(s["startup_id"], f"湘潭{s['startup_id']}科技") for s in doc["startups"]])
+            conn.executemany("INSERT INTO investors VALUES (?, ?)",
+                             [(i["investor_id"], f"{i['investor_id']}创投") for i in doc["investors"]])
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{db}", "ROADSHOW_DATA_DIR": str(tmp_path)}
+    argv = ["schedule", str(event), "--out", str(tmp_path / "out")]
+    done = subprocess.run([sys.executable, "-c", SCHEDULE_FROM_DATABASE, *argv], capture_output=True, text=True,
+                          cwd=ROOT, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == []
+    names = set(pl.read_csv(tmp_path / "out" / "meetings.csv")["startup_name"].to_list())
+    if database == "named":
+        assert names and all(n.startswith("湘潭") for n in names)
+    else:
+        assert not db.exists()  # reading names never creates a database
+        assert "not in the configured database" in " ".join(done.stderr.split())
 
 
 def test_choices_are_the_librarys() -> None:
