@@ -215,6 +215,31 @@ def test_every_solver_matches_brute_force_on_random_tiny_events(mode: str, raw: 
             assert schedule.objective == pytest.approx(optimum, abs=1e-6)
 
 
+def test_a_layout_that_drops_the_worst_off_startup_is_not_called_optimal() -> None:
+    # Stage 1 of the decomposition picks pairs giving every startup a meeting, but S0 can only meet in s0
+    # and one table cannot hold all of them there: the layout leaves S0 without a meeting. That schedule
+    # has the best total, yet balanced mode puts the worst-off startup's count first.
+    scores = {(f"S{a}", f"I{b}"): 0.0 for a in range(3) for b in range(2)}
+    scores[("S1", "I0")] = 1.0
+    problem = parse_event(event(
+        scores, slots=3, tables=1,
+        startups={"S0": {"available": ["s0"], "max_meetings": 1}, "S1": {"max_meetings": 2},
+                  "S2": {"max_meetings": 1}},
+        investors={"I0": {"max_meetings": 2}, "I1": {"max_meetings": 1}},
+        conflicts=[("S0", "I1"), ("S2", "I1")],
+    ))
+    decomposition = solve(problem, solver="decomposition", mode="balanced", time_limit=5)
+    met = {m.startup_id for m in decomposition.meetings}
+    # Optimal only if the worst-off startup kept its meeting (before, it said optimal without S0).
+    assert decomposition.status != "optimal" or met == {"S0", "S1", "S2"}
+    assert decomposition.stats["levels_kept"] == ("yes" if met == {"S0", "S1", "S2"} else "no")
+    # auto then runs the exact model and keeps the lexicographically better schedule.
+    best = solve(problem, solver="auto", mode="balanced", time_limit=5)
+    assert best.status == "optimal"
+    assert {m.startup_id for m in best.meetings} == {"S0", "S1", "S2"}
+    assert best.objective == pytest.approx(brute_force_optimum(problem, "balanced"))
+
+
 @settings(max_examples=6)
 @given(seed=st.integers(0, 10_000))
 def test_fair_mode_lifts_the_worst_off_and_total_mode_keeps_the_most_value(seed: int) -> None:

@@ -1,5 +1,6 @@
 """``auto``: the decomposition first (seconds, with a bound), then the exact MILP on what time is left
-when the event is small enough for it and the decomposition did not already prove optimality."""
+when the event is small enough for it and the decomposition did not already prove optimality (in fair and
+balanced modes also when its layout could not keep stage 1's fairness levels)."""
 
 from __future__ import annotations
 
@@ -28,8 +29,7 @@ class AutoSolver:
             problem, time_limit=DECOMPOSITION_SHARE * time_limit if small else time_limit, seed=seed
         )
         first = _tagged(first, "decomposition")
-        # Fair and balanced bounds are conditional on each run's own fairness levels, so they do not combine.
-        if first.status == "optimal" or not small or uses_levels(problem.mode):
+        if first.status == "optimal" or not small:
             return first
         # HiGHS checks its clock between phases, so leave it a margin to stay within the caller's limit.
         remaining = 0.85 * (time_limit - (time.monotonic() - started)) - 0.5
@@ -39,6 +39,10 @@ class AutoSolver:
             second = _tagged(MilpSolver().solve(problem, time_limit=remaining, seed=seed), "milp")
         except MatcherError:
             return first
+        if uses_levels(problem.mode):
+            # Fair and balanced bounds are conditional on each run's own fairness levels, so they do not
+            # combine: the lexicographically better schedule keeps its own bound and status.
+            return second if second.better_than(first, problem) else first
         # Both bounds are valid for the same objective, so the smaller one is too.
         bound = min(first.upper_bound, second.upper_bound)
         best = second if second.objective(problem) > first.objective(problem) else first

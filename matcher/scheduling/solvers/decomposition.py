@@ -22,7 +22,7 @@ import numpy as np
 
 from matcher.errors import InfeasibleError
 from matcher.scheduling.encoder import BoolArray, EncodedProblem, uses_levels
-from matcher.scheduling.solvers.base import Assignment
+from matcher.scheduling.solvers.base import FAIR_SCORE_TOLERANCE, Assignment, reached_levels
 from matcher.scheduling.solvers.milp import build_pair_model, solve_grid, solve_in_mode, to_assignment
 
 STAGE1_SHARE = {"total": 0.3, "balanced": 0.5, "fair": 0.7}
@@ -86,6 +86,18 @@ class DecompositionSolver:
         )
         objective = float(problem.var_weight[selected].sum())
         status = "optimal" if objective >= upper_bound - 1e-6 * max(1.0, abs(upper_bound)) else "feasible"
+        if uses_levels(problem.mode):
+            # Stage 1's bound holds only at the fairness levels its pairs reach; a layout that could not keep
+            # them (the worst-off startup lost a meeting) is a feasible schedule, not a proven one.
+            reached = reached_levels(selected.astype(np.float64), problem.var_startup,
+                                     problem.pair_score[problem.var_pair])
+            promised = reached_levels(picked.astype(np.float64), problem.pair_startup, problem.pair_score)
+            kept = reached[0] >= promised[0] and (
+                problem.mode == "balanced" or reached[1] >= promised[1] - FAIR_SCORE_TOLERANCE * max(1.0, promised[1])
+            )
+            stats.update(levels_kept="yes" if kept else "no")
+            if not kept:
+                status = "feasible"
         return Assignment(selected=selected, upper_bound=max(upper_bound, objective), status=status, stats=stats)
 
 
@@ -104,7 +116,7 @@ def _repair(
     if result.x is None:
         return laid
     repaired = to_assignment(problem, var_ids, result, {})
-    return repaired if repaired.objective(problem) > laid.objective(problem) else laid
+    return repaired if repaired.better_than(laid, problem) else laid
 
 
 def _with_bound(assignment: Assignment, bound: float, stats: dict[str, float | int | str]) -> Assignment:

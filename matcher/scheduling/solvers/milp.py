@@ -19,9 +19,7 @@ import numpy as np
 from matcher.errors import InfeasibleError, MatcherError
 from matcher.scheduling.encoder import BoolArray, EncodedProblem, FloatArray, IntArray, uses_levels
 from matcher.scheduling.solvers._highs import MipResult, SparseModel, maximise
-from matcher.scheduling.solvers.base import Assignment
-
-FAIR_SCORE_TOLERANCE = 1e-6
+from matcher.scheduling.solvers.base import FAIR_SCORE_TOLERANCE, Assignment, reached_levels
 
 
 def build_grid_model(
@@ -162,7 +160,7 @@ def solve_in_mode(
         return first, stats
     # The levels a solution reaches (not the z, w columns, which a time-limited solve may leave slack)
     # are what the next stages must keep.
-    min_meetings, _ = _levels(first.x[:n], col_startup, col_score)
+    min_meetings, _ = reached_levels(first.x[:n], col_startup, col_score)
     col_lo[z_col] = min_meetings
     if problem.mode == "balanced":
         c = np.zeros(model.n_cols)
@@ -181,7 +179,7 @@ def solve_in_mode(
     )
     if second.x is None:
         return second, stats
-    _, min_score = _levels(second.x[:n], col_startup, col_score)
+    _, min_score = reached_levels(second.x[:n], col_startup, col_score)
     col_lo[w_col] = min_score - FAIR_SCORE_TOLERANCE * max(1.0, abs(min_score))
     c = np.zeros(model.n_cols)
     c[:n] = weights
@@ -193,16 +191,6 @@ def solve_in_mode(
         stats["fair_stages_proven"] = "no"
     return third, stats
 
-
-def _levels(x: FloatArray, col_startup: IntArray, col_score: FloatArray) -> tuple[float, float]:
-    """Smallest meeting count and smallest total score over the startups that have a column."""
-    chosen = x > 0.5
-    people, where = np.unique(col_startup, return_inverse=True)
-    counts = np.bincount(where, weights=chosen.astype(np.float64), minlength=people.shape[0])
-    scores = np.bincount(where, weights=np.where(chosen, col_score, 0.0), minlength=people.shape[0])
-    if people.shape[0] == 0:
-        return 0.0, 0.0
-    return float(counts.min()), float(scores.min())
 
 
 def solve_grid(
