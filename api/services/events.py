@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.db.models import Event, EventParticipant, Investor, Meeting, ScheduleJob, Startup
-from api.errors import FieldConflictError, StoredProblem
+from api.errors import StoredProblem
 from api.schemas.events import (
     AgendaRead,
     EventCreate,
@@ -142,7 +142,7 @@ async def create_event(
     duplicates, pairs), score it, and store it as one document."""
     async with session.begin():
         if await session.get(Event, body.event_id) is not None:
-            raise FieldConflictError(f"an event with id {body.event_id} already exists", field="event_id")
+            raise ConflictError(f"an event with id {body.event_id} already exists", field="event_id")
         problem = parse_event(msgspec.to_builtins(body), names=await _names(session, body))
         problem = await _scored(session, store, replace(problem, venue=problem.venue or default_venue))
         event = Event(

@@ -151,7 +151,7 @@ def _scorecard(train: pl.DataFrame, y: IntArray, test: pl.DataFrame, y_test: Int
         {"feature": str(r["name"]), "iv": float(r["iv"]), "bins": int(r["n_bins"]), "selected": bool(r["selected"])}
         for _, r in summary.sort_values("iv", ascending=False).iterrows()
     ]
-    points = [{"feature": str(r["Variable"]), "bin": str(r["Bin"]), "points": float(r["Points"])}
+    points = [{"feature": str(r["Variable"]), "bin": bin_label(r["Bin"]), "points": float(r["Points"])}
               for _, r in card.table(style="summary").iterrows()]
     woe: dict[str, list[dict[str, Any]]] = {}
     for row in iv:
@@ -160,7 +160,7 @@ def _scorecard(train: pl.DataFrame, y: IntArray, test: pl.DataFrame, y_test: Int
         name = str(row["feature"])
         table = process.get_binned_variable(name).binning_table.build()
         woe[name] = [
-            {"bin": str(r["Bin"]), "count": int(r["Count"]), "event_rate": float(r["Event rate"]),
+            {"bin": bin_label(r["Bin"]), "count": int(r["Count"]), "event_rate": float(r["Event rate"]),
              "woe": float(r["WoE"]) if r["WoE"] != "" else 0.0, "iv": float(r["IV"])}
             for _, r in table.iterrows() if str(r.name) != "Totals"
         ]
@@ -168,6 +168,23 @@ def _scorecard(train: pl.DataFrame, y: IntArray, test: pl.DataFrame, y_test: Int
     if y_test is not None and len(np.unique(y_test)) == 2:
         out["holdout"] = discrimination(card.predict_proba(_pandas(test, columns))[:, 1], y_test)
     return out
+
+
+BIN_CATEGORIES_SHOWN = 8
+
+
+def bin_label(value: Any) -> str:
+    """A bin as a person reads it: numeric bins are optbinning's interval text (``[3.50, 7.00)``); a
+    categorical bin is the array of its categories, listed (the first few, then how many more)."""
+    if isinstance(value, str):
+        return value
+    try:
+        categories = [str(v) for v in value]
+    except TypeError:
+        return str(value)
+    shown = "、".join(categories[:BIN_CATEGORIES_SHOWN])
+    more = len(categories) - BIN_CATEGORIES_SHOWN
+    return f"{shown} … (+{more})" if more > 0 else shown
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@ exit 0 with a scores file, or 1 with a one-line reason, on every shape; never a 
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -144,3 +145,34 @@ def test_uninformative_features_are_left_out_and_listed(tmp_path: Path) -> None:
     assert "amount_wan" in card["features"] and "employees" in card["features"]
     assert all(name not in card["features"] for name in card["dropped"])
     assert card["selection"] and card["form"]
+
+
+def test_model_report_on_a_real_shaped_book_reads_as_a_credit_committee_expects(tmp_path: Path) -> None:
+    directory = book(tmp_path, loans=1500, firm_columns=("sector", "region"), sectors=12)
+    out = tmp_path / "report"
+    result = runner.invoke(app, ["model-report", "--data", str(directory), "--as-of", AS_OF, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    holdout = report["holdout"]
+    assert 0.5 < holdout["metrics"]["auc"] <= 1.0
+    card = holdout["scorecard"]
+    bins = [row["bin"] for rows in card["woe"].values() for row in rows]
+    bins += [row["bin"] for row in card["points"]]
+    assert bins
+    # Category bins list their categories; no pandas or numpy repr reaches the committee.
+    assert not [b for b in bins if "Array" in b or "dtype" in b or "\n" in b]
+    sector_bins = [row["bin"] for row in card["woe"].get("sector", [])]
+    assert any("541500" in b for b in sector_bins) or "sector" not in card["woe"]
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "<svg" in page and "StringArray" not in page
+
+
+@pytest.mark.parametrize(("value", "label"), [
+    ("[-inf, 3.50)", "[-inf, 3.50)"),
+    (np.array(["541500", "541507"], dtype=object), "541500、541507"),
+    ([f"C{i}" for i in range(10)], "C0、C1、C2、C3、C4、C5、C6、C7 … (+2)"),
+])
+def test_a_bin_label_is_its_interval_or_its_categories(value: object, label: str) -> None:
+    from matcher.eligibility.report import bin_label
+
+    assert bin_label(value) == label
