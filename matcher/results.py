@@ -15,8 +15,8 @@ workbook and the chart:
   imported with its history, every pair it recorded. A meeting was *held* when any of its interactions
   is an outcome of a meeting (``met`` or stronger, or ``declined``); a *no-show* when it has
   interactions and all are ``requested`` (the contract's mark of a planned meeting that did not take
-  place; in an imported history it also marks a pair asked for and never planned, which the records
-  cannot tell apart); *not recorded* when it was planned and nothing was recorded for it yet.
+  place: a request that never became a meeting carries no ``event_id``, so it is no meeting of any
+  roadshow); *not recorded* when it was planned and nothing was recorded for it yet.
 - An *intent* is a meeting with an ``intent_signed`` interaction; its amount is the latest such row's
   ``amount_wan`` (a correction is a new record, so the latest one stands). It counts for the roadshow
   it came out of, whenever it was signed.

@@ -156,8 +156,10 @@ def make_history(rng: np.random.Generator, spec: SizeSpec, s: StartupWorld, inv:
         missed = draw_no_shows(rng, int(met.sum()))
         d = decide(rng, truth, sj[met], gi[met], day=on[met], stage=st[met], utility=u[met])
         contacts.add(s=sj[met], i=gi[met], day=on[met], stage=st[met], event=e, planned=True, missed=missed, d=d)
+        # A request that never became a meeting carries no roadshow: at a roadshow, a `requested` row is
+        # a planned meeting someone did not come to (a no-show), and the records tell the two apart.
         no_show, none = _asked(int(asked.sum()), on[asked])
-        contacts.add(s=sj[asked], i=gi[asked], day=on[asked], stage=st[asked], event=e, planned=False,
+        contacts.add(s=sj[asked], i=gi[asked], day=on[asked], stage=st[asked], event=-1, planned=False,
                      missed=no_show, d=none)
 
     roadshow_rows = sum(a.size for a in contacts.parts["s"])

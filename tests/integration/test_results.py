@@ -88,6 +88,19 @@ def test_the_years_figures_come_out_of_the_records(sample_api: tuple[Api, dict[s
     assert len(body["intents"]) == 88 and all(i["startup_name"] and i["investor_name"] for i in body["intents"])
 
 
+def test_no_shows_are_the_planned_meetings_nobody_came_to(sample_api: tuple[Api, dict[str, str]]) -> None:
+    """Issue 14, item 5: an imported `requested` row at a roadshow is a no-show, a request that never became
+    a meeting carries no roadshow, so the records give the hidden truth's no-shows and planned meetings."""
+    api, org = sample_api
+    meetings = pl.read_csv(SAMPLE_DIR / "truth" / "meetings.csv", schema_overrides={"no_show": pl.Utf8})
+    events = pl.read_csv(SAMPLE_DIR / "events.csv", try_parse_dates=True)
+    truth = meetings.join(events, on="event_id").filter(pl.col("held_on").dt.year() == 2025)
+    totals = api.client.get("/api/results/2025", headers=org).json()["totals"]
+    assert totals["no_shows"] == truth.filter(pl.col("no_show").is_not_null()).height == 42
+    assert totals["meetings_planned"] == truth.height
+    assert totals["meetings_held"] == truth.filter(pl.col("no_show").is_null()).height
+
+
 def test_the_workbook_has_names_numbers_and_frozen_headers(sample_api: tuple[Api, dict[str, str]]) -> None:
     api, org = sample_api
     got = api.client.get("/api/results/2025?format=xlsx", headers=org)
