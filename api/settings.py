@@ -64,6 +64,8 @@ class Settings:
     # Recorded outcomes start one retrain this many seconds after the first of a burst; outcomes recorded
     # meanwhile are in it (one job per burst).
     retrain_debounce_seconds: float = 30.0
+    # Whether recorded outcomes start that retrain at all (off: retrains only on request or `roadshow train`).
+    retrain_on_outcomes: bool = True
     # Who the handouts' calendar entries name as ORGANIZER (None: the library's default, see
     # matcher.scheduling.Organiser), and the venue of events that name none.
     organiser_name: str | None = None
@@ -117,6 +119,8 @@ class Settings:
             retrain_tolerance=_fraction(env, "ROADSHOW_RETRAIN_TOLERANCE", 0.02),
             retrain_holdout_share=_fraction(env, "ROADSHOW_RETRAIN_HOLDOUT_SHARE", 0.2),
             retrain_debounce_seconds=float(_int(env, "ROADSHOW_RETRAIN_DEBOUNCE_SECONDS", 30)),
+            retrain_on_outcomes=env.get("ROADSHOW_RETRAIN_ON_OUTCOMES", "1").strip().lower()
+            not in ("0", "false", "no"),
             embedded_worker=env.get("ROADSHOW_EMBEDDED_WORKER", "1").strip().lower() not in ("0", "false", "no"),
             organiser_name=env.get("ROADSHOW_ORGANISER_NAME") or None,
             organiser_email=env.get("ROADSHOW_ORGANISER_EMAIL") or None,

@@ -29,3 +29,6 @@ class RetrainRequest(Struct, forbid_unknown_fields=True):
     ranking_model: Literal["learned", "random", "popularity", "sector_popularity", "declared"] = "learned"
     # Activate the new version whatever its evaluation says.
     force: bool = False
+    # Fit on the history before this date (default today), as `roadshow train --as-of`: e.g. to replay past
+    # roadshows, or to reproduce a version.
+    as_of: date | None = None

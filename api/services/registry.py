@@ -91,7 +91,9 @@ async def request_retrain(
             ScheduleJob.lock_key == RETRAIN_LOCK, ScheduleJob.status.in_(ACTIVE)))
     if waiting is not None:
         return waiting
-    job = new_job("retrain", {"ranking_model": body.ranking_model, "force": body.force}, lock_key=RETRAIN_LOCK)
+    params = {"ranking_model": body.ranking_model, "force": body.force,
+              "as_of": body.as_of.isoformat() if body.as_of else None}
+    job = new_job("retrain", params, lock_key=RETRAIN_LOCK)
     if delay:
         # The sweeper requeues a queued job only after its heartbeat is a minute old: not before it is due.
         job.heartbeat_at = utcnow() + timedelta(seconds=delay)
@@ -108,8 +110,11 @@ async def request_retrain(
     return job
 
 
-async def outcomes_recorded(session: AsyncSession, queue: JobQueue, settings: Settings) -> ScheduleJob:
-    """Call after outcomes are written: one debounced retrain for the burst."""
+async def outcomes_recorded(session: AsyncSession, queue: JobQueue, settings: Settings) -> ScheduleJob | None:
+    """Call after outcomes are written: one debounced retrain for the burst (none when
+    ``retrain_on_outcomes`` is off)."""
+    if not settings.retrain_on_outcomes:
+        return None
     return await request_retrain(session, queue, settings, delay=settings.retrain_debounce_seconds)
 
 

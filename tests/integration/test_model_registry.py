@@ -4,12 +4,15 @@ one retrain per burst."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
 
 from api.db.models import ScheduleJob
+from api.services.training import CHILD_NICENESS, _in_child
 from tests.factories import service_world
 from tests.integration.conftest import Api, wait_for_job
 
@@ -146,3 +149,46 @@ def test_the_console_lists_versions_and_rolls_back(api: Api) -> None:
     api.run(api.state.models.current, force=True)
     assert _serving(api) == first
     assert f"v{first} · 使用中 · 已固定" in api.client.get("/console/models").text
+
+
+def test_a_retrain_as_of_a_date_learns_only_what_came_before(api: Api) -> None:
+    api.load(service_world())
+    org = api.headers("organiser")
+    first = _retrain(api, org, ranking_model="declared", as_of="2024-01-01")
+    listed = {v["version"]: v for v in api.client.get("/api/models", headers=org).json()}
+    assert listed[first["version"]]["trained_as_of"] == "2024-01-01"
+    bad = api.client.post("/api/models/train", json={"as_of": "2024-13-01"}, headers=org)
+    assert bad.status_code == 400 and "as_of" in bad.text
+
+
+def test_with_retrain_on_outcomes_off_recorded_outcomes_start_no_retrain(api: Api) -> None:
+    api.state.settings = replace(api.state.settings, retrain_on_outcomes=False)
+    api.load(service_world())
+    org = api.headers("organiser")
+    api.train("declared")
+    event = api.client.post("/api/events", json={
+        "event_id": "2026-11-lotus-01", "name": "智造莲城 路演 2026年第11期", "tables": 1,
+        "slots": [{"slot_id": "s01", "start": "2026-11-20T14:00", "end": "2026-11-20T14:20"}],
+        "startups": [{"startup_id": "S_new_robotics"}], "investors": [{"investor_id": "I_cold"}]}, headers=org)
+    assert event.status_code == 201, event.text
+    recorded = api.client.post("/api/events/2026-11-lotus-01/outcomes", headers=org, json={
+        "startup_id": "S_new_robotics", "investor_id": "I_cold", "outcome": "intent_signed", "amount_wan": 500})
+    assert recorded.status_code == 201, recorded.text
+
+    async def retrains() -> int:
+        async with api.state.sessions() as session, session.begin():
+            return len((await session.scalars(select(ScheduleJob.job_id).where(ScheduleJob.kind == "retrain"))).all())
+
+    assert api.run(retrains) == 0
+
+
+def _priority_and_threads() -> tuple[int, list[int]]:
+    from threadpoolctl import threadpool_info
+
+    return os.nice(0), sorted({int(p["num_threads"]) for p in threadpool_info()})
+
+
+def test_the_fit_runs_in_a_child_at_the_lowest_priority_with_one_thread_per_pool() -> None:
+    """Issue 14: the API keeps its request rate during a retrain on a small machine."""
+    niceness, threads = _in_child(partial(_priority_and_threads))  # type: ignore[arg-type]  # any picklable work
+    assert niceness == CHILD_NICENESS == 19 and threads == [1]
