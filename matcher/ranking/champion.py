@@ -25,10 +25,10 @@ from typing import Any, Literal
 
 import polars as pl
 
+from matcher.features.pairs import FeaturizerCache
 from matcher.io import DataSet
 from matcher.ranking.base import PairRecommender
-from matcher.ranking.evaluate import relevant_pairs
-from matcher.ranking.metrics import mean_metrics
+from matcher.ranking.metrics import mean_metrics, relevant_pairs
 
 DEFAULT_TOLERANCE = 0.02
 DEFAULT_HOLDOUT_SHARE = 0.2
@@ -130,22 +130,27 @@ def challenge(
     start = holdout_start(data, as_of, share)
     challenger_score = champion_score = None
     refitted = False
+    final = make_challenger()
+    # One cache for every fit of the retrain: the text model, the featurizers at shared dates (the final
+    # fit's validation cut-off is the hold-out's start) and the training pairs built at them.
+    cache = FeaturizerCache(data, final.max_text_features)
     if start is not None:
-        backtest = make_challenger().fit(data, start)
+        backtest = make_challenger().fit(data, start, cache=cache)
         challenger_score = score_on_holdout(backtest, data, start, as_of, k)
         if champion is not None:
             refitted = champion.trained_as_of > start
             if not refitted:
-                judged = champion.load()
+                champion_score = score_on_holdout(champion.load(), data, start, as_of, k)
             elif same_recipe:
-                judged = backtest
+                champion_score = challenger_score  # the same recipe refitted at the same date: the same model
             else:
-                judged = champion.make().fit(data, start)
-            champion_score = score_on_holdout(judged, data, start, as_of, k)
+                judged = champion.make()
+                shared = cache if judged.max_text_features == final.max_text_features else None
+                champion_score = score_on_holdout(judged.fit(data, start, cache=shared), data, start, as_of, k)
     decision, reason = _decide(champion, challenger_score, champion_score, force=force, tolerance=tolerance, k=k)
     verdict = Verdict(decision, decision in ("first", "activated", "forced"), reason, k, tolerance, start,
                       challenger_score, champion_score, champion.version if champion else None, refitted)
-    return make_challenger().fit(data, as_of), verdict
+    return final.fit(data, as_of, cache=cache), verdict
 
 
 def _decide(champion: Champion | None, challenger: HoldoutScore | None, held: HoldoutScore | None, *,
