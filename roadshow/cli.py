@@ -17,7 +17,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError  # typer's bundled click; pinned by uv.lock, tested
 from typer.core import TyperGroup
 
-from roadshow.commands import data, demo, eligibility, generate, ranking, scheduling, service
+from roadshow.commands import data, demo, eligibility, generate, outcomes, ranking, scheduling, service
 from roadshow.commands._common import EXIT_ERROR
 
 
@@ -95,7 +95,7 @@ def _root(
     """Roadshow Matcher: pairing, scheduling and credit eligibility for 智造莲城 roadshows."""
 
 
-for module in (data, demo, ranking, generate, service, scheduling, eligibility):
+for module in (data, demo, ranking, generate, service, outcomes, scheduling, eligibility):
     module.register(app)
 
 

@@ -15,12 +15,13 @@ import hashlib
 import multiprocessing
 import os
 import secrets
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 from sqlalchemy import select, update
@@ -37,6 +38,9 @@ from matcher.ranking.champion import DEFAULT_HOLDOUT_SHARE, DEFAULT_TOLERANCE, C
 
 if TYPE_CHECKING:
     from api.services.jobs import JobContext
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,14 +112,14 @@ def fit_and_judge(data: DataSet, as_of: date, ranking_model: str, target: Path, 
 CHILD_NICENESS = 19  # the lowest priority: the fit takes only CPU time the API leaves idle
 
 
-def _in_background(work: partial[Fitted]) -> Fitted:
+def _in_background(work: Callable[[], T]) -> T:
     """``work`` at the lowest priority, one thread per BLAS and OpenMP pool (in the child process)."""
     os.nice(CHILD_NICENESS)
     with threadpool_limits(limits=1):
         return work()
 
 
-def _in_child(work: partial[Fitted]) -> Fitted:
+def _in_child(work: Callable[[], T]) -> T:
     """Run ``work`` in a child process and wait for it (blocking: called in a thread, never on the loop).
 
     spawn: a fresh interpreter, never a fork of a process holding an event loop, threads and connections."""

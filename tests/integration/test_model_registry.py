@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -190,5 +189,5 @@ def _priority_and_threads() -> tuple[int, list[int]]:
 
 def test_the_fit_runs_in_a_child_at_the_lowest_priority_with_one_thread_per_pool() -> None:
     """Issue 14: the API keeps its request rate during a retrain on a small machine."""
-    niceness, threads = _in_child(partial(_priority_and_threads))  # type: ignore[arg-type]  # any picklable work
+    niceness, threads = _in_child(_priority_and_threads)
     assert niceness == CHILD_NICENESS == 19 and threads == [1]
