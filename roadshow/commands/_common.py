@@ -3,7 +3,9 @@ a one-line message and an exit code instead of a traceback."""
 
 from __future__ import annotations
 
+import os
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +22,22 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
     from matcher.io import DataSet
+
+
+@contextmanager
+def native_output_to_stderr() -> Iterator[None]:
+    """While the block runs, what native code writes to the process's stdout goes to stderr instead:
+    HiGHS prints a debug line there on some events, and a command's stdout must carry only its JSON.
+    (A command is one thread, so moving file descriptor 1 for the block takes nothing from anyone else.)"""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 class _LazyConsole:

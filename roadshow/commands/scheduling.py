@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from roadshow.commands._common import DataDirOption, err_console, load_data, parse_date, user_errors
+from roadshow.commands._common import (
+    DataDirOption,
+    err_console,
+    load_data,
+    native_output_to_stderr,
+    parse_date,
+    user_errors,
+)
 from roadshow.commands.choices import ScheduleMode, Solver
 
 if TYPE_CHECKING:
@@ -118,7 +125,7 @@ def schedule(
 
             with err_console.status("fitting the ranking model to score the pairs the event leaves open…"):
                 problem = score_unscored(problem, fitted_pair_scorer(dataset, parse_date(as_of, "--as-of")))
-        with err_console.status("solving the meeting grid…") as status:
+        with native_output_to_stderr(), err_console.status("solving the meeting grid…") as status:
 
             def progress(message: str) -> None:
                 status.update(message)
@@ -183,17 +190,18 @@ def plan_sessions_command(
         ds = load_data(data, encoding)
         startup_ids = [p.participant_id for p in load_event(event).startups] if event is not None else None
         scorer = fitted_pair_scorer(ds, parse_date(as_of, "--as-of")) if model else None
-        plan = plan_sessions(
-            ds,
-            startup_ids=startup_ids,
-            capacity=capacity,
-            pitch_minutes=pitch_minutes,
-            qa_minutes=qa_minutes,
-            investors_per_session=investors,
-            banks_per_session=banks,
-            max_sessions_per_investor=max_sessions,
-            pair_scorer=scorer,
-        )
+        with native_output_to_stderr():
+            plan = plan_sessions(
+                ds,
+                startup_ids=startup_ids,
+                capacity=capacity,
+                pitch_minutes=pitch_minutes,
+                qa_minutes=qa_minutes,
+                investors_per_session=investors,
+                banks_per_session=banks,
+                max_sessions_per_investor=max_sessions,
+                pair_scorer=scorer,
+            )
         out.mkdir(parents=True, exist_ok=True)
         write_csv(plan.sessions_frame(), out / "sessions.csv")
         write_csv(plan.invitations_frame(), out / "invitations.csv")

@@ -123,6 +123,50 @@ def test_scheduling_a_scored_event_reads_only_names_from_the_database(tmp_path: 
         assert "not in the configured database" in " ".join(done.stderr.split())
 
 
+# An event on which the locked HiGHS prints a debug line to stdout while it solves (total mode).
+NOISY_EVENT = {
+    "event_id": "noisy", "tables": 2,
+    "slots": [{"slot_id": "s0", "start": "2026-12-01T09:00", "end": "2026-12-01T09:20"},
+              {"slot_id": "s1", "start": "2026-12-01T10:00", "end": "2026-12-01T10:20"}],
+    "startups": [{"startup_id": "S0", "min_meetings": 0, "max_meetings": 2},
+                 {"startup_id": "S1", "min_meetings": 0, "max_meetings": 1}],
+    "investors": [{"investor_id": "I0", "min_meetings": 0, "max_meetings": 2}],
+    "scores": [{"startup_id": "S1", "investor_id": "I0", "score": 0.684},
+               {"startup_id": "S0", "investor_id": "I0", "score": 0.147}],
+    "requests": [{"startup_id": "S1", "investor_id": "I0", "kind": "must"}],
+    "conflicts": [],
+}
+
+
+def test_schedule_stdout_is_only_the_json_summary_even_when_the_solver_prints(tmp_path: Path) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(NOISY_EVENT), encoding="utf-8")
+    env = {**os.environ, "ROADSHOW_DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"}
+    argv = [sys.executable, "-m", "roadshow", "schedule", str(event), "--out", str(tmp_path / "out"),
+            "--mode", "total", "--solver", "decomposition"]
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["meetings"] == 2
+
+
+NATIVE_WRITE = """
+import os, sys
+from roadshow.commands._common import native_output_to_stderr
+print("before", flush=True)
+with native_output_to_stderr():
+    os.write(1, b"native noise\\n")
+print("after")
+"""
+
+
+def test_native_writes_to_stdout_go_to_stderr_inside_the_guard() -> None:
+    done = subprocess.run([sys.executable, "-c", NATIVE_WRITE], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "before\nafter\n"
+    assert "native noise" in done.stderr
+
+
 def test_choices_are_the_librarys() -> None:
     from api.services.keys import Role
     from matcher.ranking import MODELS
