@@ -130,6 +130,7 @@ def main(results_dir: Path, quick: bool) -> str:
         "",
         "`--help` and `--version` load typer and the command signatures only; a command imports what it "
         "uses when it runs (the reference row is what every start-up paid before). The tiny schedule loads "
-        "NumPy, SciPy's HiGHS, openpyxl, icalendar and jinja2, and no polars or scikit-learn.",
+        "NumPy, HiGHS (highspy), polars, openpyxl, icalendar and jinja2, and SQLAlchemy for two queries of the "
+        "participants' names in the configured database; no SciPy, scikit-learn, Alembic or Litestar.",
     ]
     return "\n".join(lines)
