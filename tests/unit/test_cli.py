@@ -59,6 +59,7 @@ print(json.dumps(sorted(m for m in ("sklearn", "skops", "matcher.ranking") if m 
 """
 
 
+@pytest.mark.slow  # a fresh interpreter solving and writing every export
 def test_scheduling_a_scored_event_loads_no_ranking_stack(tmp_path: Path) -> None:
     from matcher.scheduling.generate import generate_event
 
@@ -91,6 +92,7 @@ print(json.dumps(sorted(m for m in heavy if m in sys.modules)))
 """
 
 
+@pytest.mark.slow  # a fresh interpreter solving and writing every export
 @pytest.mark.parametrize("database", ["absent", "named"])
 def test_scheduling_a_scored_event_reads_only_names_from_the_database(tmp_path: Path, database: str) -> None:
     import sqlite3
@@ -138,6 +140,7 @@ NOISY_EVENT = {
 }
 
 
+@pytest.mark.slow  # a fresh interpreter solving and writing every export
 def test_schedule_stdout_is_only_the_json_summary_even_when_the_solver_prints(tmp_path: Path) -> None:
     event = tmp_path / "event.json"
     event.write_text(json.dumps(NOISY_EVENT), encoding="utf-8")
