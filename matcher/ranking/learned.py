@@ -29,6 +29,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.stats import _weighted_percentile  # its binner's own rule; the lock pins scikit-learn
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
@@ -95,6 +96,11 @@ class PairScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # sklea
         # it carries no information, so it is held at zero.
         self.all_missing_ = np.isnan(x).all(axis=0) if len(x) else np.zeros(x.shape[1], dtype=bool)
         x = np.where(self.all_missing_, 0.0, x)
+        # scikit-learn bins weighted data with one weighted-percentile call per bin edge and column, which
+        # took four times the rest of the fit (10.4 s against 2.3 s CPU on 60,000 × 45). Binned here to the
+        # same thresholds, every column has at most MAX_BINS distinct values, which it takes as they are.
+        self.bin_edges_ = bin_edges(x, None if sample_weight is None else np.asarray(sample_weight, np.float64))
+        x = binned(x, self.bin_edges_)
         self.model_ = HistGradientBoostingClassifier(
             max_iter=self.max_iter,
             learning_rate=self.learning_rate,
@@ -134,22 +140,64 @@ class PairScorer(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # sklea
         x = validate_data(self, x, reset=False, ensure_all_finite="allow-nan")
         compiled: CompiledBooster | None = getattr(self, "_compiled", None)
         if compiled is not None and len(x) <= _STACKED_ROWS:
-            positive = expit(compiled.decision_function(np.where(self.all_missing_, 0.0, x)))
+            positive = expit(compiled.decision_function(self._prepared(x)))
             return np.column_stack([1.0 - positive, positive])
         with _threadpools().limit(limits=self.n_threads, user_api="openmp"):
-            proba = self.model_.predict_proba(np.where(self.all_missing_, 0.0, x))
+            proba = self.model_.predict_proba(self._prepared(x))
         return np.asarray(proba, dtype=np.float64)
 
     def predict(self, x: Any) -> NDArray[Any]:
         check_is_fitted(self)
         x = validate_data(self, x, reset=False, ensure_all_finite="allow-nan")
         with _threadpools().limit(limits=self.n_threads, user_api="openmp"):
-            return np.asarray(self.model_.predict(np.where(self.all_missing_, 0.0, x)))
+            return np.asarray(self.model_.predict(self._prepared(x)))
+
+    def _prepared(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        # Models saved before the binning moved here have no edges: their trees read raw values.
+        return binned(np.where(self.all_missing_, 0.0, x), getattr(self, "bin_edges_", None))
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
+
+
+MAX_BINS = 255  # HistGradientBoosting's own maximum for non-missing values
+ALMOST_INF = 1e300  # as scikit-learn's binner: +inf thresholds only for a split on NaN
+
+
+def bin_edges(x: NDArray[np.float64], sample_weight: NDArray[np.float64] | None = None,
+              max_bins: int = MAX_BINS) -> list[NDArray[np.float64] | None]:
+    """Per column, the thresholds scikit-learn's binner would choose (its weighted percentiles, computed for
+    all edges in one call instead of one call per edge), or None for a column that already has at most
+    ``max_bins`` distinct values and is kept as it is."""
+    edges: list[NDArray[np.float64] | None] = []
+    percentiles = np.linspace(0.0, 100.0, max_bins + 1)[1:-1]
+    for column in x.T:
+        keep = ~np.isnan(column) if sample_weight is None else ~np.isnan(column) & (sample_weight != 0)
+        values = column[keep]
+        if np.unique(values).shape[0] <= max_bins:
+            edges.append(None)
+            continue
+        if sample_weight is None:
+            thresholds = np.percentile(values, percentiles, method="averaged_inverted_cdf")
+        else:
+            thresholds = _weighted_percentile(values, sample_weight[keep], percentiles, average=True)
+        edges.append(np.clip(np.unique(np.asarray(thresholds, dtype=np.float64)), None, ALMOST_INF))
+    return edges
+
+
+def binned(x: NDArray[np.float64], edges: list[NDArray[np.float64] | None] | None) -> NDArray[np.float64]:
+    """Each binned column as its bin number (bin i holds edges[i-1] < v <= edges[i], as scikit-learn's own
+    binner); NaN stays NaN, so missing values keep their own branch."""
+    if edges is None or all(e is None for e in edges):
+        return x
+    out = x.astype(np.float64, copy=True)
+    for j, e in enumerate(edges):
+        if e is not None:
+            column = x[:, j]
+            out[:, j] = np.where(np.isnan(column), np.nan, np.searchsorted(e, column, side="left"))
+    return out
 
 
 def _label_frame(interactions: pl.DataFrame, start: date, end: date) -> pl.DataFrame:

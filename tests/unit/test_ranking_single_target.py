@@ -17,7 +17,7 @@ import pytest
 from matcher.io import DataSet
 from matcher.ranking import get_model
 from matcher.ranking.base import PairRecommender
-from matcher.ranking.learned import BoostedRecommender
+from matcher.ranking.learned import BoostedRecommender, binned
 from tests.factories import RANKING_AS_OF, ranking_world, synthetic_world
 
 SMALL_AS_OF = date(2025, 1, 1)
@@ -67,7 +67,7 @@ def test_compiled_trees_equal_sklearn_probabilities(small: tuple[BoostedRecommen
     rng = np.random.default_rng(3)
     x = rng.normal(scale=3.0, size=(300, len(model.columns_)))
     x[rng.random(x.shape) < 0.2] = np.nan  # missing values follow each split's learned side
-    expected = scorer.model_.predict_proba(np.where(scorer.all_missing_, 0.0, x))
+    expected = scorer.model_.predict_proba(binned(np.where(scorer.all_missing_, 0.0, x), scorer.bin_edges_))
     np.testing.assert_array_equal(scorer.predict_proba(x), expected)
     # The flattened trees are derived state: not written by save, rebuilt on load, same numbers.
     model.save(tmp_path / "model.skops")
