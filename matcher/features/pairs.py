@@ -64,6 +64,14 @@ INVESTOR_SCALARS: tuple[str, ...] = (
 # Half-life of an engagement in the recency-weighted popularity: funding markets turn over fast (the tuned
 # recent-popularity peer picks 180 days on the India data and on the sample), so a year-old deal counts a quarter.
 DECAY_HALF_LIFE_DAYS = 180.0
+# Half-lives the recency-weighted popularity baseline can be tuned over (one column each in
+# ``PairFeaturizer.decayed_engagements_``); ``DECAY_HALF_LIFE_DAYS`` is among them.
+HALF_LIVES: tuple[float, ...] = (90.0, 180.0, 365.0, 730.0)
+# Startup columns the 科技型中小企业 evaluation reads (banks' reasons quote its result).
+_TECH_SME_INPUTS: tuple[str, ...] = (
+    "employees", "rd_staff", "revenue_wan", "rd_expense_wan", "total_cost_wan", "total_assets_wan", "credit_flags",
+    "high_tech_enterprise", "provincial_rd_center", "national_award_5y", "standards_led_5y", "stage",
+)
 _KIND_CODE: dict[str, float] = {k.value: float(i) for i, k in enumerate(InvestorKind)}
 _N_STAGES = len(STAGE_ORDER)
 _DENSE_CHUNK = 512  # startups per dense text/co-investment block: bounds memory at 512 × investors
@@ -90,6 +98,8 @@ class StartupBlock:
     sub_sector_token: list[str | None]
     region_token: list[str | None]
     city_token: list[str | None]
+    tech_sme: NDArray[np.int8]  # 科技型中小企业: 1 qualifies, 0 does not, -1 unknown (or no bank to tell)
+    grade: list[str | None]  # knowledge-value credit grade (A best) where the status is known and graded
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -234,7 +244,8 @@ class PairFeaturizer:
         # split on a raw count learned on 1 year of history would misfire on 3.
         first = history_before(data.interactions, as_of)["occurred_on"].min()
         self.history_years_ = max((as_of - first).days if isinstance(first, date) else 0, 30) / 365.25
-        self.decayed_engagement_ = self._decayed_engagement(data, inv_index)
+        self.decayed_engagements_ = self._decayed_engagement(data, inv_index)
+        self.decayed_engagement_ = self.decayed_engagements_[:, HALF_LIVES.index(DECAY_HALF_LIFE_DAYS)]
         self.investor_scalars_ = np.column_stack([
             np.log1p(col("n_positive") / self.history_years_), np.log1p(col("n_positive_recent")),
             np.log1p(col("n_interactions") / self.history_years_),
@@ -264,6 +275,9 @@ class PairFeaturizer:
         self.product_name_ = np.array([n or k for n, k in products.select("name", "kind").iter_rows()], dtype=object)
         self.product_kind_ = products["kind"].to_numpy().astype(str)
         self.product_max_wan_ = products["max_amount_wan"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        self.product_min_grade_ = np.array(
+            [(g or "").strip().upper() or None for g in products["min_grade"].to_list()]
+            if "min_grade" in products.columns else [None] * products.height, dtype=object)
         exploded = products.select(pl.int_range(pl.len()).alias("p"), "sectors").explode("sectors").drop_nulls()
         tokens = exploded.select(pl.col("p"), sector_token(pl.col("sectors")).alias("token")).drop_nulls()
         self.product_sector_ = np.zeros((products.height, n_vocab), dtype=bool)
@@ -279,17 +293,18 @@ class PairFeaturizer:
                                np.ones(loans.height), (len(self.investor_ids_), n_vocab))
 
     def _decayed_engagement(self, data: DataSet, inv_index: dict[str, int]) -> FloatArray:
-        """Recency-weighted popularity: engagement weights halved every ``DECAY_HALF_LIFE_DAYS`` before the
-        date, so a market whose active investors change over the years ranks today's, not yesterday's."""
+        """Recency-weighted popularity, one column per half-life of ``HALF_LIVES``: engagement weights
+        halved every half-life before the date, so a market whose active investors change over the years
+        ranks today's, not yesterday's."""
         history = history_before(data.interactions, self.as_of_)
-        decayed = history.select(
+        aged = history.select(
             pl.col("investor_id").replace_strict(inv_index, default=-1, return_dtype=pl.Int64).alias("row"),
-            (pl.col("outcome").replace_strict(ENGAGEMENT_WEIGHT, default=0.0, return_dtype=pl.Float64)
-             * pl.lit(0.5).pow((pl.lit(self.as_of_) - pl.col("occurred_on")).dt.total_days().cast(pl.Float64)
-                               / DECAY_HALF_LIFE_DAYS)).alias("w"),
+            pl.col("outcome").replace_strict(ENGAGEMENT_WEIGHT, default=0.0, return_dtype=pl.Float64).alias("w"),
+            (pl.lit(self.as_of_) - pl.col("occurred_on")).dt.total_days().cast(pl.Float64).alias("age"),
         ).filter(pl.col("row") >= 0)
-        out = np.zeros(len(self.investor_ids_), dtype=np.float32)
-        np.add.at(out, decayed["row"].to_numpy(), decayed["w"].to_numpy().astype(np.float32))
+        weights = aged["w"].to_numpy()[:, None] * 0.5 ** (aged["age"].to_numpy()[:, None] / np.array(HALF_LIVES))
+        out = np.zeros((len(self.investor_ids_), len(HALF_LIVES)), dtype=np.float32)
+        np.add.at(out, aged["row"].to_numpy(), weights.astype(np.float32))
         return out
 
     def _fit_text(self, feats: pl.DataFrame, summary: pl.DataFrame, portfolio: pl.DataFrame,
@@ -390,7 +405,33 @@ class PairFeaturizer:
             sub_sector_token=tokens["sub_sector_token"],
             region_token=tokens["region_token"],
             city_token=tokens["city_token"],
+            **self._tech_sme(startups, ip_assets),
         )
+
+    def _tech_sme(self, startups: pl.DataFrame, ip_assets: pl.DataFrame) -> dict[str, Any]:
+        """Each startup's 科技型中小企业 status and knowledge-value credit grade, as the eligibility policy
+        evaluates them, for banks' reasons: known only where the profile gives its head count and its
+        revenue or costs, and only worked out when there is a bank to explain."""
+        n = startups.height
+        out: dict[str, Any] = {"tech_sme": np.full(n, -1, dtype=np.int8), "grade": [None] * n}
+        if n == 0 or not (self.investor_kind_label_ == InvestorKind.BANK.value).any() \
+                or not set(_TECH_SME_INPUTS) <= set(startups.columns):
+            return out
+        from matcher.eligibility.kv_index import kv_frame
+        from matcher.eligibility.policy import default_policy
+        from matcher.eligibility.tech_sme import tech_sme_frame
+
+        policy = default_policy()
+        tech = tech_sme_frame(startups, ip_assets, as_of=self.as_of_, policy=policy)
+        known = startups.select(pl.col("employees").is_not_null()
+                                & (pl.col("revenue_wan").is_not_null() | pl.col("total_cost_wan").is_not_null())
+                                ).to_series().to_numpy()
+        if not known.any():
+            return out
+        grades = kv_frame(startups, tech, policy)["grade"].to_list()
+        out["tech_sme"] = np.where(known, tech["tech_sme_qualified"].to_numpy().astype(np.int8), -1).astype(np.int8)
+        out["grade"] = [g if k else None for g, k in zip(grades, known.tolist(), strict=True)]
+        return out
 
     # --- pair features ---------------------------------------------------------------------------
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from matcher.features.pairs import PAIR_FEATURES, FloatArray, IntArray, StartupBlock
+from matcher.errors import InvalidInputError
+from matcher.features.pairs import DECAY_HALF_LIFE_DAYS, HALF_LIVES, PAIR_FEATURES, FloatArray, IntArray, StartupBlock
 from matcher.ranking.base import PairRecommender
 
 _COL = {name: j for j, name in enumerate(PAIR_FEATURES)}
@@ -54,25 +55,37 @@ class PopularityRecommender(PairRecommender):
         return np.broadcast_to(_popularity(self, inv_rows), (len(s_rows), len(inv_rows))).copy()
 
 
-def _recent_popularity(model: PairRecommender, inv_rows: IntArray) -> FloatArray:
-    """Recency-weighted engagement (``DECAY_HALF_LIFE_DAYS``), scaled to [0, 1] over all investors."""
-    decayed = model.featurizer_.decayed_engagement_
+def _recent_popularity(model: PairRecommender, inv_rows: IntArray, half_life: float = DECAY_HALF_LIFE_DAYS,
+                       ) -> FloatArray:
+    """Recency-weighted engagement (one of ``HALF_LIVES``), scaled to [0, 1] over all investors."""
+    decayed = model.featurizer_.decayed_engagements_[:, HALF_LIVES.index(half_life)]
     top = float(decayed.max()) if len(decayed) else 0.0
     return (decayed[inv_rows] / top if top > 0 else np.zeros(len(inv_rows))).astype(np.float32)
 
 
 class RecentPopularityRecommender(PairRecommender):
-    """Investors most engaged lately: each past engagement counts half as much every 180 days before the date.
-    All-time popularity breaks ties (an investor quiet for years is still ahead of one never seen)."""
+    """Investors most engaged lately: each past engagement counts half as much every ``half_life`` days
+    before the date (one of ``HALF_LIVES``; the self-tuning model tries them all). All-time popularity
+    breaks ties (an investor quiet for years is still ahead of one never seen)."""
 
     name = "recent_popularity"
 
+    def __init__(self, *, half_life: float = DECAY_HALF_LIFE_DAYS, max_text_features: int = 10000) -> None:
+        super().__init__(max_text_features=max_text_features)
+        if float(half_life) not in HALF_LIVES:
+            raise InvalidInputError(f"half_life must be one of {', '.join(f'{h:g}' for h in HALF_LIVES)}",
+                                    field="half_life")
+        self.half_life = float(half_life)
+
+    def _scores(self, inv_rows: IntArray) -> FloatArray:
+        return (0.99 * _recent_popularity(self, inv_rows, self.half_life)
+                + 0.01 * _popularity(self, inv_rows)).astype(np.float32)
+
     def _score(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, feats: FloatArray) -> FloatArray:
-        return (0.99 * _recent_popularity(self, inv_rows) + 0.01 * _popularity(self, inv_rows)).astype(np.float32)
+        return self._scores(inv_rows)
 
     def _score_grid(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, per_startup: bool) -> FloatArray:
-        scores = (0.99 * _recent_popularity(self, inv_rows) + 0.01 * _popularity(self, inv_rows)).astype(np.float32)
-        return np.broadcast_to(scores, (len(s_rows), len(inv_rows))).copy()
+        return np.broadcast_to(self._scores(inv_rows), (len(s_rows), len(inv_rows))).copy()
 
 
 class SectorPopularityRecommender(PairRecommender):

@@ -62,7 +62,9 @@ def evaluate(
     rows: list[dict[str, Any]] = []
     tuning: TuningResult | None = None
     for name in models if models is not None else tuple(MODELS):
-        model = get_model(name, **(params or {}).get(name, {}))
+        given = (params or {}).get(name, {})
+        # The self-tuning model tunes at the K it is judged at, unless told otherwise.
+        model = get_model(name, **({"k": k} | given if name == "learned" else given))
         if on_progress is not None:
             on_progress(f"fitting and ranking with {name}")
         t0 = time.perf_counter()

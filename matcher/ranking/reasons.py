@@ -2,7 +2,8 @@
 
 Reasons suit the kind of institution. An investor's speak of sector, stage, ticket, region, portfolio
 text and co-investors; a bank's of its loan products (which sectors they serve, up to what amount,
-whether the startup's IP can be pledged) and of its past lending in the startup's sector. Each reason
+whether the startup's IP can be pledged, which admit its credit grade), of the startup's 科技型中小企业
+status and grade when its profile tells them, and of its past lending in the startup's sector. Each reason
 carries the pair's own values (the sector's name, the amounts, the co-investor's name, the similarity),
 and each candidate has a strength (it does not apply when zero); the 1–3 strongest are kept, in Chinese
 (``reasons``) and English (``reasons_en``). A pair with nothing specific to say still gets the
@@ -247,11 +248,35 @@ class _Candidates:
             name = str(f.product_name_[pledge[0]])
             out.append((0.75, f"可知识产权质押: {round(n_ip)}项有效Ⅰ类知识产权, 适用{name}",
                         f"IP-backed loan: {round(n_ip)} valid class-I IP assets for {name}"))
+        out.extend(self._tech_sme(j, products))
         lent = float(self.lending[j])
         if sector is not None and lent >= 1:
             out.append((min(0.8 + 0.01 * lent, 0.95), f"本行业放贷经验: 向{sector[0]}企业放贷{round(lent)}笔",
                         f"Lends in this sector: {round(lent)} loans to {sector[1]} companies"))
         return out
+
+    def _tech_sme(self, j: int, products: NDArray[np.int64]) -> list[Reason]:
+        """The startup's 科技型中小企业 status and knowledge-value credit grade, when its profile tells them,
+        and which of the bank's products that grade is admitted to (A is the best grade)."""
+        s = int(self.s_rows[j])
+        status, grade = int(self.block.tech_sme[s]), self.block.grade[s]
+        if status < 0 or (status == 0 and grade is None):
+            return []
+        f = self.f
+        admits = [p for p in products if f.product_min_grade_[p] is not None and grade is not None
+                  and grade <= f.product_min_grade_[p]]
+        zh = ["科技型中小企业: 符合评价条件"] if status == 1 else []
+        en = ["Tech-based SME: meets the evaluation"] if status == 1 else []
+        if grade is not None:
+            zh.append(f"知识价值信用评价{grade}级")
+            en.append(f"knowledge-value credit grade {grade}")
+        if admits:
+            name, floor = str(f.product_name_[admits[0]]), str(f.product_min_grade_[admits[0]])
+            zh.append(f"达到{name}准入{floor}级")
+            en.append(f"admitted to {name} (grade {floor} or better)")
+        strength = (0.72 if status == 1 else 0.3) + (0.1 if admits else 0.0)
+        text_en = ", ".join(en)
+        return [(strength, "，".join(zh), text_en[:1].upper() + text_en[1:])]
 
     def _common(self, j: int) -> list[Reason]:
         f, inv = self.f, int(self.inv_rows[j])

@@ -1,20 +1,21 @@
 """The default ranker: it tunes itself on the data it is given, as a careful analyst would on a new market.
 
-At fit time a validation cut-off ``t_v`` is carved from the history before the as-of date (the latest
-fifth of the interactions, at least 30 days and leaving at least 60 days before it). A handful of
-candidates are fitted on interactions before ``t_v`` and ranked for the startups that engaged investors
-in ``[t_v, as_of)``: every simple baseline as it is, and the boosted trees in a few configurations
-(negative sampling, tree size, feature families, how far to trust declared preferences), each also
-blended with recency-weighted popularity. Startups with history and startups without it (warm, cold)
-are chosen for separately, because the signals that work differ: a new startup has no co-investors and
-often no profile, where popularity is hard to beat.
+Up to three validation periods are carved from the history before the as-of date (rolling origin: each
+the next-latest fifth of the interactions, at least 30 days long and leaving at least 60 days before it).
+For each, the components are fitted on interactions before the period's start and rank the startups
+that engaged investors inside it: the boosted trees, recency-weighted popularity at every half-life of
+``HALF_LIVES``, sector popularity, all-time popularity and the declared-preference rule. A candidate is
+each baseline alone, or a mixture: the trees' percentile scores with 0–70 % recency-weighted popularity
+(one half-life) and 0–30 % sector popularity. Every component is mapped to percentiles of its own
+scores first, so the weights mean the same on any market, and all candidates reuse the same fitted
+components: the tuning costs one fit of the trees per period. Startups with history and startups
+without it (warm, cold) are chosen for separately, because the signals that work differ: a new startup
+has no co-investors and often no profile, where popularity is hard to beat.
 
-The choice, per segment, by validation NDCG@``k`` (one value per validation startup):
-
-1. only candidates whose mean is at least the best baseline's are eligible, so the choice is never
-   worse than the best baseline on validation;
-2. among them, the simplest whose mean is within one paired standard error of the best eligible one
-   (the standard error of the per-startup differences), so noise does not buy complexity.
+The choice, per segment, by validation NDCG@``k`` (one value per validation startup; ``k`` is the K the
+lists are judged at) is the consensus of the best candidates, never below the best baseline — see
+:func:`choose`. On the benchmark's real-data protocols a single validation winner did not carry to the
+test period; the mean of the best twenty's weights did (``bench/results/ranking.md``).
 
 A segment with fewer than ``min_targets`` validation startups takes the choice made on all of them;
 with fewer than that overall only the baselines compete, and with no validation at all the model is
@@ -25,17 +26,16 @@ before anything else happens.
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from matcher.features.pairs import FeaturizerCache, FloatArray, IntArray, StartupBlock
+from matcher.features.pairs import DECAY_HALF_LIFE_DAYS, HALF_LIVES, FeaturizerCache, FloatArray, IntArray, StartupBlock
 from matcher.io import DataSet
 from matcher.ranking.base import PairRecommender
 from matcher.ranking.baselines import (
@@ -51,89 +51,169 @@ _SIMPLE: dict[str, type[PairRecommender]] = {
     cls.name: cls for cls in (PopularityRecommender, RecentPopularityRecommender, SectorPopularityRecommender,
                               DeclaredPreferenceRecommender)
 }
-# The boosted configurations tried, simplest first: (label, parameters).
-BOOSTED_CONFIGS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("boosted", {}),
-    ("boosted, popularity-aware negatives", {"popular_negatives": 0.5}),
-    ("boosted, no declared preferences", {"families": ("learned", "text", "popularity", "cofinance", "startup")}),
-    ("boosted, larger trees", {"max_leaf_nodes": 31, "min_samples_leaf": 40}),
-)
-# Weight of recency-weighted popularity blended in; a blend adds a part to its base, so it counts as more complex.
-BLENDS: tuple[float, ...] = (0.0, 0.3, 0.6)
+Key = tuple[str, tuple[tuple[str, Any], ...]]  # a component: model name and its parameters, sorted
+# The boosted configurations a mixture may lean on: (label, parameters). Larger trees, popularity-aware
+# negatives and fewer feature families were tried too; on the benchmark's real-data protocols mixing them
+# in did not carry from validation to test and cost a fit each (bench/results/ranking.md, notes/rankq.md).
+BOOSTED_CONFIGS: tuple[tuple[str, dict[str, Any]], ...] = (("boosted", {}),)
+# Weights of recency-weighted popularity (each half-life of ``HALF_LIVES``) and of sector popularity mixed
+# into the trees' percentiles; the trees keep the rest.
+RECENT_WEIGHTS: tuple[float, ...] = (0.0, 0.15, 0.3, 0.5, 0.7)
+SECTOR_WEIGHTS: tuple[float, ...] = (0.0, 0.15, 0.3)
+# The chosen mixture is the mean of the weights of this many best candidates on validation: the single best
+# of ~60 close candidates is mostly noise, their consensus less so.
+TOP_AVERAGED = 20
 SEGMENTS: tuple[str, ...] = ("cold", "warm")
 _PAIRS_PER_CHUNK = 500_000
-_RECENT: tuple[str, tuple[tuple[str, Any], ...]] = ("recent_popularity", ())
+_SECTOR: Key = ("sector_popularity", ())
 
 
-class Blend(PairRecommender):
-    """``(1 − weight) · base + weight · recency-weighted popularity``: how far to lean on what is
-    busy lately. Wraps two fitted models that share one featurizer; not a model to fit on its own."""
+def _key(model: str, params: dict[str, Any] | None = None) -> Key:
+    return model, tuple(sorted((params or {}).items()))
 
-    name = "blend"
 
-    def __init__(self, base: PairRecommender, recent: PairRecommender, weight: float) -> None:
-        super().__init__(max_text_features=base.max_text_features)
-        self.base_ = base
-        self.recent_ = recent
-        self.weight = weight
-        self.featurizer_ = base.featurizer_
-        self.as_of_ = base.as_of_
+def _recent_key(half_life: float) -> Key:
+    return _key("recent_popularity", {"half_life": half_life})
+
+
+def _component_label(key: Key) -> str:
+    model, params = key
+    if model == "recent_popularity":
+        return f"recent popularity ({dict(params)['half_life']:g} d)"
+    if model in _SIMPLE:
+        return model.replace("_", " ")
+    return next((label for label, p in BOOSTED_CONFIGS if _key("boosted", p) == key), model)
+
+
+def _fit_component(key: Key, data: DataSet, as_of: date, cache: FeaturizerCache,
+                   window_startups: int | None) -> PairRecommender:
+    model, params = key
+    if model in _SIMPLE:
+        return _SIMPLE[model](**dict(params)).fit(data, as_of, cache=cache)
+    budget = {} if window_startups is None else {"max_window_startups": window_startups}
+    return BoostedRecommender(**{**dict(params), **budget}).fit(data, as_of, cache=cache)
+
+
+def _percentiles(model: PairRecommender, raw: NDArray[np.floating], inv_rows: IntArray,
+                 warm: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """A component's raw scores as percentiles of its own per-group (investor, bank) and per-segment
+    (warm, cold) reference distributions, so components on different scales can be mixed; ``inv_rows``
+    and ``warm`` broadcast against ``raw``. A pair the component did not score (NaN: outside a two-stage
+    model's candidates) counts 0."""
+    out = np.zeros(np.broadcast_shapes(raw.shape, inv_rows.shape), dtype=np.float64)
+    for group, members in model._group_rows().items():
+        in_group = np.broadcast_to(np.isin(inv_rows, members), out.shape)
+        if in_group.any():
+            out = np.where(in_group, model._calibrate(raw, group, warm), out)
+    return np.nan_to_num(out, nan=0.0)
+
+
+class Ensemble(PairRecommender):
+    """``Σ weight · percentile(component)``: fitted components sharing one featurizer (boosted trees,
+    recency-weighted and sector popularity), each score mapped through its own calibration first so the
+    weights mean what they say. Built from fitted parts; not a model to fit on its own."""
+
+    name = "ensemble"
+
+    def __init__(self, parts: Sequence[tuple[PairRecommender, float]] = ()) -> None:
+        super().__init__(max_text_features=parts[0][0].max_text_features if parts else 10000)
+        self.weights_ = [float(w) for _, w in parts]
+        # One attribute per part, not a list: ``with_current`` rebinds every part that shares the featurizer.
+        for j, (model, _) in enumerate(parts):
+            setattr(self, f"part_{j}_", model)
+        if parts:
+            self.featurizer_, self.as_of_ = parts[0][0].featurizer_, parts[0][0].as_of_
+
+    def _members(self) -> list[tuple[PairRecommender, float]]:
+        return [(getattr(self, f"part_{j}_"), w) for j, w in enumerate(self.weights_)]
 
     def _score(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, feats: FloatArray) -> FloatArray:
-        return ((1 - self.weight) * self.base_._score(block, s_rows, inv_rows, feats)
-                + self.weight * self.recent_._score(block, s_rows, inv_rows, feats)).astype(np.float32)
+        warm = block.fit_row[s_rows] >= 0
+        total = np.zeros(len(s_rows), dtype=np.float64)
+        for model, w in self._members():
+            total += w * _percentiles(model, model._score(block, s_rows, inv_rows, feats), inv_rows, warm)
+        return total.astype(np.float32)
 
     def _score_grid(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, per_startup: bool) -> FloatArray:
-        return ((1 - self.weight) * self.base_._score_grid(block, s_rows, inv_rows, per_startup)
-                + self.weight * self.recent_._score_grid(block, s_rows, inv_rows, per_startup)).astype(np.float32)
+        warm = (block.fit_row[s_rows] >= 0)[:, None]
+        total = np.zeros((len(s_rows), len(inv_rows)), dtype=np.float64)
+        for model, w in self._members():
+            raw = model._score_grid(block, s_rows, inv_rows, per_startup)
+            total += w * _percentiles(model, raw, inv_rows[None, :], warm)
+        return total.astype(np.float32)
 
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """One configuration: a base model (a baseline or boosted trees) and the weight of recency-weighted
-    popularity blended into its scores. ``rank`` orders candidates from simplest."""
+    """One configuration: components (``Key``) and their weights, summing to 1. ``rank`` orders candidates
+    from simplest (single baselines first)."""
 
     label: str
-    model: str
-    params: dict[str, Any] = field(default_factory=dict)
-    blend: float = 0.0
+    parts: tuple[tuple[Key, float], ...]
     rank: int = 0
 
     @property
-    def base_key(self) -> tuple[str, tuple[tuple[str, Any], ...]]:
-        return self.model, tuple(sorted(self.params.items()))
+    def model(self) -> str:
+        """The single baseline this is, or ``boosted`` when trees take part (``ensemble`` otherwise)."""
+        if len(self.parts) == 1 and self.parts[0][0][0] in _SIMPLE:
+            return self.parts[0][0][0]
+        return "boosted" if any(key[0] == "boosted" for key, _ in self.parts) else "ensemble"
 
-    def fitted(self, data: DataSet, as_of: date, cache: FeaturizerCache,
-               bases: dict[tuple[str, tuple[tuple[str, Any], ...]], PairRecommender],
+    @property
+    def keys(self) -> list[Key]:
+        return [key for key, _ in self.parts]
+
+    def fitted(self, data: DataSet, as_of: date, cache: FeaturizerCache, bases: dict[Key, PairRecommender],
                window_startups: int | None = None) -> PairRecommender:
-        """This configuration fitted before ``as_of``, reusing (and adding to) ``bases``, the fitted base
-        models by ``base_key``: blends of one base cost one fit. Calibrated like any model.
-        ``window_startups`` caps the startups per training window of boosted trees (validation fits)."""
-        for key in (self.base_key, _RECENT):
+        """This configuration fitted before ``as_of``, reusing (and adding to) ``bases``, the fitted
+        components by key. ``window_startups`` caps the startups per training window of boosted trees."""
+        for key in self.keys:
             if key not in bases:
-                if key[0] in _SIMPLE:
-                    bases[key] = _SIMPLE[key[0]]().fit(data, as_of, cache=cache)
-                else:
-                    budget = {} if window_startups is None else {"max_window_startups": window_startups}
-                    bases[key] = BoostedRecommender(**{**dict(key[1]), **budget}).fit(data, as_of, cache=cache)
-        if self.blend == 0:
-            return bases[self.base_key]
-        blend = Blend(bases[self.base_key], bases[_RECENT], self.blend)
-        blend._fit_calibration(data)
-        return blend
+                bases[key] = _fit_component(key, data, as_of, cache, window_startups)
+        if len(self.parts) == 1:
+            return bases[self.parts[0][0]]
+        model = Ensemble([(bases[key], w) for key, w in self.parts])
+        model._fit_calibration(data)
+        return model
+
+
+def _mixture(weights: dict[Key, float], rank: int = 0) -> Candidate:
+    parts = tuple(sorted(((k, round(w, 4)) for k, w in weights.items() if w > 1e-9), key=lambda p: -p[1]))
+    total = sum(w for _, w in parts)
+    parts = tuple((k, w / total) for k, w in parts)
+    if len(parts) == 1:
+        model, params = parts[0][0]
+        label = model if model != "recent_popularity" or dict(params)["half_life"] == DECAY_HALF_LIFE_DAYS \
+            else f"recent_popularity, half-life {dict(params)['half_life']:g} d"
+        return Candidate(label if model in _SIMPLE else _component_label(parts[0][0]), parts, rank)
+    return Candidate(" + ".join(f"{w:.0%} {_component_label(k)}" for k, w in parts), parts, rank)
 
 
 def candidates(data: DataSet | None = None) -> list[Candidate]:
-    """Every configuration tried, simplest first. Given ``data``, one that cannot differ from another on
-    it is left out: without any declared preference, "no declared preferences" is plain "boosted"."""
+    """Every configuration tried, simplest first: each baseline alone (recency-weighted popularity at
+    every half-life), then the boosted trees (each configuration, and both averaged) mixed with recent
+    and sector popularity. Without declared preferences anywhere in ``data`` the declared-preference
+    rule is plain popularity and is left out."""
     declares = data is None or _declares_anything(data)
-    out = [Candidate(name, name) for name in _SIMPLE]
-    for label, params in BOOSTED_CONFIGS:
-        if "families" in params and "declared" not in params["families"] and not declares:
-            continue
-        for w in BLENDS:
-            out.append(Candidate(label if w == 0 else f"{label} + {w:.0%} recent popularity", "boosted", params, w))
-    return [Candidate(c.label, c.model, c.params, c.blend, r) for r, c in enumerate(out)]
+    singles = [_key("popularity"), *(_recent_key(h) for h in HALF_LIVES), _SECTOR]
+    if declares:
+        singles.append(_key("declared"))
+    out = [_mixture({key: 1.0}) for key in singles]
+    trees = [{_key("boosted", p): 1.0} for _, p in BOOSTED_CONFIGS]
+    trees.append({_key("boosted", p): 1.0 / len(BOOSTED_CONFIGS) for _, p in BOOSTED_CONFIGS})
+    seen = {c.parts for c in out}
+    for base in trees:
+        for h in HALF_LIVES:
+            for wr in RECENT_WEIGHTS:
+                for ws in SECTOR_WEIGHTS:
+                    weights = {k: v * (1 - wr - ws) for k, v in base.items()}
+                    weights[_recent_key(h)] = wr
+                    weights[_SECTOR] = ws
+                    c = _mixture(weights)
+                    if c.parts not in seen:
+                        seen.add(c.parts)
+                        out.append(c)
+    return [Candidate(c.label, c.parts, r) for r, c in enumerate(out)]
 
 
 def _declares_anything(data: DataSet) -> bool:
@@ -183,90 +263,106 @@ def _ndcg_rows(scores: FloatArray, gains: FloatArray, k: int) -> FloatArray:
 
 
 @dataclass(slots=True)
-class _Validation:
-    """Per-startup validation NDCG of every candidate, and which startups were cold at the cut-off."""
+class _Fold:
+    """One validation period: each component's percentile grid (validation startups × investors, as
+    ``_percentiles`` makes them: each group scored on its own, as a served list is), the pairs seen before
+    the cut-off, graded gains of the pairs engaged in the period, and which startups were cold at the cut-off."""
 
-    ndcg: dict[str, np.ndarray]  # candidate label -> per-target NDCG
-    cold: np.ndarray
+    grids: dict[Key, NDArray[np.float32]]
+    seen: NDArray[np.bool_]
+    gains: NDArray[np.float32]
+    cold: NDArray[np.bool_]
 
-
-class _GridMemo:
-    """Raw score grids of one block of validation startups, each base model's computed once: blends of
-    one base share its grid."""
-
-    def __init__(self, bases: dict[tuple[str, tuple[tuple[str, Any], ...]], PairRecommender], block: StartupBlock,
-                 rows: IntArray) -> None:
-        self.bases, self.block, self.rows = bases, block, rows
-        self.memo: dict[tuple[tuple[str, tuple[tuple[str, Any], ...]], bytes], FloatArray] = {}
-
-    def raw(self, key: tuple[str, tuple[tuple[str, Any], ...]], inv_rows: IntArray) -> FloatArray:
-        memo_key = (key, inv_rows.tobytes())
-        if memo_key not in self.memo:
-            self.memo[memo_key] = self.bases[key]._score_grid(self.block, self.rows, inv_rows, per_startup=True)
-        return self.memo[memo_key]
-
-    def grid(self, c: Candidate, inv_rows: IntArray) -> FloatArray:
-        base = self.raw(c.base_key, inv_rows)
-        return base if c.blend == 0 else ((1 - c.blend) * base + c.blend * self.raw(_RECENT, inv_rows))
+    def ndcg(self, c: Candidate, k: int) -> FloatArray:
+        scores = np.zeros(self.gains.shape, dtype=np.float32)
+        for key, w in c.parts:
+            scores += np.float32(w) * self.grids[key]
+        return _ndcg_rows(np.where(self.seen, -np.inf, scores), self.gains, k)
 
 
-def _validate(data: DataSet, cutoff: date, cands: list[Candidate], *, k: int, seed: int,
-              cache: FeaturizerCache, max_targets: int, window_startups: int) -> _Validation:
+def _validate(data: DataSet, cutoff: date, keys: list[Key], *, seed: int, cache: FeaturizerCache,
+              max_targets: int, window_startups: int) -> _Fold:
     truth = relevant_pairs(data, cutoff)
     targets = truth["startup_id"].unique().sort()
     if len(targets) > max_targets:
         # A fixed-seed sample bounds the tuning cost on big markets; the standard errors account for it.
         targets = targets.sample(max_targets, seed=seed).sort()
         truth = truth.filter(pl.col("startup_id").is_in(targets.implode()))
-    bases: dict[tuple[str, tuple[tuple[str, Any], ...]], PairRecommender] = {}
-    models = {c.label: c.fitted(data, cutoff, cache, bases, window_startups) for c in cands}
+    models = {key: _fit_component(key, data, cutoff, cache, window_startups) for key in keys}
     any_model = next(iter(models.values()))
     f = any_model.featurizer_
     block = any_model._block(data, targets.to_list(), "targets")
-    seen = any_model._seen(block)
-    s_index = {v: i for i, v in enumerate(block.ids.tolist())}
-    gains = sp.csr_matrix(
-        (truth["gain"].to_numpy().astype(np.float32),
-         (truth["startup_id"].replace_strict(s_index, return_dtype=pl.Int64).to_numpy(),
-          truth["investor_id"].replace_strict(f.investor_index_, return_dtype=pl.Int64).to_numpy())),
-        shape=(len(block), len(f.investor_ids_)))
     n_items = len(f.investor_ids_)
-    items = np.arange(n_items)
+    s_index = {v: i for i, v in enumerate(block.ids.tolist())}
+    gains = np.zeros((len(block), n_items), dtype=np.float32)
+    gains[truth["startup_id"].replace_strict(s_index, return_dtype=pl.Int64).to_numpy(),
+          truth["investor_id"].replace_strict(f.investor_index_, return_dtype=pl.Int64).to_numpy()] = \
+        truth["gain"].to_numpy().astype(np.float32)
+    grids = {key: np.zeros((len(block), n_items), dtype=np.float32) for key in keys}
+    warm = (block.fit_row >= 0)[:, None]
     chunk = max(1, _PAIRS_PER_CHUNK // max(n_items, 1))
-    ndcg: dict[str, list[NDArray[np.float64]]] = {c.label: [] for c in cands}
     for start in range(0, len(block), chunk):
         rows = np.arange(start, min(start + chunk, len(block)))
-        mask = seen[rows].toarray() > 0
-        g = gains[rows].toarray()
-        memo = _GridMemo(bases, block, rows)
-        for c in cands:
-            # Ranked exactly as a served list is (each kind scored on its own, then calibrated).
-            scores = models[c.label]._list_scores(block, rows, items, functools.partial(memo.grid, c))
-            ndcg[c.label].append(_ndcg_rows(np.where(np.isnan(scores) | mask, -np.inf, scores), g, k))
-    cold = block.fit_row < 0
-    return _Validation({label: np.concatenate(parts) for label, parts in ndcg.items()}, cold)
+        for key, model in models.items():
+            for members in model._group_rows().values():
+                if len(members):
+                    raw = model._score_grid(block, rows, members, per_startup=True)
+                    grids[key][np.ix_(rows, members)] = _percentiles(model, raw, members[None, :], warm[rows])
+    seen = any_model._seen(block).toarray() > 0
+    return _Fold(grids, seen, gains, block.fit_row < 0)
 
 
-def choose(scores: dict[str, np.ndarray], cands: list[Candidate]) -> tuple[Candidate, dict[str, float]]:
-    """The paired-standard-error rule of the module docstring over per-target NDCG arrays (same targets).
-    Returns the choice and, per candidate label, the standard error of its difference from the best."""
+def choose(scores: dict[str, np.ndarray], cands: list[Candidate],
+           evaluate: Callable[[Candidate], np.ndarray] | None = None,
+           top: int = TOP_AVERAGED) -> tuple[Candidate, np.ndarray, dict[str, float]]:
+    """The choice over per-target validation NDCG arrays (same targets), never below the best baseline:
+
+    1. without ``evaluate`` (only baselines compete), the best baseline, the simplest on ties;
+    2. otherwise the mean of the weights of the ``top`` best candidates — a consensus, steadier from
+       validation to test than any single winner (averaging only those within one standard error of
+       the best did worse on the benchmark's rolling protocol) — scored by ``evaluate``; should it fall
+       below the best baseline, it is shrunk toward that baseline (3/4, 1/2, 1/4 of the consensus) as
+       little as needed to reach it, and is that baseline when nothing does.
+
+    Returns the choice, its per-target NDCG and, per candidate label, the standard error of its paired
+    difference from the best candidate."""
     means = {c.label: float(scores[c.label].mean()) for c in cands}
     baselines = [c for c in cands if c.model in _SIMPLE]
     floor = max(means[c.label] for c in baselines)
-    eligible = [c for c in cands if means[c.label] >= floor]
-    best = max(eligible, key=lambda c: (means[c.label], -c.rank))
+    ranked = sorted(cands, key=lambda c: (-means[c.label], c.rank))
+    best = ranked[0]
     n = len(scores[best.label])
     se = {c.label: float(np.std(scores[best.label] - scores[c.label], ddof=1) / np.sqrt(n)) if n > 1 else 0.0
           for c in cands}
-    chosen = min((c for c in eligible if means[c.label] >= means[best.label] - se[c.label]), key=lambda c: c.rank)
-    return chosen, se
+    baseline = min((c for c in baselines if means[c.label] >= floor), key=lambda c: c.rank)
+    if evaluate is None:
+        return baseline, scores[baseline.label], se
+    consensus: dict[Key, float] = {}
+    for c in ranked[:top]:
+        for key, w in c.parts:
+            consensus[key] = consensus.get(key, 0.0) + w / min(top, len(ranked))
+    for share in (1.0, 0.75, 0.5, 0.25):
+        weights = {key: share * w for key, w in consensus.items()}
+        for key, w in baseline.parts:
+            weights[key] = weights.get(key, 0.0) + (1 - share) * w
+        mixture = _mixture(weights, rank=len(cands))
+        known = next((c for c in cands if c.parts == mixture.parts), None)
+        if known is not None:
+            if means[known.label] >= floor:
+                return known, scores[known.label], se
+            continue
+        mixed = evaluate(mixture)
+        if float(mixed.mean()) >= floor:
+            return mixture, mixed, se
+    return baseline, scores[baseline.label], se
 
 
 @dataclass(slots=True)
 class TuningResult:
-    """What the tuning chose and why: ``table`` has one row per (segment, candidate): validation
-    targets, mean NDCG, standard error of the paired difference from the segment's best, and ``chosen``.
-    ``cutoffs``: starts of the validation periods (latest first; empty when there was too little history)."""
+    """What the tuning chose and why: ``table`` has, per segment, a row for every baseline, for each
+    candidate the choice averaged and for the choice: validation targets, mean NDCG, standard error of
+    the paired difference from the segment's best, and ``chosen``. ``cutoffs``: starts of the validation
+    periods (latest first; empty when there was too little history)."""
 
     cutoffs: list[date]
     k: int
@@ -280,14 +376,14 @@ _TABLE_SCHEMA = {"segment": pl.Utf8, "candidate": pl.Utf8, "targets": pl.Int64, 
 
 
 def tune(data: DataSet, as_of: date, *, k: int = 20, min_targets: int = 15, enough_targets: int = 1000,
-         max_targets: int = 1500, window_startups: int = 1500, seed: int = 0,
+         max_targets: int = 1500, window_startups: int = 1500, folds: int = 3, seed: int = 0,
          cache: FeaturizerCache | None = None) -> TuningResult:
-    """Choose a configuration per segment (cold, warm) on validation periods before ``as_of``.
+    """Choose a configuration per segment (cold, warm) on validation periods before ``as_of``, by NDCG@``k``.
 
-    A second, earlier validation fold (rolling origin) is added while the first holds fewer than
-    ``enough_targets`` startups: small markets need every startup they have to tell candidates apart.
-    Big markets are tuned on samples — at most ``max_targets`` validation startups per fold and
-    ``window_startups`` per training window of the candidates' trees — and the choice refitted in full."""
+    Up to ``folds`` validation periods (rolling origin), an earlier one added while the later ones hold
+    fewer than ``enough_targets`` startups: small markets need every startup they have to tell candidates
+    apart. Big markets are tuned on samples — at most ``max_targets`` validation startups per period and
+    ``window_startups`` per training window of the trees — and the choice refitted in full."""
     data = _restrict(data, as_of)
     cache = cache if cache is not None else FeaturizerCache(data)
     cands = candidates(data)
@@ -296,19 +392,19 @@ def tune(data: DataSet, as_of: date, *, k: int = 20, min_targets: int = 15, enou
 
     def fallback(cutoffs: list[date], why: str) -> TuningResult:
         simple = "popularity" if not data.interactions.is_empty() else "declared"
-        pick = next(c for c in cands if c.model == simple)
+        pick = next(c for c in cands if c.label == simple)
         return TuningResult(cutoffs, k, dict.fromkeys(SEGMENTS, pick), empty, f"{why}: {simple}")
 
-    folds: list[tuple[date, DataSet]] = []
+    periods: list[tuple[date, DataSet]] = []
     cutoffs: list[date] = []
     n_targets = 0
     end = as_of
-    for cutoff in validation_cutoffs(data.interactions, as_of):
+    for cutoff in validation_cutoffs(data.interactions, as_of, folds=folds):
         fold = _restrict(data, end)
         fold_targets = relevant_pairs(fold, cutoff)["startup_id"].n_unique()
         cutoffs.append(cutoff)
         if fold_targets:  # a period in which nobody engaged has nothing to rank
-            folds.append((cutoff, fold))
+            periods.append((cutoff, fold))
             n_targets += fold_targets
         end = cutoff
         if n_targets >= enough_targets:
@@ -318,30 +414,46 @@ def tune(data: DataSet, as_of: date, *, k: int = 20, min_targets: int = 15, enou
     if n_targets == 0:
         return fallback(cutoffs, "no startup engaged an investor in the validation periods")
     tried = cands if n_targets >= min_targets else simple_only
-    parts = [_validate(fold, cutoff, tried, k=k, seed=seed, cache=cache, max_targets=max_targets,
-                       window_startups=window_startups) for cutoff, fold in folds]
-    ndcg = {c.label: np.concatenate([p.ndcg[c.label] for p in parts]) for c in tried}
+    keys = list(dict.fromkeys(key for c in tried for key in c.keys))
+    parts = [_validate(fold, cutoff, keys, seed=seed, cache=cache, max_targets=max_targets,
+                       window_startups=window_startups) for cutoff, fold in periods]
+
+    def ndcg_of(c: Candidate) -> np.ndarray:
+        return np.concatenate([p.ndcg(c, k) for p in parts])
+
+    ndcg = {c.label: ndcg_of(c) for c in tried}
     cold = np.concatenate([p.cold for p in parts])
     rows: list[dict[str, Any]] = []
     chosen: dict[str, Candidate] = {}
     notes = []
-    pooled, pooled_se = choose(ndcg, tried)
+    whole = ndcg_of if tried is not simple_only else None
+    pooled = choose(ndcg, tried, whole)
     for segment in ("all", *SEGMENTS):
         mask = np.ones(len(cold), bool) if segment == "all" else cold == (segment == "cold")
         n = int(mask.sum())
         if segment == "all":
-            pick, se = pooled, pooled_se
+            pick, pick_ndcg, se = pooled
         elif n >= min_targets:
-            pick, se = choose({label: v[mask] for label, v in ndcg.items()}, tried)
+            def segment_ndcg(c: Candidate, m: NDArray[np.bool_] = mask) -> np.ndarray:
+                return ndcg_of(c)[m]
+
+            pick, pick_ndcg, se = choose({label: v[mask] for label, v in ndcg.items()}, tried,
+                                         segment_ndcg if whole is not None else None)
         else:
-            pick, se = pooled, {c.label: float("nan") for c in tried}
+            pick, pick_ndcg, se = pooled[0], pooled[1][mask], {c.label: float("nan") for c in tried}
             notes.append(f"{segment}: {n} validation startups (< {min_targets}), takes the pooled choice")
         if segment != "all":
             chosen[segment] = pick
-        for c in tried:
-            rows.append({"segment": segment, "candidate": c.label, "targets": n,
-                         "ndcg": float(ndcg[c.label][mask].mean()) if n else float("nan"),
-                         "se": se[c.label], "chosen": c is pick})
+        means = {c.label: float(ndcg[c.label][mask].mean()) if n else float("nan") for c in tried}
+        ranked = sorted((c for c in tried if c.model not in _SIMPLE), key=lambda c: (-means[c.label], c.rank))
+        shown = [c for c in tried if c.model in _SIMPLE] + ranked[:TOP_AVERAGED]
+        for c in shown:
+            rows.append({"segment": segment, "candidate": c.label, "targets": n, "ndcg": means[c.label],
+                         "se": se[c.label], "chosen": c.parts == pick.parts})
+        if all(c.parts != pick.parts for c in shown):
+            rows.append({"segment": segment, "candidate": pick.label, "targets": n,
+                         "ndcg": float(pick_ndcg.mean()) if n else float("nan"), "se": float("nan"),
+                         "chosen": True})
     if tried is simple_only:
         notes.append(f"{n_targets} validation startups (< {min_targets}): only the baselines compete")
     return TuningResult(cutoffs, k, chosen, pl.DataFrame(rows, schema=_TABLE_SCHEMA), "; ".join(notes))
@@ -387,38 +499,44 @@ class SegmentedRecommender(PairRecommender):
 
 class LearnedRecommender(SegmentedRecommender):
     """The self-tuning default: per segment (startups with and without history) the configuration
-    :func:`tune` chose, refitted on everything before the as-of date. See the module docstring."""
+    :func:`tune` chose at NDCG@``k`` (the K the lists are cut at), refitted on everything before the as-of
+    date. See the module docstring."""
 
     name = "learned"
 
     def __init__(self, *, k: int = 20, min_targets: int = 15, enough_targets: int = 1000, max_targets: int = 1500,
-                 window_startups: int = 1500, seed: int = 0, max_text_features: int = 10000) -> None:
+                 window_startups: int = 1500, folds: int = 3, seed: int = 0, max_text_features: int = 10000) -> None:
         super().__init__(max_text_features=max_text_features)
         self.k = k
         self.min_targets = min_targets
         self.enough_targets = enough_targets
         self.max_targets = max_targets
         self.window_startups = window_startups
+        self.folds = folds
         self.seed = seed
 
     def _fit_model(self, data: DataSet, as_of: date, cache: FeaturizerCache) -> None:
         data = _restrict(data, as_of)
         result = tune(data, as_of, k=self.k, min_targets=self.min_targets, enough_targets=self.enough_targets,
-                      max_targets=self.max_targets, window_startups=self.window_startups, seed=self.seed,
-                      cache=cache)
+                      max_targets=self.max_targets, window_startups=self.window_startups, folds=self.folds,
+                      seed=self.seed, cache=cache)
         self.cutoffs_ = [c.isoformat() for c in result.cutoffs]
         self.tuning_table_ = result.table.to_dicts()  # plain rows: skops files hold no polars frames
         self.tuning_note_ = result.note
         self.chosen_ = {segment: c.label for segment, c in result.chosen.items()}
-        bases: dict[tuple[str, tuple[tuple[str, Any], ...]], PairRecommender] = {}
+        # Plain lists too: [model, {parameters}, weight] per component.
+        self.chosen_parts_: dict[str, list[list[Any]]] = {segment: [[key[0], dict(key[1]), w] for key, w in c.parts]
+                              for segment, c in result.chosen.items()}
+        bases: dict[Key, PairRecommender] = {}
         cold = result.chosen["cold"].fitted(data, as_of, cache, bases)
-        warm = cold if result.chosen["warm"] == result.chosen["cold"] else \
+        warm = cold if result.chosen["warm"].parts == result.chosen["cold"].parts else \
             result.chosen["warm"].fitted(data, as_of, cache, bases)
         self._set_parts(cold, warm)
 
     def tuning_report(self) -> TuningResult:
         """The validation table behind the choice (``roadshow evaluate`` prints it)."""
         self._check_fitted()
-        chosen = {segment: next(c for c in candidates() if c.label == label) for segment, label in self.chosen_.items()}
+        chosen = {segment: Candidate(self.chosen_[segment], tuple((_key(m, p), float(w)) for m, p, w in parts))
+                  for segment, parts in self.chosen_parts_.items()}
         return TuningResult([date.fromisoformat(c) for c in self.cutoffs_], self.k, chosen,
                             pl.DataFrame(self.tuning_table_, schema=_TABLE_SCHEMA), self.tuning_note_)

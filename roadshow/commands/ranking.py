@@ -123,6 +123,8 @@ def _print_tuning(tuning: TuningResult) -> None:
     """What the default model chose per segment, and the validation table it chose on."""
     from rich.table import Table
 
+    from matcher.ranking.tuning import TOP_AVERAGED
+
     if not tuning.cutoffs:
         console.print(f"learned: {tuning.note}", highlight=False)
         return
@@ -137,8 +139,9 @@ def _print_tuning(tuning: TuningResult) -> None:
     console.print(table)
     chosen = "; ".join(f"{segment} startups: {c.label}" for segment, c in tuning.chosen.items())
     console.print(
-        f"learned chose {chosen}. Rule: among candidates at least as good as the best baseline on validation, "
-        "the simplest within one standard error of the best." + (f" {tuning.note}." if tuning.note else ""),
+        f"learned chose {chosen}. Rule: the mean of the weights of the {TOP_AVERAGED} best candidates on "
+        "validation, shrunk toward the best baseline as far as needed not to fall below it."
+        + (f" {tuning.note}." if tuning.note else ""),
         highlight=False)
 
 

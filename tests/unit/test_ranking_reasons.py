@@ -4,6 +4,7 @@ list no two items carry the same reasons."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import polars as pl
@@ -15,7 +16,8 @@ from matcher.ranking.base import PairRecommender
 from matcher.taxonomy import sector_code, sector_label
 from tests.factories import RANKING_AS_OF, service_world, synthetic_world
 
-BANK_ONLY = ("贷款产品", "额度覆盖需求", "可知识产权质押", "本行业放贷经验", "服务行业")
+BANK_ONLY = ("贷款产品", "额度覆盖需求", "可知识产权质押", "本行业放贷经验", "服务行业", "科技型中小企业",
+             "知识价值信用评价")
 INVESTOR_ONLY = ("同投网络", "投资额匹配", "业务相近", "关注领域", "单笔投资")
 
 
@@ -67,6 +69,30 @@ def test_bank_reasons_are_true_of_its_products_and_loans(recs: pl.DataFrame, wor
             if reason.startswith("贷款产品不限行业: "):
                 assert reason.removeprefix("贷款产品不限行业: ") in set(own.filter(
                     pl.col("sectors").list.len().fill_null(0) == 0)["name"])
+
+
+def test_bank_reasons_quote_the_tech_sme_evaluation_when_the_profile_tells_it(world: DataSet) -> None:
+    from matcher.eligibility.kv_index import kv_frame
+    from matcher.eligibility.policy import default_policy
+    from matcher.eligibility.tech_sme import tech_sme_frame
+
+    policy = default_policy()
+    tech = tech_sme_frame(world.startups, world.ip_assets, as_of=RANKING_AS_OF, policy=policy)
+    grade = dict(zip(world.startups["startup_id"], kv_frame(world.startups, tech, policy)["grade"], strict=True))
+    qualified = dict(zip(tech["startup_id"], tech["tech_sme_qualified"], strict=True))
+    model = get_model("sector_popularity").fit(world, RANKING_AS_OF)
+    recs = model.recommend(world, k=10, kind="bank").explode("reasons", "reasons_en")
+    quoted = recs.filter(pl.col("reasons").str.contains("科技型中小企业|知识价值信用评价"))
+    assert quoted.height > 0
+    for sid, zh, en in quoted.select("startup_id", "reasons", "reasons_en").iter_rows():
+        assert zh.startswith("科技型中小企业: 符合评价条件") == bool(qualified[sid]), zh
+        assert (f"知识价值信用评价{grade[sid]}级" in zh) == (grade[sid] is not None), zh
+        assert en.startswith("Tech-based SME") == bool(qualified[sid]), en
+        assert (f"credit grade {grade[sid]}" in en) == (grade[sid] is not None), en
+    # Without head counts the status is unknown: no reason claims it.
+    unknown = replace(world, startups=world.startups.with_columns(pl.lit(None, pl.Int64).alias("employees")))
+    blind = get_model("sector_popularity").fit(unknown, RANKING_AS_OF).recommend(unknown, k=10, kind="bank")
+    assert not blind["reasons"].list.eval(pl.element().str.contains("科技型中小企业|知识价值信用评价")).list.any().any()
 
 
 def test_no_two_items_of_a_list_say_the_same(recs: pl.DataFrame) -> None:
