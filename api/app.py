@@ -40,6 +40,7 @@ from api.guards.headers import security_headers
 from api.guards.limits import BodyLimitsMiddleware
 from api.guards.rate_limit import RATE_LIMIT_STORE, registration_limits
 from api.services.background import BackgroundTasks
+from api.services.compute import Compute
 from api.services.jobs import JobQueue, sweep_forever
 from api.services.matches import MatchBook, warm
 from api.services.models import ModelStore
@@ -60,7 +61,7 @@ def create_app(settings: Settings) -> Litestar:
         models=ModelStore(sessions, refresh_seconds=settings.model_refresh_seconds),
         jobs=BackgroundTasks(),
         queue=JobQueue(settings),
-        matches=MatchBook(),
+        matches=MatchBook(Compute(settings.ranking_processes)),
     )
 
     # Each newly loaded model version ranks every startup in the background.
@@ -84,6 +85,7 @@ def create_app(settings: Settings) -> Litestar:
             await asyncio.gather(sweeper, return_exceptions=True)
             await state.jobs.shutdown()
             await asyncio.to_thread(state.queue.stop_embedded)
+            await asyncio.to_thread(state.matches.compute.shutdown)
             await engine.dispose()
 
     return Litestar(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,12 @@ ENVIRONMENTS = (DEVELOPMENT, PRODUCTION)
 DEVELOPMENT_SECRET = "development-secret-do-not-use-in-production"
 MIN_SECRET_LENGTH = 32
 DEFAULT_VENUE = "湘潭高新区"
+
+
+def default_ranking_processes() -> int:
+    """One ranking process on a 2-core machine (the event loop keeps the other core), one fewer than the
+    cores on a larger one, at most four."""
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +61,8 @@ class Settings:
     embedded_worker: bool = True
     # Worker threads of one job worker (solves are CPU-heavy: one or two per core).
     job_threads: int = 1
+    # Worker processes of one API process for ranking (api.services.compute): one on 2 cores.
+    ranking_processes: int = field(default_factory=default_ranking_processes)
     # A running job whose worker sent no heartbeat for this long is retried (or failed after two tries).
     job_lease_seconds: float = 30.0
     # A retrained ranker replaces the serving one unless its NDCG@10 on the newest outcomes (the newest
@@ -121,6 +129,7 @@ class Settings:
             retrain_debounce_seconds=float(_int(env, "ROADSHOW_RETRAIN_DEBOUNCE_SECONDS", 30)),
             retrain_on_outcomes=env.get("ROADSHOW_RETRAIN_ON_OUTCOMES", "1").strip().lower()
             not in ("0", "false", "no"),
+            ranking_processes=_int(env, "ROADSHOW_RANKING_PROCESSES", default_ranking_processes()),
             embedded_worker=env.get("ROADSHOW_EMBEDDED_WORKER", "1").strip().lower() not in ("0", "false", "no"),
             organiser_name=env.get("ROADSHOW_ORGANISER_NAME") or None,
             organiser_email=env.get("ROADSHOW_ORGANISER_EMAIL") or None,

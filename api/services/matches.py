@@ -12,7 +12,8 @@ changes, the book derives a serving model with ``PairRecommender.with_current`` 
 the model's date, the model itself unchanged). An investor's own list ranks every startup, encoded once
 per (serving model, startup profiles) in a ``StartupPool``; a pool is rebuilt in the background when
 profiles change, the previous one serving meanwhile, so a request never waits on re-encoding 20,000
-startups. Every piece of CPU work runs in a worker thread, so the event loop keeps answering.
+startups. Every piece of ranking work runs in a worker process (``api.services.compute``) that keeps the
+serving model and the pool between requests, so the event loop keeps its GIL and keeps answering.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, TypeVar
+from typing import Literal
 
 import polars as pl
 from sqlalchemy import func, select
@@ -31,20 +32,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.db.models import Investor, Startup, utcnow
 from api.schemas.ranking import MatchItem, MatchList
 from api.services.cache import ResultCache
+from api.services.compute import Compute, Key, Ref, call_method, same
 from api.services.frames import load_dataset
 from api.services.keys import Principal
 from api.services.models import ActiveModels, ModelStore
 from matcher.errors import InvalidInputError, NotFoundError
 from matcher.io import DataSet
-from matcher.ranking import PairRecommender
-from matcher.ranking.base import StartupPool
 
 # Every startup's top MAX_K is computed (and cached) once; a request for k ≤ MAX_K takes a prefix.
 MAX_K = 50
 WARM_CHUNK = 200
 MatchKind = Literal["investor", "bank", "all"]
 """``matcher.ranking.base.KINDS``: a startup's investors (every kind but bank), its banks, or both."""
-T = TypeVar("T")
 Roster = tuple[int, datetime | None]  # (investors and banks not archived, the latest created_at)
 
 
@@ -65,6 +64,15 @@ def _items(frame: pl.DataFrame, names: dict[str, tuple[str, str | None]], side: 
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class Serving:
+    """The active model extended to the current roster, as the compute workers hold it."""
+
+    key: tuple[int, Roster | None]  # (model version, roster)
+    model: Ref
+    investors: frozenset[str]  # whom it ranks (its featurizer's investors)
+
+
 class MatchBook:
     """Each startup's ranked investors under (model version, roster, startup, profile version, kind),
     the serving model for the current roster, and the startup pool for investors' lists.
@@ -80,8 +88,12 @@ class MatchBook:
     """
 
     SKEW = timedelta(seconds=10)
+    # Earlier pools of the same serving model that may answer while the newest is built.
+    STALE_POOLS = 2
 
-    def __init__(self, max_startups: int = 20_000, ttl_seconds: float = 600.0, sync_seconds: float = 1.0) -> None:
+    def __init__(self, compute: Compute, max_startups: int = 20_000, ttl_seconds: float = 600.0,
+                 sync_seconds: float = 1.0) -> None:
+        self.compute = compute
         self.entries: ResultCache[tuple[MatchItem, ...]] = ResultCache(3 * max_startups, ttl_seconds)
         self.max_startups = max_startups
         self.versions: dict[str, int] = {}
@@ -91,19 +103,11 @@ class MatchBook:
         self._watermark: datetime | None = None
         self._synced_at = float("-inf")
         self._syncing = False
-        self._serving: tuple[tuple[int, Roster | None], PairRecommender] | None = None
+        self._serving: Serving | None = None
         self._serving_lock = asyncio.Lock()
-        self._pool: tuple[tuple[object, ...], StartupPool] | None = None
+        self._pools: list[Key] = []  # the serving model's pools, newest first
         self._pool_lock = asyncio.Lock()
         self._rebuild: asyncio.Task[None] | None = None
-        # One ranking at a time per process: numpy releases the GIL only in its larger operations, and
-        # several threads ranking at once would starve the event loop of it (health checks, cached lists).
-        self.cpu = asyncio.Semaphore(1)
-
-    async def off_loop(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """``fn`` in a worker thread, one at a time (see ``cpu``)."""
-        async with self.cpu:
-            return await asyncio.to_thread(fn, *args, **kwargs)
 
     def get(self, version: int, startup_id: str, profile_version: int, kind: MatchKind = "all"
             ) -> tuple[MatchItem, ...] | None:
@@ -145,45 +149,56 @@ class MatchBook:
         finally:
             self._syncing = False
 
-    async def serving(self, sessions: async_sessionmaker[AsyncSession], models: ActiveModels) -> PairRecommender:
+    async def serving(self, sessions: async_sessionmaker[AsyncSession], models: ActiveModels) -> Serving:
         """The active model, extended to investors and banks created since it was trained."""
         key = (models.version, self.roster)
-        if self._serving is not None and self._serving[0] == key:
-            return self._serving[1]
+        if self._serving is not None and self._serving.key == key:
+            return self._serving
         async with self._serving_lock:
-            if self._serving is not None and self._serving[0] == key:
-                return self._serving[1]
+            if self._serving is not None and self._serving.key == key:
+                return self._serving
+            base = ("model", models.version)
+            # Sent to each worker once (pickled there by the executor), not per request.
+            ref = self.compute.define(base, same, models.ranking)
             known = set(models.ranking.featurizer_.investor_ids_.tolist())
             async with sessions() as session, session.begin():
                 ids = (await session.scalars(select(Investor.investor_id).where(Investor.archived_at.is_(None)))).all()
                 # What the investor side is derived from (PairFeaturizer.fit), loan products included.
                 tables = ("startups", "ip_assets", "investors", "interactions", "loan_products", "loans")
                 data = await load_dataset(session, tables=tables) if set(ids) - known else None
-            model = models.ranking if data is None else await self.off_loop(models.ranking.with_current, data)
-            self._serving = (key, model)
-            return model
+            investors = frozenset(known)
+            if data is not None:
+                ref = self.compute.define(("serving", *key), call_method, ref, "with_current", data)
+                investors = frozenset((await self.compute.get(ref, "featurizer_", "investor_ids_")).tolist())
+            self._serving = Serving(key, ref, investors)
+            # What older versions and rosters defined goes (it holds their models and data sets).
+            self.compute.forget(lambda k: k[1] == models.version and (k[0] != "serving" or k == ref.key))
+            return self._serving
 
-    async def pool(self, sessions: async_sessionmaker[AsyncSession], model: PairRecommender) -> StartupPool:
-        """Every startup encoded for ``model``: built when the model changes; when only the profiles
-        changed, the current pool keeps serving while a new one is built in the background."""
+    async def pool(self, sessions: async_sessionmaker[AsyncSession], serving: Serving) -> Ref:
+        """Every startup encoded for the serving model: built when the model changes; when only the
+        profiles changed, earlier pools keep serving while the newest is built (in the worker)."""
         profiles = (self._watermark, len(self.versions))
-        current = self._pool
-        if current is not None and current[1].featurizer is model.featurizer_:
-            if current[0] != profiles and (self._rebuild is None or self._rebuild.done()):
-                self._rebuild = asyncio.create_task(self._build_pool(sessions, model, profiles))
-            return current[1]
-        await self._build_pool(sessions, model, profiles)
-        assert self._pool is not None
-        return self._pool[1]
+        key = ("pool", serving.key[0], serving.model.key, profiles)
+        if self._pools and self._pools[0][:3] == key[:3]:
+            if self._pools[0] != key and (self._rebuild is None or self._rebuild.done()):
+                self._rebuild = asyncio.create_task(self._define_pool(sessions, serving, key))
+            return Ref(self._pools[0], stale=tuple(self._pools[1:]))
+        await self._define_pool(sessions, serving, key)
+        return Ref(self._pools[0])
 
-    async def _build_pool(self, sessions: async_sessionmaker[AsyncSession], model: PairRecommender,
-                          profiles: tuple[object, ...]) -> None:
+    async def _define_pool(self, sessions: async_sessionmaker[AsyncSession], serving: Serving,
+                           key: Key) -> None:
         async with self._pool_lock:
-            if self._pool is not None and self._pool[0] == profiles and self._pool[1].featurizer is model.featurizer_:
+            if self._pools and self._pools[0] == key:
                 return
             async with sessions() as session, session.begin():
                 data = await load_dataset(session, tables=("startups", "ip_assets"))
-            self._pool = (profiles, await self.off_loop(model.prepare, data))
+            self.compute.define(key, call_method, serving.model, "prepare", data)
+            # Only pools of the same serving model may stand in (a pool fits the model it was encoded for).
+            self._pools = [key, *[k for k in self._pools if k[:3] == key[:3]][: self.STALE_POOLS]]
+            pools = set(self._pools)
+            self.compute.forget(lambda k: k[0] != "pool" or k in pools)
 
 
 async def _investor_names(session: AsyncSession, ids: list[str]) -> dict[str, tuple[str, str | None]]:
@@ -220,7 +235,7 @@ async def for_startup(
     principal.require_startup_access(startup_id)
     models = await store.require()
     await book.sync(sessions)
-    model = await book.serving(sessions, models)
+    serving = await book.serving(sessions, models)
     profile_version = book.versions.get(startup_id)
     items = book.get(models.version, startup_id, profile_version, kind) if profile_version is not None else None
     if items is not None:
@@ -234,9 +249,9 @@ async def for_startup(
         items = book.get(models.version, startup_id, profile_version, kind)
         if items is None:
             data = await load_dataset(session, tables=("startups", "ip_assets"), startup_ids=[startup_id])
-            # Tens of milliseconds of numpy work: off the event loop, so other requests keep flowing.
-            ranked = await book.off_loop(model.recommend, data, [startup_id], k=MAX_K, side="investors",
-                                             kind=kind)
+            # Tens of milliseconds of numpy work: in a worker process, so other requests keep flowing.
+            ranked = await book.compute.call(serving.model, "recommend", data, [startup_id], k=MAX_K,
+                                             side="investors", kind=kind)
             names = await _investor_names(session, ranked["investor_id"].unique().to_list())
             items = _by_startup(ranked, names).get(startup_id, ())
             book.put(models.version, startup_id, profile_version, items, kind)
@@ -245,23 +260,26 @@ async def for_startup(
 
 
 async def warm(sessions: async_sessionmaker[AsyncSession], book: MatchBook, models: ActiveModels) -> None:
-    """Rank every startup with a newly loaded model in batches (vectorised, in a worker thread), so
+    """Rank every startup with a newly loaded model in batches (vectorised, in a worker process), so
     requests are answered from the book instead of scoring one startup at a time."""
     book.roster_changed()
     await book.sync(sessions)
-    model = await book.serving(sessions, models)
+    serving = await book.serving(sessions, models)
     async with sessions() as session, session.begin():
         data = await load_dataset(session, tables=("startups", "ip_assets"))
         rows = (await session.execute(select(Startup.startup_id, Startup.version))).all()
         versions = {r.startup_id: r.version for r in rows}
-        names = await _investor_names(session, model.featurizer_.investor_ids_.tolist())
+        names = await _investor_names(session, sorted(serving.investors))
     book.versions.update(versions)
+    # The profiles go to each worker once; each batch then sends only its startup ids.
+    profiles = book.compute.define(("warm", models.version), same, data)
     ids = [sid for sid in data.startups["startup_id"].to_list() if sid in versions][: book.max_startups]
     for start in range(0, len(ids), WARM_CHUNK):
         chunk = ids[start : start + WARM_CHUNK]
-        ranked = await book.off_loop(model.recommend, data, chunk, k=MAX_K, side="investors")
+        ranked = await book.compute.call(serving.model, "recommend", profiles, chunk, k=MAX_K, side="investors")
         for sid, items in _by_startup(ranked, names).items():
             book.put(models.version, sid, versions[sid], items)
+    book.compute.forget(lambda k: k != profiles.key)
     book.warmed_version = models.version
     # The book holds hundreds of thousands of long-lived objects; leave them out of the cyclic
     # collector's full passes, which otherwise stall every request for tens of milliseconds.
@@ -282,17 +300,18 @@ async def for_investor(
         if await session.get(Investor, investor_id) is None:
             raise NotFoundError(f"no investor or bank with id {investor_id}")
     await book.sync(sessions)
-    model = await book.serving(sessions, models)
-    if investor_id not in model.featurizer_.investor_index_:
+    serving = await book.serving(sessions, models)
+    if investor_id not in serving.investors:
         # Created a moment ago by another process: read the roster now rather than at the next sync.
         book.roster_changed()
         await book.sync(sessions)
-        model = await book.serving(sessions, models)
-    if investor_id not in model.featurizer_.investor_index_:
+        serving = await book.serving(sessions, models)
+    if investor_id not in serving.investors:
         raise InvalidInputError(f"{investor_id} is archived", field="investor_id")
-    pool = await book.pool(sessions, model)
+    pool = await book.pool(sessions, serving)
     # A few more than k cover startups archived or deleted since the pool was built.
-    ranked = await book.off_loop(model.recommend, DataSet(), [investor_id], k=k + 10, side="startups", pool=pool)
+    ranked = await book.compute.call(serving.model, "recommend", DataSet(), [investor_id], k=k + 10,
+                                     side="startups", pool=pool)
     async with session.begin():
         rows = (await session.execute(select(Startup.startup_id, Startup.name).where(
             Startup.startup_id.in_(ranked["startup_id"].to_list()), Startup.archived_at.is_(None)))).all()
