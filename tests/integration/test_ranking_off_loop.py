@@ -87,6 +87,8 @@ def test_health_answers_while_a_gil_holding_ranking_is_in_flight(served: tuple[s
         response = ranking.result()
     assert response.status_code == 200, response.text
     assert [m["investor_id"] for m in response.json()["items"]] == ["I_bio"] * 3
-    # Health answered throughout the ranking (seconds long), each time within a fraction of a second.
+    # Health answered throughout the ranking (seconds long), many times and never held for long: a loop
+    # blocked by the ranking answers once or twice, one of them after about the whole ranking. (Not
+    # "never over 0.1 s": on a shared machine the scheduler alone sometimes holds a thread that long.)
     assert took > 1.0, (took, waits)
-    assert len(waits) >= 10 and max(waits) < 0.5, (took, len(waits), max(waits))
+    assert len(waits) >= 20 and max(waits) < took / 2, (took, len(waits), max(waits))
