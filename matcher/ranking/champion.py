@@ -7,13 +7,17 @@ hold-out). What is judged is the way each version is made, on outcomes neither h
 
 - the challenger is its recipe (model name and parameters) fitted on the interactions before the hold-out;
 - the champion is its saved model when it was fitted before the hold-out began (it has seen none of it),
-  else its recipe refitted before the hold-out;
+  else its recipe refitted as stale at the hold-out as the champion is now: on the interactions before
+  ``holdout_start - (as_of - trained_as_of)``.
 
-and the challenger that serves is then fitted on everything before ``as_of``. The challenger is accepted
-when its NDCG@k is not below the champion's by more than ``tolerance`` (absolute). The default 0.02 is
-about one standard error of NDCG@10 on the hold-out of the sample world (≈100 startups with a new
-positive outcome): a smaller margin would reject retrains for noise, a larger one would let a real
-regression through.
+and the challenger that serves is then fitted on everything before ``as_of``. The choice is the one the
+registry makes, to serve a fresh fit or keep one ``as_of - trained_as_of`` older, replayed on outcomes
+neither of the two judged models has seen. (Refitted before the hold-out itself, a champion of the same
+recipe would be the challenger's own backtest, and every same-recipe retrain a tie by construction.) The
+challenger is accepted when its NDCG@k is not below the champion's by more than ``tolerance``
+(absolute). The default 0.02 is about one standard error of NDCG@10 on the hold-out of the sample world
+(≈100 startups with a new positive outcome): a smaller margin would reject retrains for noise, a larger
+one would let a real regression through.
 """
 
 from __future__ import annotations
@@ -58,10 +62,13 @@ class Verdict:
     champion: HoldoutScore | None
     champion_version: int | None
     champion_refitted: bool
+    # The date the judged champion was fitted before: its own fit's, or the refit's (as stale as it is now).
+    champion_fitted_as_of: date | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        out["holdout_from"] = self.holdout_from.isoformat() if self.holdout_from else None
+        for key in ("holdout_from", "champion_fitted_as_of"):
+            out[key] = out[key].isoformat() if out[key] else None
         return out
 
 
@@ -129,6 +136,7 @@ def challenge(
     before ``as_of`` and the verdict."""
     start = holdout_start(data, as_of, share)
     challenger_score = champion_score = None
+    champion_as_of: date | None = None
     refitted = False
     final = make_challenger()
     # One cache for every fit of the retrain: the text model, the featurizers at shared dates (the final
@@ -140,21 +148,27 @@ def challenge(
         if champion is not None:
             refitted = champion.trained_as_of > start
             if not refitted:
+                champion_as_of = champion.trained_as_of
                 champion_score = score_on_holdout(champion.load(), data, start, as_of, k)
-            elif same_recipe:
-                champion_score = challenger_score  # the same recipe refitted at the same date: the same model
             else:
-                judged = champion.make()
-                shared = cache if judged.max_text_features == final.max_text_features else None
-                champion_score = score_on_holdout(judged.fit(data, start, cache=shared), data, start, as_of, k)
-    decision, reason = _decide(champion, challenger_score, champion_score, force=force, tolerance=tolerance, k=k)
+                champion_as_of = start - max(as_of - champion.trained_as_of, timedelta(0))
+                if same_recipe and champion_as_of == start:
+                    champion_score = challenger_score  # the same recipe fitted on the same days: the same model
+                else:
+                    judged = champion.make()
+                    shared = cache if judged.max_text_features == final.max_text_features else None
+                    champion_score = score_on_holdout(judged.fit(data, champion_as_of, cache=shared),
+                                                      data, start, as_of, k)
+    decision, reason = _decide(champion, challenger_score, champion_score, force=force, tolerance=tolerance, k=k,
+                               champion_as_of=champion_as_of)
     verdict = Verdict(decision, decision in ("first", "activated", "forced"), reason, k, tolerance, start,
-                      challenger_score, champion_score, champion.version if champion else None, refitted)
+                      challenger_score, champion_score, champion.version if champion else None, refitted,
+                      champion_as_of)
     return final.fit(data, as_of, cache=cache), verdict
 
 
 def _decide(champion: Champion | None, challenger: HoldoutScore | None, held: HoldoutScore | None, *,
-            force: bool, tolerance: float, k: int) -> tuple[Decision, str]:
+            force: bool, tolerance: float, k: int, champion_as_of: date | None) -> tuple[Decision, str]:
     if champion is None:
         return "first", "no version was serving"
     if force:
@@ -162,7 +176,8 @@ def _decide(champion: Champion | None, challenger: HoldoutScore | None, held: Ho
     if challenger is None or held is None or challenger.targets == 0:
         return "rejected", f"no outcome to judge on yet; version {champion.version} keeps serving"
     margin = challenger.ndcg - held.ndcg
-    comparison = (f"NDCG@{k} {challenger.ndcg:.4f} against {held.ndcg:.4f} of version {champion.version} "
+    fitted = f" fitted before {champion_as_of}" if champion_as_of else ""
+    comparison = (f"NDCG@{k} {challenger.ndcg:.4f} against {held.ndcg:.4f} of version {champion.version}{fitted} "
                   f"on {challenger.targets} startups (tolerance {tolerance:g})")
     if margin < -tolerance:
         return "rejected", f"worse: {comparison}"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from matcher.ranking import get_model
 from matcher.ranking.base import PairRecommender
-from matcher.ranking.champion import Champion, challenge, holdout_start
+from matcher.ranking.champion import Champion, challenge, holdout_start, score_on_holdout
 from tests.factories import service_world
 
 AS_OF = date(2026, 12, 2)
@@ -62,3 +62,28 @@ def test_a_champion_fitted_before_the_holdout_is_judged_as_it_is() -> None:
     old = get_model("declared").fit(data, start)
     _, verdict = challenge(data, AS_OF, lambda: get_model("declared"), _champion(old, trained_as_of=start))
     assert not verdict.champion_refitted and verdict.to_dict()["holdout_from"] == start.isoformat()
+
+
+def test_a_champion_fitted_after_the_holdout_began_is_judged_as_stale_as_it_is_now(fitted: PairRecommender) -> None:
+    """A champion fitted 60 days ago is refitted 60 days before the hold-out: the comparison is between
+    serving a fresh fit and keeping a 60-day-old one, not the challenger's backtest against itself."""
+    data = service_world()
+    start = holdout_start(data, AS_OF)
+    assert start is not None
+    champion = _champion(fitted, trained_as_of=AS_OF - timedelta(days=60))
+    _, verdict = challenge(data, AS_OF, lambda: get_model("popularity"), champion,
+                           same_recipe=False)
+    assert verdict.champion_refitted and verdict.champion_fitted_as_of == start - timedelta(days=60)
+    assert f"fitted before {start - timedelta(days=60)}" in verdict.reason
+    assert verdict.to_dict()["champion_fitted_as_of"] == (start - timedelta(days=60)).isoformat()
+    # The same recipe, stale by 60 days: a model of its own, not the challenger's backtest.
+    pop = get_model("popularity").fit(data, AS_OF - timedelta(days=60))
+    _, same = challenge(data, AS_OF, lambda: get_model("popularity"),
+                        _champion(pop, trained_as_of=AS_OF - timedelta(days=60), name="popularity"),
+                        same_recipe=True)
+    aged = get_model("popularity").fit(data, start - timedelta(days=60))
+    assert same.champion == score_on_holdout(aged, data, start, AS_OF)
+    # Fitted today (no staleness), the same recipe's refit is the backtest itself: scored once, a tie.
+    _, today = challenge(data, AS_OF, lambda: get_model("popularity"),
+                         _champion(pop, trained_as_of=AS_OF, name="popularity"), same_recipe=True)
+    assert today.champion == today.challenger and today.champion_fitted_as_of == start
