@@ -22,6 +22,8 @@ ENVIRONMENTS = (DEVELOPMENT, PRODUCTION)
 DEVELOPMENT_SECRET = "development-secret-do-not-use-in-production"
 MIN_SECRET_LENGTH = 32
 DEFAULT_VENUE = "湘潭高新区"
+DEFAULT_NICENESS = 10  # a retrain's fit yields to the API (see Settings.retrain_niceness)
+MAX_NICENESS = 19
 
 
 def default_ranking_processes() -> int:
@@ -72,6 +74,9 @@ class Settings:
     # Recorded outcomes start one retrain this many seconds after the first of a burst; outcomes recorded
     # meanwhile are in it (one job per burst).
     retrain_debounce_seconds: float = 30.0
+    # The CPU priority of a retrain's fit (a child process): nice 10 yields to the API about 9:1 on a busy
+    # machine; 19 gives it only idle CPU (slow when other work keeps the cores busy), 0 competes evenly.
+    retrain_niceness: int = DEFAULT_NICENESS
     # Whether recorded outcomes start that retrain at all (off: retrains only on request or `roadshow train`).
     retrain_on_outcomes: bool = True
     # Who the handouts' calendar entries name as ORGANIZER (None: the library's default, see
@@ -127,6 +132,7 @@ class Settings:
             retrain_tolerance=_fraction(env, "ROADSHOW_RETRAIN_TOLERANCE", 0.02),
             retrain_holdout_share=_fraction(env, "ROADSHOW_RETRAIN_HOLDOUT_SHARE", 0.2),
             retrain_debounce_seconds=float(_int(env, "ROADSHOW_RETRAIN_DEBOUNCE_SECONDS", 30)),
+            retrain_niceness=_niceness(env, "ROADSHOW_RETRAIN_NICENESS"),
             retrain_on_outcomes=env.get("ROADSHOW_RETRAIN_ON_OUTCOMES", "1").strip().lower()
             not in ("0", "false", "no"),
             ranking_processes=_int(env, "ROADSHOW_RANKING_PROCESSES", default_ranking_processes()),
@@ -172,6 +178,15 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if not 1 <= value <= 1_000_000:
         raise InvalidInputError(f"{name} must be between 1 and 1000000, not {value}", field=name)
     return value
+
+
+def _niceness(env: Mapping[str, str], name: str) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return DEFAULT_NICENESS
+    if not raw.isdigit() or not 0 <= int(raw) <= MAX_NICENESS:
+        raise InvalidInputError(f"{name} must be a whole number from 0 to {MAX_NICENESS}, not {raw!r}", field=name)
+    return int(raw)
 
 
 def default_database_url(data_dir: Path) -> str:

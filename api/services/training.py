@@ -30,6 +30,7 @@ from threadpoolctl import threadpool_limits
 
 from api.db.models import ModelVersion, utcnow
 from api.services.frames import load_dataset
+from api.settings import DEFAULT_NICENESS
 from matcher.eligibility import default_policy, train_pd_model
 from matcher.errors import NotFittedError
 from matcher.io import DataSet
@@ -109,22 +110,19 @@ def fit_and_judge(data: DataSet, as_of: date, ranking_model: str, target: Path, 
     return Fitted(ranking_path, eligibility_path, verdict, training)
 
 
-CHILD_NICENESS = 19  # the lowest priority: the fit takes only CPU time the API leaves idle
-
-
-def _in_background(work: Callable[[], T]) -> T:
-    """``work`` at the lowest priority, one thread per BLAS and OpenMP pool (in the child process)."""
-    os.nice(CHILD_NICENESS)
+def _in_background(work: Callable[[], T], niceness: int) -> T:
+    """``work`` at a lower CPU priority, one thread per BLAS and OpenMP pool (in the child process)."""
+    os.nice(niceness)
     with threadpool_limits(limits=1):
         return work()
 
 
-def _in_child(work: Callable[[], T]) -> T:
+def _in_child(work: Callable[[], T], niceness: int = DEFAULT_NICENESS) -> T:
     """Run ``work`` in a child process and wait for it (blocking: called in a thread, never on the loop).
 
     spawn: a fresh interpreter, never a fork of a process holding an event loop, threads and connections."""
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(_in_background, work).result()
+        return pool.submit(_in_background, work, niceness).result()
 
 
 async def _champion(session: AsyncSession) -> ModelVersion | None:
@@ -141,6 +139,7 @@ async def train(
     force: bool = False,
     tolerance: float = DEFAULT_TOLERANCE,
     holdout_share: float = DEFAULT_HOLDOUT_SHARE,
+    niceness: int = DEFAULT_NICENESS,
 ) -> ModelVersion:
     """Fit on everything in the database before ``as_of`` (default today), judge it against the serving
     version and register it; it serves only when the verdict says so (``row.active``)."""
@@ -156,7 +155,7 @@ async def train(
     target = (model_dir / f"{stamp}-{secrets.token_hex(3)}").resolve()
     work = partial(fit_and_judge, data, as_of, ranking_model, target, champion=champion, force=force,
                    tolerance=tolerance, share=holdout_share)
-    fitted = await asyncio.to_thread(_in_child, work)
+    fitted = await asyncio.to_thread(_in_child, work, niceness)
     verdict = fitted.verdict
     async with session.begin():
         row = ModelVersion(
@@ -209,6 +208,7 @@ async def run_retrain_job(context: JobContext) -> dict[str, Any]:
             force=bool(params.get("force", False)),
             tolerance=context.settings.retrain_tolerance,
             holdout_share=context.settings.retrain_holdout_share,
+            niceness=context.settings.retrain_niceness,
         )
         return {"version": row.version, "decision": row.decision, "active": row.active,
                 "evaluation": row.evaluation}

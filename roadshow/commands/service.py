@@ -158,7 +158,8 @@ def _train(settings: Settings, as_of: date | None, model: str, force: bool = Fal
     with progress(f"training: reading the database, fitting the {model} ranking and default-risk models"):
         row = _run(settings, lambda s: train_models(
             s, model_dir=settings.model_dir, as_of=as_of, ranking_model=model, force=force,
-            tolerance=settings.retrain_tolerance, holdout_share=settings.retrain_holdout_share))
+            tolerance=settings.retrain_tolerance, holdout_share=settings.retrain_holdout_share,
+            niceness=settings.retrain_niceness))
     pd_model = "trained on the loan book" if row.eligibility_path else "documented prior (too few loans)"
     reason = (row.evaluation or {}).get("reason", "")
     serving = ("activated: running servers switch to it within seconds" if row.active

@@ -35,6 +35,13 @@ def test_settings_from_environment(tmp_path: Path) -> None:
     assert settings.model_dir == tmp_path / "models" and settings.env == "development"
     custom = Settings.from_env({"DATABASE_URL": "postgresql+asyncpg://u@h/db", "ROADSHOW_MODEL_DIR": "/m"})
     assert custom.database_url == "postgresql+asyncpg://u@h/db" and custom.model_dir == Path("/m")
+    assert settings.retrain_niceness == 10 and settings.retrain_on_outcomes
+    retrain = Settings.from_env({"ROADSHOW_RETRAIN_NICENESS": "0", "ROADSHOW_RETRAIN_ON_OUTCOMES": "0"})
+    assert retrain.retrain_niceness == 0 and not retrain.retrain_on_outcomes
+    for bad in ("20", "-1", "low"):
+        with pytest.raises(InvalidInputError) as caught:
+            Settings.from_env({"ROADSHOW_RETRAIN_NICENESS": bad})
+        assert caught.value.field == "ROADSHOW_RETRAIN_NICENESS"
 
 
 @pytest.mark.parametrize(
