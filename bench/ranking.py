@@ -401,7 +401,7 @@ def _sample_section() -> dict[str, Any]:
 
     data = read_data_dir(ROOT / "data" / "sample")
     report = evaluate(data, date(2025, 7, 1), k=10)
-    learned = get_model("learned").fit(data, date(2025, 7, 1))
+    learned = get_model("learned", k=10).fit(data, date(2025, 7, 1))  # tuned at the K evaluate judges it at
     lists = learned.recommend(data, data.startups["startup_id"].to_list(), k=10)
     kinds = lists.join(data.investors.select("investor_id", "kind"), on="investor_id", how="left")
     banks = data.investors.filter(pl.col("kind") == "bank").height / max(data.investors.height, 1)

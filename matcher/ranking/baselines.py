@@ -3,11 +3,15 @@ popularity within the startup's sector, and a rule score over declared preferenc
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 
 from matcher.errors import InvalidInputError
 from matcher.features.pairs import DECAY_HALF_LIFE_DAYS, HALF_LIVES, PAIR_FEATURES, FloatArray, IntArray, StartupBlock
+from matcher.io import DataSet
 from matcher.ranking.base import PairRecommender
 
 _COL = {name: j for j, name in enumerate(PAIR_FEATURES)}
@@ -42,17 +46,41 @@ class RandomRecommender(PairRecommender):
         return ((z >> np.uint64(11)).astype(np.float64) / float(1 << 53)).astype(np.float32)
 
 
-class PopularityRecommender(PairRecommender):
+class _SameListForAll(PairRecommender):
+    """A ranker whose list is the same for every startup (``_scores`` of the investors): its reference
+    distribution of scores is that list itself, with no startups to encode."""
+
+    @abstractmethod
+    def _scores(self, inv_rows: IntArray) -> FloatArray:
+        """The list's scores of the investor rows ``inv_rows``."""
+
+    def _score(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, feats: FloatArray) -> FloatArray:
+        return self._scores(inv_rows)
+
+    def _score_grid(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, per_startup: bool) -> FloatArray:
+        return np.broadcast_to(self._scores(inv_rows), (len(s_rows), len(inv_rows))).copy()
+
+    def _fit_calibration(self, data: DataSet) -> None:
+        # What the shared calibration computes from a spread of startups' (identical) lists, from one list.
+        self.calibration_: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
+        if data.startups.is_empty():
+            return
+        for group, inv_rows in self._group_rows().items():
+            if len(inv_rows) == 0:
+                continue
+            values, counts = np.unique(self._scores(inv_rows).astype(np.float64), return_counts=True)
+            cdf = (np.cumsum(counts) - counts / 2) / counts.sum()
+            for key in (group, f"{group}:warm", f"{group}:cold"):
+                self.calibration_[key] = (values, cdf)
+
+
+class PopularityRecommender(_SameListForAll):
     """Investors with the most positive outcomes before the as-of date, the same list for every startup."""
 
     name = "popularity"
 
-    def _score(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, feats: FloatArray) -> FloatArray:
+    def _scores(self, inv_rows: IntArray) -> FloatArray:
         return _popularity(self, inv_rows)
-
-    def _score_grid(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, per_startup: bool) -> FloatArray:
-        # The same list for every startup: no pair features needed.
-        return np.broadcast_to(_popularity(self, inv_rows), (len(s_rows), len(inv_rows))).copy()
 
 
 def _recent_popularity(model: PairRecommender, inv_rows: IntArray, half_life: float = DECAY_HALF_LIFE_DAYS,
@@ -63,7 +91,7 @@ def _recent_popularity(model: PairRecommender, inv_rows: IntArray, half_life: fl
     return (decayed[inv_rows] / top if top > 0 else np.zeros(len(inv_rows))).astype(np.float32)
 
 
-class RecentPopularityRecommender(PairRecommender):
+class RecentPopularityRecommender(_SameListForAll):
     """Investors most engaged lately: each past engagement counts half as much every ``half_life`` days
     before the date (one of ``HALF_LIVES``; the self-tuning model tries them all). All-time popularity
     breaks ties (an investor quiet for years is still ahead of one never seen)."""
@@ -80,12 +108,6 @@ class RecentPopularityRecommender(PairRecommender):
     def _scores(self, inv_rows: IntArray) -> FloatArray:
         return (0.99 * _recent_popularity(self, inv_rows, self.half_life)
                 + 0.01 * _popularity(self, inv_rows)).astype(np.float32)
-
-    def _score(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, feats: FloatArray) -> FloatArray:
-        return self._scores(inv_rows)
-
-    def _score_grid(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, per_startup: bool) -> FloatArray:
-        return np.broadcast_to(self._scores(inv_rows), (len(s_rows), len(inv_rows))).copy()
 
 
 class SectorPopularityRecommender(PairRecommender):
