@@ -98,8 +98,8 @@ class StartupBlock:
     sub_sector_token: list[str | None]
     region_token: list[str | None]
     city_token: list[str | None]
-    tech_sme: NDArray[np.int8]  # 科技型中小企业: 1 qualifies, 0 does not, -1 unknown (or no bank to tell)
-    grade: list[str | None]  # knowledge-value credit grade (A best) where the status is known and graded
+    profiles: pl.DataFrame  # the startup rows the block was prepared from, for what only reasons need
+    ip_assets: pl.DataFrame
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -405,33 +405,44 @@ class PairFeaturizer:
             sub_sector_token=tokens["sub_sector_token"],
             region_token=tokens["region_token"],
             city_token=tokens["city_token"],
-            **self._tech_sme(startups, ip_assets),
+            profiles=startups,
+            ip_assets=ip_assets,
         )
 
-    def _tech_sme(self, startups: pl.DataFrame, ip_assets: pl.DataFrame) -> dict[str, Any]:
-        """Each startup's 科技型中小企业 status and knowledge-value credit grade, as the eligibility policy
-        evaluates them, for banks' reasons: known only where the profile gives its head count and its
-        revenue or costs, and only worked out when there is a bank to explain."""
-        n = startups.height
-        out: dict[str, Any] = {"tech_sme": np.full(n, -1, dtype=np.int8), "grade": [None] * n}
-        if n == 0 or not (self.investor_kind_label_ == InvestorKind.BANK.value).any() \
-                or not set(_TECH_SME_INPUTS) <= set(startups.columns):
-            return out
+    def tech_sme(self, block: StartupBlock, rows: IntArray) -> tuple[NDArray[np.int8], list[str | None]]:
+        """The 科技型中小企业 status (1 qualifies, 0 does not, -1 unknown) and knowledge-value credit grade
+        (A best; None when unknown or ungraded) of the block ``rows``, as the eligibility policy evaluates
+        them: known only where the profile gives the head count and the revenue or the costs. Worked out
+        on demand (banks' reasons), for those startups only."""
+        n = len(rows)
+        status, grades = np.full(n, -1, dtype=np.int8), [None] * n
+        profiles = block.profiles
+        if n == 0 or not set(_TECH_SME_INPUTS) <= set(profiles.columns):
+            return status, list(grades)
         from matcher.eligibility.kv_index import kv_frame
         from matcher.eligibility.policy import default_policy
         from matcher.eligibility.tech_sme import tech_sme_frame
 
+        wanted = list(dict.fromkeys(block.ids[rows].tolist()))
+        firms = profiles.filter(pl.col("startup_id").is_in(pl.Series(wanted, dtype=pl.Utf8).implode()))
+        known = firms.select(pl.col("employees").is_not_null()
+                             & (pl.col("revenue_wan").is_not_null() | pl.col("total_cost_wan").is_not_null())
+                             ).to_series().to_numpy()
+        firms = firms.filter(pl.Series(known))
+        if firms.is_empty():
+            return status, list(grades)
         policy = default_policy()
-        tech = tech_sme_frame(startups, ip_assets, as_of=self.as_of_, policy=policy)
-        known = startups.select(pl.col("employees").is_not_null()
-                                & (pl.col("revenue_wan").is_not_null() | pl.col("total_cost_wan").is_not_null())
-                                ).to_series().to_numpy()
-        if not known.any():
-            return out
-        grades = kv_frame(startups, tech, policy)["grade"].to_list()
-        out["tech_sme"] = np.where(known, tech["tech_sme_qualified"].to_numpy().astype(np.int8), -1).astype(np.int8)
-        out["grade"] = [g if k else None for g, k in zip(grades, known.tolist(), strict=True)]
-        return out
+        ip = block.ip_assets.filter(pl.col("startup_id").is_in(firms["startup_id"].implode()))
+        tech = tech_sme_frame(firms, ip, as_of=self.as_of_, policy=policy)
+        found = {sid: (int(q), g) for sid, q, g in zip(
+            firms["startup_id"].to_list(), tech["tech_sme_qualified"].to_list(),
+            kv_frame(firms, tech, policy)["grade"].to_list(), strict=True)}
+        out_grades: list[str | None] = []
+        for j, sid in enumerate(block.ids[rows].tolist()):
+            q, g = found.get(sid, (-1, None))
+            status[j] = q
+            out_grades.append(g)
+        return status, out_grades
 
     # --- pair features ---------------------------------------------------------------------------
 

@@ -46,7 +46,7 @@ class RandomRecommender(PairRecommender):
         return ((z >> np.uint64(11)).astype(np.float64) / float(1 << 53)).astype(np.float32)
 
 
-class _SameListForAll(PairRecommender):
+class SameListRecommender(PairRecommender):
     """A ranker whose list is the same for every startup (``_scores`` of the investors): its reference
     distribution of scores is that list itself, with no startups to encode."""
 
@@ -74,7 +74,7 @@ class _SameListForAll(PairRecommender):
                 self.calibration_[key] = (values, cdf)
 
 
-class PopularityRecommender(_SameListForAll):
+class PopularityRecommender(SameListRecommender):
     """Investors with the most positive outcomes before the as-of date, the same list for every startup."""
 
     name = "popularity"
@@ -91,7 +91,7 @@ def _recent_popularity(model: PairRecommender, inv_rows: IntArray, half_life: fl
     return (decayed[inv_rows] / top if top > 0 else np.zeros(len(inv_rows))).astype(np.float32)
 
 
-class RecentPopularityRecommender(_SameListForAll):
+class RecentPopularityRecommender(SameListRecommender):
     """Investors most engaged lately: each past engagement counts half as much every ``half_life`` days
     before the date (one of ``HALF_LIVES``; the self-tuning model tries them all). All-time popularity
     breaks ties (an investor quiet for years is still ahead of one never seen)."""

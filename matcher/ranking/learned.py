@@ -1,6 +1,6 @@
 """The boosted ranker: gradient-boosted trees on pair features, trained on past outcomes. The default
-model (``matcher.ranking.tuning.LearnedRecommender``) tunes it, and chooses between it and the baselines,
-on the data it is given.
+model (``matcher.ranking.tuning.LearnedRecommender``) mixes its scores with recency-weighted and sector
+popularity, in proportions it tunes on the data it is given.
 
 Training is honest about time. For each of ``n_windows`` label windows before the as-of date the
 featurizer is fitted at the window's start, so the features of a training pair only know what was

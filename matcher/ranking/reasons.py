@@ -117,6 +117,8 @@ class _Candidates:
         self.bank = f.investor_kind_label_[inv_rows] == _BANK
         self.lending = f.lending_[inv_rows, self.sector] if len(inv_rows) else np.zeros(0, dtype=np.float32)
         self.vocab = {i: t for t, i in f.sector_vocab_.items()}
+        self.tech_sme, self.grade = f.tech_sme(block, s_rows[self.bank])
+        self.tech_sme_at = np.cumsum(self.bank) - 1  # pair j (a bank's) → its position among the banks' pairs
         self.products: dict[int, NDArray[np.int64]] = {
             int(r): np.flatnonzero(f.product_row_ == r) for r in np.unique(inv_rows[self.bank])}
 
@@ -258,8 +260,8 @@ class _Candidates:
     def _tech_sme(self, j: int, products: NDArray[np.int64]) -> list[Reason]:
         """The startup's 科技型中小企业 status and knowledge-value credit grade, when its profile tells them,
         and which of the bank's products that grade is admitted to (A is the best grade)."""
-        s = int(self.s_rows[j])
-        status, grade = int(self.block.tech_sme[s]), self.block.grade[s]
+        at = int(self.tech_sme_at[j])
+        status, grade = int(self.tech_sme[at]), self.grade[at]
         if status < 0 or (status == 0 and grade is None):
             return []
         f = self.f

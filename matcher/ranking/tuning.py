@@ -42,6 +42,7 @@ from matcher.ranking.baselines import (
     DeclaredPreferenceRecommender,
     PopularityRecommender,
     RecentPopularityRecommender,
+    SameListRecommender,
     SectorPopularityRecommender,
 )
 from matcher.ranking.learned import BoostedRecommender
@@ -97,14 +98,18 @@ def _fit_component(key: Key, data: DataSet, as_of: date, cache: FeaturizerCache,
 def _percentiles(model: PairRecommender, raw: NDArray[np.floating], inv_rows: IntArray,
                  warm: NDArray[np.bool_]) -> NDArray[np.float64]:
     """A component's raw scores as percentiles of its own per-group (investor, bank) and per-segment
-    (warm, cold) reference distributions, so components on different scales can be mixed; ``inv_rows``
-    and ``warm`` broadcast against ``raw``. A pair the component did not score (NaN: outside a two-stage
-    model's candidates) counts 0."""
-    out = np.zeros(np.broadcast_shapes(raw.shape, inv_rows.shape), dtype=np.float64)
+    (warm, cold) reference distributions, so components on different scales can be mixed. ``raw`` is
+    either pairs (one investor row and one warm flag each) or a grid (rows × ``inv_rows``, a warm flag
+    per row). A pair the component did not score (NaN: outside a two-stage model's candidates) counts 0."""
+    out = np.zeros(raw.shape, dtype=np.float64)
     for group, members in model._group_rows().items():
-        in_group = np.broadcast_to(np.isin(inv_rows, members), out.shape)
-        if in_group.any():
-            out = np.where(in_group, model._calibrate(raw, group, warm), out)
+        cols = np.isin(inv_rows, members)
+        if not cols.any():
+            continue
+        if raw.ndim == 1:
+            out[cols] = model._calibrate(raw[cols], group, warm[cols])
+        else:
+            out[:, cols] = model._calibrate(raw[:, cols], group, warm[:, None])
     return np.nan_to_num(out, nan=0.0)
 
 
@@ -135,11 +140,16 @@ class Ensemble(PairRecommender):
         return total.astype(np.float32)
 
     def _score_grid(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, per_startup: bool) -> FloatArray:
-        warm = (block.fit_row[s_rows] >= 0)[:, None]
+        warm = block.fit_row[s_rows] >= 0
         total = np.zeros((len(s_rows), len(inv_rows)), dtype=np.float64)
         for model, w in self._members():
-            raw = model._score_grid(block, s_rows, inv_rows, per_startup)
-            total += w * _percentiles(model, raw, inv_rows[None, :], warm)
+            if isinstance(model, SameListRecommender):
+                # One list for every startup, one reference for warm and cold: one row, broadcast.
+                row = _percentiles(model, model._scores(inv_rows)[None, :], inv_rows, np.ones(1, dtype=bool))
+                total += w * row
+            else:
+                total += w * _percentiles(model, model._score_grid(block, s_rows, inv_rows, per_startup), inv_rows,
+                                          warm)
         return total.astype(np.float32)
 
 
@@ -299,7 +309,7 @@ def _validate(data: DataSet, cutoff: date, keys: list[Key], *, seed: int, cache:
           truth["investor_id"].replace_strict(f.investor_index_, return_dtype=pl.Int64).to_numpy()] = \
         truth["gain"].to_numpy().astype(np.float32)
     grids = {key: np.zeros((len(block), n_items), dtype=np.float32) for key in keys}
-    warm = (block.fit_row >= 0)[:, None]
+    warm = block.fit_row >= 0
     chunk = max(1, _PAIRS_PER_CHUNK // max(n_items, 1))
     for start in range(0, len(block), chunk):
         rows = np.arange(start, min(start + chunk, len(block)))
@@ -307,7 +317,7 @@ def _validate(data: DataSet, cutoff: date, keys: list[Key], *, seed: int, cache:
             for members in model._group_rows().values():
                 if len(members):
                     raw = model._score_grid(block, rows, members, per_startup=True)
-                    grids[key][np.ix_(rows, members)] = _percentiles(model, raw, members[None, :], warm[rows])
+                    grids[key][np.ix_(rows, members)] = _percentiles(model, raw, members, warm[rows])
     seen = any_model._seen(block).toarray() > 0
     return _Fold(grids, seen, gains, block.fit_row < 0)
 
