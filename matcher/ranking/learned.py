@@ -310,7 +310,10 @@ class BoostedRecommender(PairRecommender):
             .join(seen, on=["startup_id", "investor_id"], how="anti")
             .with_columns(pl.lit(-2.0).alias("strength"))
         )
-        examples = pl.concat([labels, negatives]).filter(pl.col("investor_id").is_in(inv_ids.tolist()))
+        # Sorted: group_by and unique leave rows in an arbitrary order, and the trees (through the candidate
+        # stage's sample of rows) would differ from one run to the next.
+        examples = pl.concat([labels, negatives]).filter(pl.col("investor_id").is_in(inv_ids.tolist())).sort(
+            "startup_id", "investor_id", "strength")
         block = featurizer.prepare(
             data.startups.filter(pl.col("startup_id").is_in(startups.to_list())), data.ip_assets)
         s_index = {v: i for i, v in enumerate(block.ids.tolist())}
