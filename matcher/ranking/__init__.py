@@ -10,8 +10,9 @@ from numpy.typing import NDArray
 
 from matcher.io import DataSet
 from matcher.ranking.base import PairRecommender, Recommender
-from matcher.ranking.evaluate import EvaluationReport, evaluate, relevant_pairs
+from matcher.ranking.evaluate import EvaluationReport, evaluate
 from matcher.ranking.learned import BoostedRecommender, PairScorer
+from matcher.ranking.metrics import relevant_pairs
 from matcher.ranking.registry import BASELINES, MODELS, get_model
 from matcher.ranking.tuning import LearnedRecommender, TuningResult, tune
 

@@ -37,6 +37,10 @@ _CALIBRATION_STARTUPS = 300  # startups whose scores make each group's reference
 _PAIRS_PER_CHUNK = 1_000_000  # bounds a scoring block at ~1M pairs (a few hundred MB of features at most)
 # Types a saved model may contain; anything else in a file is refused rather than executed.
 _TRUSTED_PREFIXES = ("matcher.", "sklearn.", "numpy.", "scipy.", "builtins.", "collections.", "datetime.date")
+MODEL_FORMAT = 2
+"""What a saved ranking model holds. Raised whenever a fitted model's attributes change meaning or a new
+one is read on use (2: the self-tuning mixtures, the pair scorer's own bin edges, the products' minimum
+grades in bank reasons); a file of another format is refused when loaded instead of failing on use."""
 
 RESULT_SCHEMA: dict[str, pl.DataType] = {
     "startup_id": pl.Utf8(), "investor_id": pl.Utf8(), "rank": pl.Int64(), "score": pl.Float64(),
@@ -410,6 +414,7 @@ class PairRecommender(ABC):
     def save(self, path: Path) -> None:
         """Write the fitted model with skops (a format that cannot run code when loaded)."""
         self._check_fitted()
+        self.model_format_ = MODEL_FORMAT
         sio.dump(self, Path(path))
 
     @classmethod
@@ -422,4 +427,9 @@ class PairRecommender(ABC):
         model = sio.load(Path(path), trusted=untrusted)
         if not isinstance(model, cls):
             raise InvalidInputError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}", field="path")
+        written = getattr(model, "model_format_", 1)
+        if written != MODEL_FORMAT:
+            raise InvalidInputError(
+                f"{path} was written by another version of the ranking (model format {written}, this one reads "
+                f"{MODEL_FORMAT}): retrain it (`roadshow train`)", field="path")
         return model

@@ -130,7 +130,8 @@ class SectorPopularityRecommender(PairRecommender):
         sector = block.sector[s_rows]
         scaled = np.divide(engagement[np.ix_(inv_rows, sector)].T, top[sector][:, None],
                            out=np.zeros((len(s_rows), len(inv_rows)), np.float32), where=top[sector][:, None] > 0)
-        return (0.9 * scaled + 0.1 * _popularity(self, inv_rows)[None, :]).astype(np.float32)
+        grid: FloatArray = (0.9 * scaled + 0.1 * _popularity(self, inv_rows)[None, :]).astype(np.float32)
+        return grid
 
 
 class DeclaredPreferenceRecommender(PairRecommender):

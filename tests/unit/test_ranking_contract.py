@@ -12,7 +12,7 @@ import pytest
 from matcher.errors import InvalidInputError, NotFittedError
 from matcher.io import DataSet, from_frames
 from matcher.ranking import MODELS, get_model
-from matcher.ranking.base import RESULT_SCHEMA, PairRecommender
+from matcher.ranking.base import MODEL_FORMAT, RESULT_SCHEMA, PairRecommender
 from matcher.taxonomy import sector_label
 from tests.factories import RANKING_AS_OF, ranking_world
 
@@ -117,6 +117,19 @@ def test_save_and_load_round_trip(fitted: PairRecommender, world: DataSet, tmp_p
     fitted.save(path)
     loaded = type(fitted).load(path)
     assert loaded.recommend(world, k=3).equals(fitted.recommend(world, k=3))
+
+
+def test_a_file_of_another_model_format_is_refused_at_load_not_on_use(fitted: PairRecommender,
+                                                                       tmp_path: Path) -> None:
+    import skops.io as sio
+
+    path = tmp_path / "older.skops"
+    fitted.save(path)
+    fitted.model_format_ = MODEL_FORMAT - 1  # as a file the previous release wrote
+    sio.dump(fitted, path)
+    fitted.model_format_ = MODEL_FORMAT
+    with pytest.raises(InvalidInputError, match="roadshow train"):
+        type(fitted).load(path)
 
 
 def test_recommendations_are_deterministic(fitted: PairRecommender, world: DataSet) -> None:
