@@ -63,7 +63,8 @@ def recommend(
         ds = load_data(data, encoding)
         wanted = _read_targets(targets, side) if targets is not None else None
         steps.step(f"fitting the {model} model")
-        recommender = get_model(model).fit(ds, day)
+        # The self-tuning model tunes at the K its lists are cut at, as `evaluate` does.
+        recommender = get_model(model, **({"k": k} if model == "learned" else {})).fit(ds, day)
         steps.step("ranking")
         recs = recommender.recommend(ds, wanted, k=k, side=side, kind=kind, on_progress=steps.advance)
         if side == "investors":

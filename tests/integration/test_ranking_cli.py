@@ -111,3 +111,24 @@ def test_evaluate_prints_a_table_and_writes_json(data_dir: Path, tmp_path: Path)
     assert rows[("sector_popularity", "cold")]["targets"] == 3
     assert rows[("sector_popularity", "cold")]["ndcg"] == pytest.approx(1.0)
     assert rows[("sector_popularity", "warm")]["targets"] == 0
+
+
+def test_recommend_tunes_the_default_model_at_its_k(data_dir: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import matcher.ranking
+
+    made: list[object] = []
+    real = matcher.ranking.get_model
+
+    def spy(name: str, **params: object) -> object:
+        model = real(name, **params)  # type: ignore[arg-type]
+        made.append(model)
+        return model
+
+    monkeypatch.setattr(matcher.ranking, "get_model", spy)
+    out = tmp_path / "recs.csv"
+    result = runner.invoke(app, ["recommend", "--data", str(data_dir), "--as-of", "2026-01-01", "--k", "7",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert [getattr(m, "k", None) for m in made] == [7]
+    assert pl.read_csv(out)["rank"].max() <= 7
