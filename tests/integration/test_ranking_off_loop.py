@@ -27,8 +27,8 @@ from tests.factories import RANKING_AS_OF, service_world
 from tests.integration.conftest import Api
 
 # Iterations of one C-level loop that never lets go of the GIL (``sum`` over a range checks no eval
-# breaker): about two seconds on a 2-core machine, longer when it is busy.
-HOLD = 60_000_000
+# breaker): about two seconds on a quiet 2-core machine (60 million took 0.73 s there), longer when busy.
+HOLD = 160_000_000
 
 
 class GilHoldingRecommender(PopularityRecommender):
