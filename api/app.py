@@ -61,7 +61,7 @@ def create_app(settings: Settings) -> Litestar:
         models=ModelStore(sessions, refresh_seconds=settings.model_refresh_seconds),
         jobs=BackgroundTasks(),
         queue=JobQueue(settings),
-        matches=MatchBook(Compute(settings.ranking_processes)),
+        matches=MatchBook(Compute(settings.ranking_processes, settings.ranking_niceness)),
     )
 
     # Each newly loaded model version ranks every startup in the background.

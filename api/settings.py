@@ -23,6 +23,7 @@ DEVELOPMENT_SECRET = "development-secret-do-not-use-in-production"
 MIN_SECRET_LENGTH = 32
 DEFAULT_VENUE = "湘潭高新区"
 DEFAULT_NICENESS = 10  # a retrain's fit yields to the API (see Settings.retrain_niceness)
+DEFAULT_RANKING_NICENESS = 5  # ranking processes yield to the event loop (see Settings.ranking_niceness)
 MAX_NICENESS = 19
 
 
@@ -65,6 +66,9 @@ class Settings:
     job_threads: int = 1
     # Worker processes of one API process for ranking (api.services.compute): one on 2 cores.
     ranking_processes: int = field(default_factory=default_ranking_processes)
+    # The CPU priority of those processes, below the event loop's: on 2 cores the rankings otherwise take
+    # the core the event loop needs and /health slows to a third of its idle rate (bench/lists.py).
+    ranking_niceness: int = DEFAULT_RANKING_NICENESS
     # A running job whose worker sent no heartbeat for this long is retried (or failed after two tries).
     job_lease_seconds: float = 30.0
     # A retrained ranker replaces the serving one unless its NDCG@10 on the newest outcomes (the newest
@@ -132,10 +136,11 @@ class Settings:
             retrain_tolerance=_fraction(env, "ROADSHOW_RETRAIN_TOLERANCE", 0.02),
             retrain_holdout_share=_fraction(env, "ROADSHOW_RETRAIN_HOLDOUT_SHARE", 0.2),
             retrain_debounce_seconds=float(_int(env, "ROADSHOW_RETRAIN_DEBOUNCE_SECONDS", 30)),
-            retrain_niceness=_niceness(env, "ROADSHOW_RETRAIN_NICENESS"),
+            retrain_niceness=_niceness(env, "ROADSHOW_RETRAIN_NICENESS", DEFAULT_NICENESS),
             retrain_on_outcomes=env.get("ROADSHOW_RETRAIN_ON_OUTCOMES", "1").strip().lower()
             not in ("0", "false", "no"),
             ranking_processes=_int(env, "ROADSHOW_RANKING_PROCESSES", default_ranking_processes()),
+            ranking_niceness=_niceness(env, "ROADSHOW_RANKING_NICENESS", DEFAULT_RANKING_NICENESS),
             embedded_worker=env.get("ROADSHOW_EMBEDDED_WORKER", "1").strip().lower() not in ("0", "false", "no"),
             organiser_name=env.get("ROADSHOW_ORGANISER_NAME") or None,
             organiser_email=env.get("ROADSHOW_ORGANISER_EMAIL") or None,
@@ -180,10 +185,10 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
-def _niceness(env: Mapping[str, str], name: str) -> int:
+def _niceness(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name, "").strip()
     if not raw:
-        return DEFAULT_NICENESS
+        return default
     if not raw.isdigit() or not 0 <= int(raw) <= MAX_NICENESS:
         raise InvalidInputError(f"{name} must be a whole number from 0 to {MAX_NICENESS}, not {raw!r}", field=name)
     return int(raw)

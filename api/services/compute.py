@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -140,7 +141,10 @@ def same(obj: T) -> T:
     return obj
 
 
-def _start_worker() -> None:
+def _start_worker(niceness: int) -> None:
+    # Below the event loop's priority: on a machine with few cores a ranking otherwise takes the core the
+    # event loop needs, and every other request waits on it.
+    os.nice(niceness)
     # One ranking at a time in a worker: its native libraries need no second thread of their own.
     from threadpoolctl import threadpool_limits
 
@@ -158,12 +162,14 @@ class _Definition:
 
 
 class Compute:
-    """``processes`` worker processes, each started on first use; one call at a time in each."""
+    """``processes`` worker processes, each started on first use at ``niceness`` below this process's
+    priority; one call at a time in each (more calls wait here, costing the event loop nothing)."""
 
-    def __init__(self, processes: int) -> None:
+    def __init__(self, processes: int, niceness: int = 0) -> None:
         if processes < 1:
             raise ValueError("at least one worker process")
         self.processes = processes
+        self.niceness = niceness
         self._definitions: dict[Key, _Definition] = {}
         self._workers: list[ProcessPoolExecutor | None] = [None] * processes
         self._idle: asyncio.Queue[int] | None = None
@@ -220,7 +226,7 @@ class Compute:
         worker = self._workers[slot]
         if worker is None:
             worker = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_start_worker)
+                                         initializer=_start_worker, initargs=(self.niceness,))
             self._workers[slot] = worker
         return worker
 

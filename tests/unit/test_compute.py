@@ -92,3 +92,24 @@ def test_the_number_of_ranking_processes_is_a_setting() -> None:
     with pytest.raises(InvalidInputError) as caught:
         Settings.from_env({"ROADSHOW_RANKING_PROCESSES": "0"})
     assert caught.value.field == "ROADSHOW_RANKING_PROCESSES"
+
+
+def _niceness() -> int:
+    return os.nice(0)
+
+
+def test_workers_run_at_the_ranking_niceness_below_the_parent() -> None:
+    work = Compute(1, niceness=7)
+    try:
+        assert asyncio.run(work.run(_niceness)) == min(os.nice(0) + 7, 19)
+    finally:
+        work.shutdown()
+
+
+def test_the_ranking_niceness_is_a_setting() -> None:
+    assert Settings.from_env({}).ranking_niceness == 5
+    assert Settings.from_env({"ROADSHOW_RANKING_NICENESS": "0"}).ranking_niceness == 0
+    for bad in ("-1", "20", "low"):
+        with pytest.raises(InvalidInputError) as caught:
+            Settings.from_env({"ROADSHOW_RANKING_NICENESS": bad})
+        assert caught.value.field == "ROADSHOW_RANKING_NICENESS"
