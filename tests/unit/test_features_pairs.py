@@ -156,3 +156,34 @@ def test_linear_grid_equals_the_linear_model_on_materialised_features() -> None:
     cols = [COL[n] for n in GRID_FEATURES]
     expected = 0.5 + np.nan_to_num(feats[:, cols]) @ np.array([coef[n] for n in GRID_FEATURES])
     np.testing.assert_allclose(grid.ravel(), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_one_investors_first_stage_equals_the_batch_grid_and_its_features() -> None:
+    """Issue 9 (speed): one investor's list restricts the investor columns to that investor (dense, the two
+    text similarities combined before the product); its first-stage scores are the batch grid's column,
+    and its features (the re-rank's) the batch features, co-investment included."""
+    from typing import Any
+
+    from matcher.features.pairs import GRID_FEATURES
+    from tests.factories import synthetic_world
+
+    world: Any = synthetic_world()
+    data = world.data
+    f = PairFeaturizer().fit(data, date(2025, 7, 1))
+    block = f.prepare(data.startups, data.ip_assets)
+    rows = np.arange(len(block))
+    coef = {name: float(c) for name, c in zip(GRID_FEATURES, np.random.default_rng(4).normal(size=len(GRID_FEATURES)),
+                                              strict=True)}
+    batch = f.linear_grid(block, rows, coef, 0.5)  # every investor at once: the columns are not restricted
+    n_inv = len(f.investor_ids_)
+    every = f.transform(block, np.repeat(rows, n_inv), np.tile(np.arange(n_inv), len(rows))).reshape(
+        len(rows), n_inv, -1)
+    busiest = np.argsort(-np.asarray(f.engagement_.sum(axis=0)).ravel())[:3]
+    for inv in busiest:
+        one = np.array([inv])
+        assert f._investor_columns(one)[3]  # the restricted path is the one measured here
+        np.testing.assert_allclose(f.linear_grid(block, rows, coef, 0.5, one)[:, 0], batch[:, inv],
+                                   rtol=1e-5, atol=1e-5)
+        alone = f.transform(block, rows, np.full(len(rows), inv))
+        np.testing.assert_allclose(alone, every[:, inv], rtol=1e-5, atol=1e-6)
+        assert (alone[:, COL["co_investor_score"]] > 0).any()
