@@ -208,7 +208,7 @@ def _markdown(kinds: dict[str, Any], http: dict[str, Any], quick: bool) -> str:
         "That work runs in a worker process that keeps the serving model and the pool between requests "
         "(`api.services.compute`), at a lower CPU priority than the event loop (`ROADSHOW_RANKING_NICENESS`, "
         "default 5), one ranking at a time per process (the others wait in the event loop at no cost). "
-        "Session of 2026-12-02 before these two changes (same bench, load about 5): one client p50 35.6 ms, "
+        "The session before these two changes (same bench, load about 5): one client p50 35.6 ms, "
         "p95 60.6 ms; health kept 35 % of its idle rate under 8 rankings.",
     ])
 
