@@ -159,9 +159,10 @@ def _select_targets(startups: pl.DataFrame, targets: Sequence[str] | None) -> pl
     return order.join(startups, on="startup_id", how="left", maintain_order="left")
 
 
-def _ip_hash_frame(ip_assets: pl.DataFrame) -> pl.DataFrame:
-    """The hashed IP of each firm: its rows' inputs, sorted so row order never changes a hash."""
-    return (
+def _hashes(firms: pl.DataFrame, ip_assets: pl.DataFrame, context: dict[str, Any]) -> list[str]:
+    """sha256 of the context JSON plus the firm's inputs and its IP as one JSON object per firm; the IP
+    rows are sorted so their order never changes a hash."""
+    ip = (
         # No status means granted (the contract's default), so both spellings hash alike.
         ip_assets.select("startup_id", *(pl.col("status").fill_null(IPStatus.GRANTED.value) if c == "status"
                                          else pl.col(c) for c in IP_INPUTS))
@@ -169,10 +170,6 @@ def _ip_hash_frame(ip_assets: pl.DataFrame) -> pl.DataFrame:
         .group_by("startup_id", maintain_order=True)
         .agg(pl.struct(IP_INPUTS).alias("ip"))
     )
-
-
-def _hashes(firms: pl.DataFrame, ip: pl.DataFrame, context: dict[str, Any]) -> list[str]:
-    """sha256 of the context JSON plus the firm's inputs and its IP as one JSON object per firm."""
     rows = (
         firms.select(FIRM_INPUTS)
         .join(ip, on="startup_id", how="left", maintain_order="left")
@@ -326,9 +323,10 @@ def _assess(
         pledge_capacity, pledgeable = pledge["pledge_capacity_wan"].to_numpy(), pledge["pledgeable_ip"].to_numpy()
     else:
         pledge_capacity, pledgeable = np.zeros(n), np.zeros(n, dtype=np.int64)
-    labels = firms["sector"].drop_nulls().unique().to_list()
+    labels = [s for s in firms["sector"].unique().to_list() if s is not None]
     failed = tech.select(pl.col("tech_sme_failed").list.contains(c).alias(c) for c in TECH_SME_CONDITIONS)
-    revenue = firms.select(pl.col("revenue_wan").cast(pl.Float64).fill_null(np.nan)).to_series().to_numpy()
+    # A float Series' nulls come out of to_numpy as NaN (a Series cast is no query, a select would be).
+    revenue = firms["revenue_wan"].cast(pl.Float64).to_numpy()
     arrays = FirmArrays(
         failed={c: failed[c].to_numpy() for c in TECH_SME_CONDITIONS},
         direct=tech["tech_sme_direct"].to_numpy(),
@@ -360,7 +358,7 @@ def _assess(
             "pd": pd,
             "credit_limit_wan": outcome.credit_limit_wan,
             "reasons": pl.Series("reasons", outcome.reasons, dtype=pl.Utf8),
-            "input_hash": _hashes(firms, _ip_hash_frame(data.ip_assets), _context(as_of, spec, policy, model)),
+            "input_hash": _hashes(firms, data.ip_assets, _context(as_of, spec, policy, model)),
             "limit_basis": pl.Series("limit_basis", outcome.limit_basis.tolist(), dtype=pl.Utf8),
             "kv_score": kv["kv_score"],
             "revenue_wan": revenue,
@@ -407,7 +405,7 @@ def _decisions(assessment: Assessment) -> list[Decision]:
     zh, en = derivations(
         _limits_of(frame, caps), kind=spec.kind, rules=spec.rules,
         grade=np.asarray(frame["grade"].to_list(), dtype=object),
-        revenue_wan=frame["revenue_wan"].fill_null(np.nan).to_numpy(),
+        revenue_wan=frame["revenue_wan"].to_numpy(),  # NaN where missing, never null (see _assess)
         basis=np.asarray(frame["limit_basis"].to_list(), dtype=object),
         offered_wan=frame["credit_limit_wan"].to_numpy(),
     )

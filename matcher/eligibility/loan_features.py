@@ -68,9 +68,9 @@ def _clean(column: str) -> pl.Expr:
 
 
 def _sector_columns(firms: pl.DataFrame) -> list[pl.Expr]:
-    labels = firms["sector"].drop_nulls().unique().to_list()
+    labels = firms["sector"].unique().to_list()
     group = pl.col("sector").replace_strict(
-        {s: sector_code(s) for s in labels}, default=None, return_dtype=pl.Utf8
+        {s: sector_code(s) for s in labels if s is not None}, default=None, return_dtype=pl.Utf8
     )
     label = _clean("sector")
     return [

@@ -516,13 +516,22 @@ class PDModel:
     def _monotone(self) -> list[int]:
         return [MONOTONE.get(c, 0) for c in self.numeric_] + [v for _ in self.categorical_ for v in (1, 0)]
 
-    def _matrix(self, features: pl.DataFrame, levels: Levels) -> FloatArray:
+    def _matrix(self, features: pl.DataFrame) -> tuple[FloatArray, Levels]:
+        """The model matrix and the raw category levels, read in one polars query (on one firm, the
+        API, each query costs a fixed ≈ 0.2 ms whatever its rows)."""
         missing = [c for c in (*self.numeric_, *self.categorical_) if c not in features.columns]
         if missing:
             raise InvalidInputError(f"feature frame lacks {missing}", field=missing[0])
         if self.encoder_ is None:
             raise NotFittedError("the PD model is not fitted; train it or load a saved one")
-        return np.hstack([self._numeric(features), self.encoder_.transform_levels(levels, features.height)])
+        frame = features.select(*(pl.col(c).cast(pl.Float64) for c in self.numeric_),
+                                *(category_levels(pl.col(c)) for c in self.categorical_))
+        levels = {c: np.asarray(frame[c].to_list(), dtype=object) for c in self.categorical_}
+        numeric = np.zeros((features.height, 0))
+        if self.numeric_:
+            x = np.column_stack([frame[c].to_numpy() for c in self.numeric_]).astype(np.float64)
+            numeric = _signed_log(np.where(np.isfinite(x), x, np.nan))
+        return np.hstack([numeric, self.encoder_.transform_levels(levels, features.height)]), levels
 
     def _encoded_for_training(self, features: pl.DataFrame, y: IntArray) -> FloatArray:
         cats = out_of_fold(features, y, self.categorical_, smoothing=self.smoothing,
@@ -701,11 +710,7 @@ class PDModel:
             raise NotFittedError("the PD model is not fitted; train it or load a saved one")
         if features.height == 0:
             return np.zeros(0)
-        missing = [c for c in self.categorical_ if c not in features.columns]
-        if missing:
-            raise InvalidInputError(f"feature frame lacks {missing}", field=missing[0])
-        levels = _levels_of(features, self.categorical_)
-        x = self._matrix(features, levels)
+        x, levels = self._matrix(features)
         with _one_thread():
             score = self.parts_.score(x, levels)
         a, b = self.calibration_

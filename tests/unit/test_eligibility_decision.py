@@ -237,3 +237,17 @@ def test_a_limit_below_the_product_minimum_is_not_offered() -> None:
     relaxed = one(eligibility_firm(), [eligibility_ip(appraised_value_wan=20.0)], product="ip_pledge",
                   policy=policy_from_dict(raw))
     assert (relaxed.eligible, relaxed.credit_limit_wan) == (True, 5.0)
+
+
+@pytest.mark.parametrize("product", ["knowledge_value_credit", "ip_pledge", "other"])
+def test_one_firm_alone_gets_the_decision_it_gets_among_many(product: str) -> None:
+    """The API's one-row frame and the batch's many rows run one path: the same decision, hash included,
+    also for firms with a missing revenue (NaN in the arrays) or sector (issue 10)."""
+    firms = [eligibility_firm("F1"), eligibility_firm("F2", revenue_wan=None, rd_staff=5),
+             eligibility_firm("F3", sector=None, funding_ask_wan=None), eligibility_firm("F4", credit_flags=2)]
+    ips = [eligibility_ip("F1", appraised_value_wan=300.0), eligibility_ip("F2", kind="utility_model"),
+           eligibility_ip("F3", status=None, granted_on=None), eligibility_ip("F1", kind="trademark")]
+    together = assess(eligibility_data(firms, ips), product=product, as_of=AS_OF, model=eligibility_model())
+    for firm, decision in zip(firms, together, strict=True):
+        own = [ip for ip in ips if ip["startup_id"] == firm["startup_id"]]
+        assert one(firm, own, product=product, policy=default_policy()) == decision
