@@ -4,8 +4,10 @@ worse (or when forced). ``roadshow train``, ``POST /api/models/train`` and the r
 recorded outcomes (a job on the queue, ``run_retrain_job``) all come here.
 
 The fitting runs in a process of its own: a retrain on a large world is tens of seconds of CPU, and in
-the embedded setup the job worker shares its process (and its GIL) with the API. That process runs at the
-lowest CPU priority with one thread per native pool, so on a small machine the API keeps its rate.
+the embedded setup the job worker shares its process (and its GIL) with the API. That process runs at a
+low CPU priority with one thread per native pool, so on a small machine the API keeps its rate. It reads
+the database itself too: building the frames of the medium world is seconds of GIL-holding work, which on
+the API's process held up its answers (the worst /health p99 of a retrain fell there).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from threadpoolctl import threadpool_limits
 
+from api.db.engine import create_engine, session_factory
 from api.db.models import ModelVersion, utcnow
 from api.services.frames import load_dataset
 from api.settings import DEFAULT_NICENESS
@@ -110,6 +113,21 @@ def fit_and_judge(data: DataSet, as_of: date, ranking_model: str, target: Path, 
     return Fitted(ranking_path, eligibility_path, verdict, training)
 
 
+def _fit_from_database(database_url: str, as_of: date, ranking_model: str, target: Path, *,
+                       champion: ChampionFile | None, force: bool, tolerance: float, share: float) -> Fitted:
+    """``fit_and_judge`` on the database as it is now (in the child process, with an engine of its own)."""
+    async def read() -> DataSet:
+        engine = create_engine(database_url)
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                return await load_dataset(session)
+        finally:
+            await engine.dispose()
+
+    return fit_and_judge(asyncio.run(read()), as_of, ranking_model, target, champion=champion, force=force,
+                         tolerance=tolerance, share=share)
+
+
 def _in_background(work: Callable[[], T], niceness: int) -> T:
     """``work`` at a lower CPU priority, one thread per BLAS and OpenMP pool (in the child process)."""
     os.nice(niceness)
@@ -146,14 +164,14 @@ async def train(
     as_of = as_of or datetime.now(UTC).date()
     get_model(ranking_model)  # an unknown name is refused before any work
     async with session.begin():
-        data = await load_dataset(session)
         current = await _champion(session)
         champion = None if current is None else ChampionFile(
             current.version, current.pinned, current.trained_as_of, current.ranking_model, current.ranking_path,
             current.eligibility_path, (current.training or {}).get("loans_hash"))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     target = (model_dir / f"{stamp}-{secrets.token_hex(3)}").resolve()
-    work = partial(fit_and_judge, data, as_of, ranking_model, target, champion=champion, force=force,
+    database_url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    work = partial(_fit_from_database, database_url, as_of, ranking_model, target, champion=champion, force=force,
                    tolerance=tolerance, share=holdout_share)
     fitted = await asyncio.to_thread(_in_child, work, niceness)
     verdict = fitted.verdict

@@ -125,11 +125,50 @@ def test_a_file_of_another_model_format_is_refused_at_load_not_on_use(fitted: Pa
 
     path = tmp_path / "older.skops"
     fitted.save(path)
-    fitted.model_format_ = MODEL_FORMAT - 1  # as a file the previous release wrote
+    fitted.model_format_ = 1  # as a file an older release wrote
     sio.dump(fitted, path)
     fitted.model_format_ = MODEL_FORMAT
     with pytest.raises(InvalidInputError, match="roadshow train"):
         type(fitted).load(path)
+
+
+def _parts(model: PairRecommender) -> list[PairRecommender]:
+    out = [model]
+    for value in vars(model).values():
+        if isinstance(value, PairRecommender):
+            out += _parts(value)
+    return out
+
+
+def test_a_loaded_model_shares_one_featurizer_across_its_parts_and_writes_it_once(
+        fitted: PairRecommender, world: DataSet, tmp_path: Path) -> None:
+    import zipfile
+
+    path = tmp_path / "model.skops"
+    fitted.save(path)
+    schema = zipfile.ZipFile(path).read("schema.json").decode()
+    assert schema.count('"PairFeaturizer"') == 1
+    loaded = type(fitted).load(path)
+    parts = _parts(loaded)
+    assert all(p.featurizer_ is loaded.featurizer_ for p in parts)
+    assert not any(hasattr(p, "featurizer_from_owner_") for p in parts)
+    # The fitted model itself is untouched by saving.
+    assert all(p.featurizer_ is fitted.featurizer_ for p in _parts(fitted))
+    assert not any(hasattr(p, "featurizer_from_owner_") for p in _parts(fitted))
+
+
+def test_a_file_of_the_previous_format_with_a_featurizer_on_every_part_still_loads(
+        fitted: PairRecommender, world: DataSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import skops.io as sio
+
+    path = tmp_path / "format2.skops"
+    fitted.model_format_ = 2
+    with monkeypatch.context() as patch:
+        patch.setattr(PairRecommender, "__getstate__", lambda self: dict(vars(self)))  # as format 2 wrote
+        sio.dump(fitted, path)
+    fitted.model_format_ = MODEL_FORMAT
+    loaded = type(fitted).load(path)
+    assert loaded.recommend(world, k=3).equals(fitted.recommend(world, k=3))
 
 
 def test_recommendations_are_deterministic(fitted: PairRecommender, world: DataSet) -> None:
