@@ -10,7 +10,8 @@ hold-out). What is judged is the way each version is made, on outcomes neither h
   else its recipe refitted as stale at the hold-out as the champion is now: on the interactions before
   ``holdout_start - (as_of - trained_as_of)``.
 
-and the challenger that serves is then fitted on everything before ``as_of``. The choice is the one the
+and the challenger that serves is its recipe fitted on everything before ``as_of`` (by the caller, beside
+the judging: ``api.services.training`` fits it in a second process). The choice is the one the
 registry makes, to serve a fresh fit or keep one ``as_of - trained_as_of`` older, replayed on outcomes
 neither of the two judged models has seen. (Refitted before the hold-out itself, a champion of the same
 recipe would be the challenger's own backtest, and every same-recipe retrain a tie by construction.) The
@@ -117,7 +118,7 @@ class Champion:
     load: Callable[[], PairRecommender]
 
 
-def challenge(
+def judge(
     data: DataSet,
     as_of: date,
     make_challenger: Callable[[], PairRecommender],
@@ -128,23 +129,23 @@ def challenge(
     k: int = DEFAULT_K,
     tolerance: float = DEFAULT_TOLERANCE,
     share: float = DEFAULT_HOLDOUT_SHARE,
-) -> tuple[PairRecommender, Verdict]:
-    """Fit a challenger on ``data`` before ``as_of`` and decide whether it replaces ``champion``.
+) -> Verdict:
+    """Whether a challenger made by ``make_challenger`` replaces ``champion``, judged on ``data`` before
+    ``as_of``. The challenger that serves, its recipe fitted on everything before ``as_of``, is the
+    caller's to fit: it does not depend on the verdict, so it can be fitted beside it.
 
     ``same_recipe`` says the champion is made the same way, so its refit before the hold-out (when one
-    is needed) is the challenger's and is not fitted twice. Returns the challenger fitted on everything
-    before ``as_of`` and the verdict."""
+    is needed) is the challenger's and is not fitted twice."""
     start = holdout_start(data, as_of, share)
     challenger_score = champion_score = None
     champion_as_of: date | None = None
     refitted = False
-    final = make_challenger()
-    # One cache for every fit of the retrain: the text model, the featurizers at shared dates (the final
-    # fit's validation cut-off is the hold-out's start) and the training pairs built at them.
-    cache = FeaturizerCache(data, final.max_text_features)
     if start is not None:
-        backtest = make_challenger().fit(data, start, cache=cache)
-        challenger_score = score_on_holdout(backtest, data, start, as_of, k)
+        backtest = make_challenger()
+        # One cache for the judged fits: the text model, the featurizers at shared dates and the training
+        # pairs built at them.
+        cache = FeaturizerCache(data, backtest.max_text_features)
+        challenger_score = score_on_holdout(backtest.fit(data, start, cache=cache), data, start, as_of, k)
         if champion is not None:
             refitted = champion.trained_as_of > start
             if not refitted:
@@ -156,15 +157,14 @@ def challenge(
                     champion_score = challenger_score  # the same recipe fitted on the same days: the same model
                 else:
                     judged = champion.make()
-                    shared = cache if judged.max_text_features == final.max_text_features else None
+                    shared = cache if judged.max_text_features == backtest.max_text_features else None
                     champion_score = score_on_holdout(judged.fit(data, champion_as_of, cache=shared),
                                                       data, start, as_of, k)
     decision, reason = _decide(champion, challenger_score, champion_score, force=force, tolerance=tolerance, k=k,
                                champion_as_of=champion_as_of)
-    verdict = Verdict(decision, decision in ("first", "activated", "forced"), reason, k, tolerance, start,
-                      challenger_score, champion_score, champion.version if champion else None, refitted,
-                      champion_as_of)
-    return final.fit(data, as_of, cache=cache), verdict
+    return Verdict(decision, decision in ("first", "activated", "forced"), reason, k, tolerance, start,
+                   challenger_score, champion_score, champion.version if champion else None, refitted,
+                   champion_as_of)
 
 
 def _decide(champion: Champion | None, challenger: HoldoutScore | None, held: HoldoutScore | None, *,

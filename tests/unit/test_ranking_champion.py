@@ -8,7 +8,7 @@ import pytest
 
 from matcher.ranking import get_model
 from matcher.ranking.base import PairRecommender
-from matcher.ranking.champion import Champion, challenge, holdout_start, score_on_holdout
+from matcher.ranking.champion import Champion, holdout_start, judge, score_on_holdout
 from tests.factories import service_world
 
 AS_OF = date(2026, 12, 2)
@@ -35,23 +35,23 @@ def test_the_holdout_is_the_newest_outcomes_before_the_date() -> None:
 
 def test_first_activated_rejected_pinned_and_forced(fitted: PairRecommender) -> None:
     data = service_world()
-    _, first = challenge(data, AS_OF, lambda: get_model("declared"), None)
+    first = judge(data, AS_OF, lambda: get_model("declared"), None)
     assert first.decision == "first" and first.activate and first.challenger is not None
-    _, same = challenge(data, AS_OF, lambda: get_model("declared"), _champion(fitted), same_recipe=True)
+    same = judge(data, AS_OF, lambda: get_model("declared"), _champion(fitted), same_recipe=True)
     assert same.decision == "activated" and same.champion is not None
     assert same.challenger == same.champion  # the same recipe before the hold-out: refitted once, the same
     assert same.champion_refitted  # the champion was fitted after the hold-out began
-    model, worse = challenge(data, AS_OF, lambda: get_model("random"), _champion(fitted))
-    assert worse.decision == "rejected" and not worse.activate and model.name == "random"
+    worse = judge(data, AS_OF, lambda: get_model("random"), _champion(fitted))
+    assert worse.decision == "rejected" and not worse.activate
     assert worse.challenger is not None and worse.champion is not None
     assert worse.challenger.ndcg < worse.champion.ndcg - worse.tolerance
-    _, pinned = challenge(data, AS_OF, lambda: get_model("declared"), _champion(fitted, pinned=True),
+    pinned = judge(data, AS_OF, lambda: get_model("declared"), _champion(fitted, pinned=True),
                           same_recipe=True)
     assert pinned.decision == "pinned" and not pinned.activate
-    _, forced = challenge(data, AS_OF, lambda: get_model("random"), _champion(fitted), force=True)
+    forced = judge(data, AS_OF, lambda: get_model("random"), _champion(fitted), force=True)
     assert forced.decision == "forced" and forced.activate
     # A tolerance as wide as NDCG itself lets anything through: the margin is what decides.
-    _, lenient = challenge(data, AS_OF, lambda: get_model("random"), _champion(fitted), tolerance=1.0)
+    lenient = judge(data, AS_OF, lambda: get_model("random"), _champion(fitted), tolerance=1.0)
     assert lenient.decision == "activated"
 
 
@@ -60,7 +60,7 @@ def test_a_champion_fitted_before_the_holdout_is_judged_as_it_is() -> None:
     start = holdout_start(data, AS_OF)
     assert start is not None
     old = get_model("declared").fit(data, start)
-    _, verdict = challenge(data, AS_OF, lambda: get_model("declared"), _champion(old, trained_as_of=start))
+    verdict = judge(data, AS_OF, lambda: get_model("declared"), _champion(old, trained_as_of=start))
     assert not verdict.champion_refitted and verdict.to_dict()["holdout_from"] == start.isoformat()
 
 
@@ -71,19 +71,19 @@ def test_a_champion_fitted_after_the_holdout_began_is_judged_as_stale_as_it_is_n
     start = holdout_start(data, AS_OF)
     assert start is not None
     champion = _champion(fitted, trained_as_of=AS_OF - timedelta(days=60))
-    _, verdict = challenge(data, AS_OF, lambda: get_model("popularity"), champion,
+    verdict = judge(data, AS_OF, lambda: get_model("popularity"), champion,
                            same_recipe=False)
     assert verdict.champion_refitted and verdict.champion_fitted_as_of == start - timedelta(days=60)
     assert f"fitted before {start - timedelta(days=60)}" in verdict.reason
     assert verdict.to_dict()["champion_fitted_as_of"] == (start - timedelta(days=60)).isoformat()
     # The same recipe, stale by 60 days: a model of its own, not the challenger's backtest.
     pop = get_model("popularity").fit(data, AS_OF - timedelta(days=60))
-    _, same = challenge(data, AS_OF, lambda: get_model("popularity"),
+    same = judge(data, AS_OF, lambda: get_model("popularity"),
                         _champion(pop, trained_as_of=AS_OF - timedelta(days=60), name="popularity"),
                         same_recipe=True)
     aged = get_model("popularity").fit(data, start - timedelta(days=60))
     assert same.champion == score_on_holdout(aged, data, start, AS_OF)
     # Fitted today (no staleness), the same recipe's refit is the backtest itself: scored once, a tie.
-    _, today = challenge(data, AS_OF, lambda: get_model("popularity"),
+    today = judge(data, AS_OF, lambda: get_model("popularity"),
                          _champion(pop, trained_as_of=AS_OF, name="popularity"), same_recipe=True)
     assert today.champion == today.challenger and today.champion_fitted_as_of == start
