@@ -257,6 +257,12 @@ class _Affine:
 Levels = Mapping[str, npt.NDArray[np.object_]]
 
 
+def _numeric_block(x: npt.NDArray[Any]) -> FloatArray:
+    """The numeric features as the model reads them: signed log, non-finite values missing."""
+    x = x.astype(np.float64)
+    return _signed_log(np.where(np.isfinite(x), x, np.nan))
+
+
 def _levels_of(features: pl.DataFrame, columns: Sequence[str]) -> dict[str, npt.NDArray[np.object_]]:
     """Each category column's level names (one polars pass for all of them)."""
     if not columns:
@@ -510,8 +516,7 @@ class PDModel:
     def _numeric(self, features: pl.DataFrame) -> FloatArray:
         if not self.numeric_:
             return np.zeros((features.height, 0))
-        x = features.select(pl.col(c).cast(pl.Float64) for c in self.numeric_).to_numpy().astype(np.float64)
-        return _signed_log(np.where(np.isfinite(x), x, np.nan))
+        return _numeric_block(features.select(pl.col(c).cast(pl.Float64) for c in self.numeric_).to_numpy())
 
     def _monotone(self) -> list[int]:
         return [MONOTONE.get(c, 0) for c in self.numeric_] + [v for _ in self.categorical_ for v in (1, 0)]
@@ -529,8 +534,7 @@ class PDModel:
         levels = {c: np.asarray(frame[c].to_list(), dtype=object) for c in self.categorical_}
         numeric = np.zeros((features.height, 0))
         if self.numeric_:
-            x = np.column_stack([frame[c].to_numpy() for c in self.numeric_]).astype(np.float64)
-            numeric = _signed_log(np.where(np.isfinite(x), x, np.nan))
+            numeric = _numeric_block(np.column_stack([frame[c].to_numpy() for c in self.numeric_]))
         return np.hstack([numeric, self.encoder_.transform_levels(levels, features.height)]), levels
 
     def _encoded_for_training(self, features: pl.DataFrame, y: IntArray) -> FloatArray:
