@@ -8,6 +8,7 @@ against 2,000 investors costs a few milliseconds and a startup registered after 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -502,7 +503,22 @@ class PairFeaturizer:
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
         state.pop("_by_column", None)  # derived: rebuilt on first use
+        text = state.get("text_")
+        if isinstance(text, TfidfVectorizer):
+            # skops writes each value of the n-gram vocabulary (numpy integers) as a file of its own, and
+            # rescans the archive's names for every file: 10,000 terms were two thirds of the medium world's
+            # save. The terms are written as one array in column order and the dict rebuilt on load.
+            vocabulary = text.vocabulary_
+            state["text_"] = copy.copy(text)
+            del state["text_"].vocabulary_
+            state["text_terms_"] = np.array(sorted(vocabulary, key=vocabulary.__getitem__), dtype=str)
         return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        terms = state.pop("text_terms_", None)
+        self.__dict__.update(state)
+        if isinstance(terms, np.ndarray) and self.text_ is not None:
+            self.text_.vocabulary_ = {term: column for column, term in enumerate(terms.tolist())}
 
     def _dense_rows(self, block: StartupBlock, rows: IntArray, inv: IntArray | None = None,
                     columns: InvestorColumns | None = None) -> tuple[FloatArray, FloatArray, FloatArray]:

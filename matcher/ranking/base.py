@@ -37,13 +37,15 @@ _CALIBRATION_STARTUPS = 300  # startups whose scores make each group's reference
 _PAIRS_PER_CHUNK = 1_000_000  # bounds a scoring block at ~1M pairs (a few hundred MB of features at most)
 # Types a saved model may contain; anything else in a file is refused rather than executed.
 _TRUSTED_PREFIXES = ("matcher.", "sklearn.", "numpy.", "scipy.", "builtins.", "collections.", "datetime.date")
-MODEL_FORMAT = 3
+MODEL_FORMAT = 4
 """What a saved ranking model holds. Raised whenever a fitted model's attributes change meaning or a new
 one is read on use (2: the self-tuning mixtures, the pair scorer's own bin edges, the products' minimum
-grades in bank reasons; 3: parts saved without the featurizer they share with their owner); a file of
-another format is refused when loaded instead of failing on use."""
-# Formats this code reads: a format-2 file has a featurizer on every part, which loads as it always did.
-READABLE_FORMATS = (2, 3)
+grades in bank reasons; 3: parts saved without the featurizer they share with their owner; 4: the text
+encoder's vocabulary as one array of terms); a file of another format is refused when loaded instead of
+failing on use."""
+# Formats this code reads: a format-2 file has a featurizer on every part and a format-3 file the text
+# vocabulary as a dict, which load as they always did.
+READABLE_FORMATS = (2, 3, 4)
 
 RESULT_SCHEMA: dict[str, pl.DataType] = {
     "startup_id": pl.Utf8(), "investor_id": pl.Utf8(), "rank": pl.Int64(), "score": pl.Float64(),

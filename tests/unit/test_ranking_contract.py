@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from matcher.errors import InvalidInputError, NotFittedError
+from matcher.features.pairs import PairFeaturizer
 from matcher.io import DataSet, from_frames
 from matcher.ranking import MODELS, get_model
 from matcher.ranking.base import MODEL_FORMAT, RESULT_SCHEMA, PairRecommender
@@ -165,6 +166,39 @@ def test_a_file_of_the_previous_format_with_a_featurizer_on_every_part_still_loa
     fitted.model_format_ = 2
     with monkeypatch.context() as patch:
         patch.setattr(PairRecommender, "__getstate__", lambda self: dict(vars(self)))  # as format 2 wrote
+        sio.dump(fitted, path)
+    fitted.model_format_ = MODEL_FORMAT
+    loaded = type(fitted).load(path)
+    assert loaded.recommend(world, k=3).equals(fitted.recommend(world, k=3))
+
+
+def test_the_text_vocabulary_is_written_as_one_array_and_read_back_whole(
+        fitted: PairRecommender, world: DataSet, tmp_path: Path) -> None:
+    """skops wrote each of the n-gram vocabulary's values as a file of its own (10,000 on the medium world,
+    most of a retrain's save): the terms are one array, the vocabulary rebuilt on load."""
+    import zipfile
+
+    vocabulary = dict(fitted.featurizer_.text_.vocabulary_)
+    path = tmp_path / "model.skops"
+    fitted.save(path)
+    schema = zipfile.ZipFile(path).read("schema.json").decode()
+    assert '"vocabulary_"' not in schema and schema.count('"text_terms_"') == 1
+    assert fitted.featurizer_.text_.vocabulary_ == vocabulary  # saving leaves the fitted model as it was
+    loaded = type(fitted).load(path)
+    assert loaded.featurizer_.text_.vocabulary_ == vocabulary
+    docs = ["robotics arm", "生物医药 biomedicine"]
+    assert (loaded.featurizer_.text_.transform(docs) != fitted.featurizer_.text_.transform(docs)).nnz == 0
+
+
+def test_a_file_of_the_previous_format_with_the_vocabulary_as_a_dict_still_loads(
+        fitted: PairRecommender, world: DataSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import skops.io as sio
+
+    path = tmp_path / "format3.skops"
+    fitted.model_format_ = 3
+    with monkeypatch.context() as patch:
+        patch.setattr(PairFeaturizer, "__getstate__",
+                      lambda self: {k: v for k, v in vars(self).items() if k != "_by_column"})  # as format 3 wrote
         sio.dump(fitted, path)
     fitted.model_format_ = MODEL_FORMAT
     loaded = type(fitted).load(path)
