@@ -438,7 +438,11 @@ def _real_markdown(runs: list[dict[str, Any]]) -> list[str]:
         "### Real data: India startup funding, K = 20, against peers tuned on the same validation periods",
         "",
         "recall@20 and NDCG@20, all targets and cold / warm apart (cold: no interaction before the date). "
-        "`learned` is the default (self-tuning) model, `boosted` its trees alone with default settings.",
+        "`learned` is the default (self-tuning) model, `boosted` its trees alone with default settings. The trees "
+        "re-rank each startup's best 300 investors by the cheap linear stage; with 100 (before 2026-12-03) that "
+        "stage left out pairs the trees put on top, in a validation period with a short history before it most of "
+        "them, so the self-tuning saw weak trees and chose recent popularity alone at the early rolling dates "
+        "(`matcher/ranking/learned.py`).",
         "",
         "| protocol | as of | targets (cold) | system | recall all | cold | warm | NDCG all | cold | warm |",
         "|---|---|---|---|---|---|---|---|---|---|",

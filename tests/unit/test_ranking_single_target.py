@@ -6,6 +6,7 @@ over many targets: same investors, ranks, scores and reasons, in both languages.
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -74,3 +75,19 @@ def test_compiled_trees_equal_sklearn_probabilities(small: tuple[BoostedRecommen
     loaded = BoostedRecommender.load(tmp_path / "model.skops").scorer_
     assert loaded is not None and loaded._compiled is not None
     np.testing.assert_array_equal(loaded.predict_proba(x), expected)
+
+
+def test_each_side_re_ranks_its_own_number_of_candidates(small: tuple[BoostedRecommender, DataSet]) -> None:
+    """A startup's list re-ranks ``candidates`` investors with the trees, an investor's ``startup_candidates``
+    startups; the rest of the grid is left unscored (NaN)."""
+    model, data = small
+    model = copy.copy(model)
+    model.candidates, model.startup_candidates = 7, 5
+    block = model._block(data, None, "targets")
+    s_rows = np.arange(40)
+    inv_rows = np.arange(len(model.featurizer_.investor_ids_))
+    assert len(inv_rows) > 7
+    for_startups = model._score_grid(block, s_rows, inv_rows, per_startup=True)
+    assert (np.isfinite(for_startups).sum(axis=1) == 7).all()
+    for_investors = model._score_grid(block, s_rows, inv_rows, per_startup=False)
+    assert (np.isfinite(for_investors).sum(axis=0) == 5).all()
