@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from api.db.models import Consent, Investor
 from api.schemas.startups import ConsentRecord
@@ -54,6 +55,14 @@ async def current_banks(session: AsyncSession, startup_id: str) -> list[str]:
         select(Consent.bank_id).where(Consent.startup_id == startup_id, holds()).distinct().order_by(Consent.bank_id)
     )
     return list(rows.all())
+
+
+def in_force(bank_id: str, startup_id: InstrumentedAttribute[str]) -> ColumnElement[bool]:
+    """The SQL condition that a consent of ``startup_id`` to ``bank_id`` holds today (a column of the
+    caller's query, so the check rides along in it)."""
+    return (
+        select(Consent.id).where(Consent.bank_id == bank_id, Consent.startup_id == startup_id, holds()).exists()
+    )
 
 
 async def consenting(session: AsyncSession, bank_id: str, startup_ids: Iterable[str]) -> set[str]:

@@ -81,24 +81,30 @@ async def _decide(
     model = await _pd_model(store)
     refused: dict[str, MatcherError] = {}
     async with session.begin():
-        product = await session.get(LoanProduct, product_id)
-        if product is None:
+        # One statement per question (each costs a round trip to the database's thread): the product
+        # with its bank, then the startups with their consent to that bank.
+        found_product = (await session.execute(
+            select(LoanProduct, Investor.archived_at)
+            .outerjoin(Investor, Investor.investor_id == LoanProduct.bank_id)
+            .where(LoanProduct.product_id == product_id)
+        )).first()
+        if found_product is None:
             raise NotFoundError(f"no loan product with id {product_id}")
+        product, bank_archived_at = found_product
         if product.bank_id != bank_id:
             raise PermissionDeniedError(f"product {product_id} belongs to another bank")
-        bank = await session.get(Investor, bank_id)
-        if bank is not None and bank.archived_at is not None:
+        if bank_archived_at is not None:
             raise ConflictError(f"bank {bank_id} is archived: its decisions stay readable, it makes no new ones")
-        query = select(Startup.startup_id, Startup.archived_at).where(Startup.startup_id.in_(wanted))
-        found: dict[str, Any] = {r[0]: r[1] for r in (await session.execute(query)).all()}
-        known = set(found)
-        allowed = await consents.consenting(session, bank_id, known)
+        query = select(
+            Startup.startup_id, Startup.archived_at, consents.in_force(bank_id, Startup.startup_id)
+        ).where(Startup.startup_id.in_(wanted))
+        found: dict[str, Any] = {r[0]: (r[1], r[2]) for r in (await session.execute(query)).all()}
         for s in wanted:
-            if s not in known:
+            if s not in found:
                 refused[s] = NotFoundError(f"no startup with id {s}")
-            elif found[s] is not None:
+            elif found[s][0] is not None:
                 refused[s] = ConflictError(f"startup {s} is archived: its decisions stay readable, it is not assessed")
-            elif s not in allowed:
+            elif not found[s][1]:
                 refused[s] = PermissionDeniedError(
                     f"startup {s} has not consented to assessment by bank {bank_id} (no consent in force)")
         targets = [s for s in wanted if s not in refused]
