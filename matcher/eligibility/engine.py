@@ -26,7 +26,7 @@ from matcher.eligibility.limits import CAPS, Limits, credit_limits, derivations,
 from matcher.eligibility.pd_model import PDModel, load_pd_model, pd_features, train_pd_model
 from matcher.eligibility.policy import GRADES, Policy, ProductRules, default_policy
 from matcher.eligibility.reasons import Reason, catalogue, order_codes
-from matcher.eligibility.tech_sme import TECH_SME_CONDITIONS, tech_sme_frame
+from matcher.eligibility.tech_sme import TECH_SME_CONDITIONS, tech_sme_evaluation
 from matcher.errors import InvalidInputError, NotFittedError
 from matcher.io import DataSet
 from matcher.taxonomy import sector_code
@@ -308,7 +308,8 @@ def _assess(
     model = resolve_model(data, as_of=as_of, model=model, policy=policy)
     firms = _select_targets(data.startups, targets)
     n = firms.height
-    tech = tech_sme_frame(firms, data.ip_assets, as_of=as_of, policy=policy)
+    evaluation = tech_sme_evaluation(firms, data.ip_assets, as_of=as_of, policy=policy)
+    tech = evaluation.frame
     kv = kv_frame(firms, tech, policy)
     # The PD is computed for the loan the firm would take: its ask within the product maximum.
     ask = pl.col("funding_ask_wan")
@@ -323,12 +324,11 @@ def _assess(
         pledge_capacity, pledgeable = pledge["pledge_capacity_wan"].to_numpy(), pledge["pledgeable_ip"].to_numpy()
     else:
         pledge_capacity, pledgeable = np.zeros(n), np.zeros(n, dtype=np.int64)
-    labels = [s for s in firms["sector"].unique().to_list() if s is not None]
-    failed = tech.select(pl.col("tech_sme_failed").list.contains(c).alias(c) for c in TECH_SME_CONDITIONS)
+    labels = [s for s in dict.fromkeys(firms["sector"].to_list()) if s is not None]
     # A float Series' nulls come out of to_numpy as NaN (a Series cast is no query, a select would be).
     revenue = firms["revenue_wan"].cast(pl.Float64).to_numpy()
     arrays = FirmArrays(
-        failed={c: failed[c].to_numpy() for c in TECH_SME_CONDITIONS},
+        failed=evaluation.failed,
         direct=tech["tech_sme_direct"].to_numpy(),
         rd_points=tech["rd_points"].to_numpy(),
         tech_staff_points=tech["tech_staff_points"].to_numpy(),

@@ -68,7 +68,7 @@ def _clean(column: str) -> pl.Expr:
 
 
 def _sector_columns(firms: pl.DataFrame) -> list[pl.Expr]:
-    labels = firms["sector"].unique().to_list()
+    labels = dict.fromkeys(firms["sector"].to_list())  # distinct labels (a Series' unique() is a query)
     group = pl.col("sector").replace_strict(
         {s: sector_code(s) for s in labels if s is not None}, default=None, return_dtype=pl.Utf8
     )
@@ -99,36 +99,41 @@ def pd_features(
     on = pl.col(as_of) if isinstance(as_of, str) else pl.lit(as_of, dtype=pl.Date)
     kind = pl.lit(product_kind) if isinstance(product_kind, str) else product_kind
     bank = bank_id if isinstance(bank_id, pl.Expr) else pl.lit(bank_id, dtype=pl.Utf8)
-    return pl.concat(
-        [
-            firms.select(
-                *(pl.col(c).cast(pl.Float64) for c in _FIRM_COLUMNS),
-                ((on - pl.col("founded_on")).dt.total_days() / 365.25).alias("firm_age_years"),
-                pl.col("stage")
-                .replace_strict(_STAGE_INDEX, default=None, return_dtype=pl.Float64)
-                .alias("stage_ordinal"),
-                amount_wan.cast(pl.Float64).alias("amount_wan"),
-                term_months.cast(pl.Float64).alias("term_months"),
-                (amount_wan / _positive("revenue_wan")).alias("amount_to_revenue"),
-                (amount_wan / _positive("total_assets_wan")).alias("amount_to_assets"),
-                on.dt.year().cast(pl.Float64).alias("issue_year"),
-                on.dt.month().cast(pl.Float64).alias("issue_month"),
-                kind.cast(pl.Utf8).alias("product_kind"),
-                bank.cast(pl.Utf8).str.strip_chars().alias("bank_id"),
-                *_sector_columns(firms),
-                _clean("region").alias("region"),
-                _clean("city").alias("city"),
-            ),
-            tech.select(
-                "tech_staff_ratio", "rd_sales_ratio", "rd_cost_ratio",
-                *(pl.col(c).cast(pl.Float64) for c in (
-                    "valid_invention_patents", "valid_class_i", "valid_class_ii", "valid_trademarks", "tech_sme_score",
-                )),
-            ),
-            kv.select(pl.col("kv_score").cast(pl.Float64)),
-        ],
-        how="horizontal",
-    ).select(FEATURES)
+    own = firms.select(
+        *_FIRM_CASTS,
+        ((on - pl.col("founded_on")).dt.total_days() / 365.25).alias("firm_age_years"),
+        _STAGE_ORDINAL,
+        amount_wan.cast(pl.Float64).alias("amount_wan"),
+        term_months.cast(pl.Float64).alias("term_months"),
+        (amount_wan / _POSITIVE_REVENUE).alias("amount_to_revenue"),
+        (amount_wan / _POSITIVE_ASSETS).alias("amount_to_assets"),
+        on.dt.year().cast(pl.Float64).alias("issue_year"),
+        on.dt.month().cast(pl.Float64).alias("issue_month"),
+        kind.cast(pl.Utf8).alias("product_kind"),
+        bank.cast(pl.Utf8).str.strip_chars().alias("bank_id"),
+        *_sector_columns(firms),
+        _REGION,
+        _CITY,
+    )
+    # The tech-SME and index columns are Series casts and the frame is assembled in FEATURES order
+    # from Series: each polars query costs the API's one firm a fixed ≈ 0.15 ms, a Series cast does not.
+    columns = {s.name: s for s in own.get_columns()}
+    columns.update((c, tech[c]) for c in ("tech_staff_ratio", "rd_sales_ratio", "rd_cost_ratio"))
+    columns.update((c, tech[c].cast(pl.Float64)) for c in (
+        "valid_invention_patents", "valid_class_i", "valid_class_ii", "valid_trademarks", "tech_sme_score"))
+    columns["kv_score"] = kv["kv_score"].cast(pl.Float64)
+    return pl.DataFrame([columns[c] for c in FEATURES])
+
+
+# Built once: constructing polars expressions costs more than running them on one row.
+_FIRM_CASTS = tuple(pl.col(c).cast(pl.Float64) for c in _FIRM_COLUMNS)
+_STAGE_ORDINAL = (
+    pl.col("stage").replace_strict(_STAGE_INDEX, default=None, return_dtype=pl.Float64).alias("stage_ordinal")
+)
+_POSITIVE_REVENUE = _positive("revenue_wan")
+_POSITIVE_ASSETS = _positive("total_assets_wan")
+_REGION = _clean("region").alias("region")
+_CITY = _clean("city").alias("city")
 
 
 @dataclass(frozen=True, slots=True)

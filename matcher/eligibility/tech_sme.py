@@ -16,6 +16,8 @@ limit; conditions 1 and 3 (residency, catalogues) are not in the data and are ta
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
 
@@ -61,23 +63,53 @@ def valid_ip_expr(as_of: AsOf) -> pl.Expr:
     )
 
 
-def ip_counts(ip_assets: pl.DataFrame, as_of: AsOf) -> pl.DataFrame:
-    """Per startup: valid class-I, class-II, invention-patent and trademark counts on ``as_of``."""
-    # Eager: a lazy query's planning costs the API's one firm more than the counting (≈ 0.4 ms).
-    return (
-        ip_assets
-        .filter(valid_ip_expr(as_of))
-        .group_by("startup_id")
-        .agg(
-            pl.col("kind").is_in(CLASS_I_KINDS).sum().cast(pl.Int64).alias("valid_class_i"),
-            pl.col("kind").is_in(CLASS_II_KINDS).sum().cast(pl.Int64).alias("valid_class_ii"),
-            (pl.col("kind") == IPKind.INVENTION_PATENT.value).sum().cast(pl.Int64).alias("valid_invention_patents"),
-            (pl.col("kind") == IPKind.TRADEMARK.value).sum().cast(pl.Int64).alias("valid_trademarks"),
-        )
-    )
-
-
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+_EPOCH = date(1970, 1, 1)
+
+
+def _days(values: pl.Series) -> npt.NDArray[np.float64]:
+    """Days since 1970 of a date Series, NaN where missing."""
+    return values.to_physical().cast(pl.Float64).to_numpy()
+
+
+def ip_counts(firm_ids: pl.Series, ip_assets: pl.DataFrame, as_of: AsOf) -> dict[str, IntArray]:
+    """Per row of ``firm_ids``: valid class-I, class-II, invention-patent and trademark counts on
+    ``as_of``, the rule of ``valid_ip_expr``. Arrays, not a polars query: on the API's one firm the
+    filter, group-by and join cost more than the counting."""
+    n = len(firm_ids)
+    names = ("valid_class_i", "valid_class_ii", "valid_invention_patents", "valid_trademarks")
+    if ip_assets.height == 0 or n == 0:
+        return {c: np.zeros(n, dtype=np.int64) for c in names}
+    # Each IP row's firm as a code of the distinct firm ids (an Enum cast: unknown ids become null).
+    firms = pl.Enum(list(dict.fromkeys(firm_ids.to_list())))
+    owner = ip_assets["startup_id"].cast(firms, strict=False).to_physical().cast(pl.Float64).to_numpy()
+    on = _days(ip_assets[as_of]) if isinstance(as_of, str) else float((as_of - _EPOCH).days)
+    status = ip_assets["status"]
+    granted, expires = _days(ip_assets["granted_on"]), _days(ip_assets["expires_on"])
+    with np.errstate(invalid="ignore"):
+        valid = (
+            ~np.isnan(owner)
+            & (status.is_null().to_numpy() | (status.to_numpy() == IPStatus.GRANTED.value))
+            & (np.isnan(granted) | (granted <= on))
+            & (np.isnan(expires) | (expires > on))
+        )
+    # The kind as a code of every IP kind (an unknown kind counts in no column), then one table per column.
+    kind = ip_assets["kind"].cast(_KINDS, strict=False).to_physical().cast(pl.Float64).to_numpy()
+    known = ~np.isnan(kind)
+    kind_code = np.where(known, kind, 0).astype(np.int64)
+    valid &= known
+    firm_code = firm_ids.cast(firms).to_physical().to_numpy().astype(np.int64)
+    code = np.where(valid, owner, 0).astype(np.int64)
+    return {c: np.bincount(code[valid & table[kind_code]], minlength=len(firms.categories))[firm_code].astype(np.int64)
+            for c, table in zip(names, _KIND_TABLES, strict=True)}
+
+
+_KINDS = pl.Enum([k.value for k in IPKind])
+_KIND_TABLES = tuple(
+    np.array([k.value in members for k in IPKind], dtype=bool)
+    for members in (CLASS_I_KINDS, CLASS_II_KINDS, (IPKind.INVENTION_PATENT.value,), (IPKind.TRADEMARK.value,))
+)
 
 
 def _units(x: npt.NDArray[np.float64]) -> tuple[IntArray, npt.NDArray[np.bool_]]:
@@ -102,6 +134,14 @@ def band_points(num: IntArray, den: IntArray, bands: BandTable[int]) -> IntArray
     return np.where(den > 0, points, 0)
 
 
+@dataclass(frozen=True, slots=True)
+class TechSME:
+    """``frame`` (see ``tech_sme_frame``) and, per condition code, which rows fail it."""
+
+    frame: pl.DataFrame
+    failed: dict[str, BoolArray]
+
+
 def tech_sme_frame(
     startups: pl.DataFrame, ip_assets: pl.DataFrame, *, as_of: AsOf, policy: Policy
 ) -> pl.DataFrame:
@@ -115,24 +155,20 @@ def tech_sme_frame(
     valid_class_ii, valid_invention_patents, valid_trademarks, and the float ratios tech_staff_ratio,
     rd_sales_ratio, rd_cost_ratio (NaN where the denominator is zero or missing).
     """
+    return tech_sme_evaluation(startups, ip_assets, as_of=as_of, policy=policy).frame
+
+
+def tech_sme_evaluation(startups: pl.DataFrame, ip_assets: pl.DataFrame, *, as_of: AsOf, policy: Policy) -> TechSME:
+    """``tech_sme_frame`` with the failed conditions also as arrays (the engine reads them so)."""
     rules = policy.tech_sme
-    counts = ip_counts(ip_assets, as_of)
-    # Every input in one pass over the frame: one firm (the API) pays for one query, not thirty.
-    counted = ("valid_class_i", "valid_class_ii", "valid_invention_patents", "valid_trademarks")
-    amounts = ("rd_expense_wan", "revenue_wan", "total_cost_wan", "total_assets_wan")
+    counts = ip_counts(startups["startup_id"], ip_assets, as_of)
     schema = startups.schema  # built anew on every access
-    routes = {r: pl.col(r).fill_null(False) if schema[r] == pl.Boolean else pl.col(r).fill_null(0) >= 1
-              for r in rules.direct_routes}
-    inputs = startups.join(counts, on="startup_id", how="left", maintain_order="left").select(
-        *(pl.col(c).fill_null(0).cast(pl.Int64) for c in counted),
-        *(pl.col(c).fill_null(0).cast(pl.Int64) for c in ("employees", "rd_staff", "credit_flags")),
-        *(pl.col(c).cast(pl.Float64).fill_null(np.nan) for c in amounts),
-        *(expr.alias(f"_route_{r}") for r, expr in routes.items()),
-    )
-    class_i, class_ii = (inputs[c].to_numpy() for c in counted[:2])
+    # Every input in one pass over the frame: one firm (the API) pays for one query, not thirty.
+    inputs = startups.select(*_INPUTS, *_routes(tuple((r, schema[r] == pl.Boolean) for r in rules.direct_routes)))
+    class_i, class_ii = counts["valid_class_i"], counts["valid_class_ii"]
     employees, rd_staff, credit_flags = (inputs[c].to_numpy() for c in ("employees", "rd_staff", "credit_flags"))
     (rd, _), (revenue, has_revenue), (cost, has_cost), (assets, has_assets) = (
-        _units(inputs[c].to_numpy()) for c in amounts)
+        _units(inputs[c].to_numpy()) for c in _AMOUNTS)
     revenue_den = np.where(has_revenue, revenue, 0)
     cost_den = np.where(has_cost, cost, 0)
 
@@ -167,7 +203,7 @@ def tech_sme_frame(
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
 
-    return pl.DataFrame(
+    frame = pl.DataFrame(
         {
             "startup_id": startups["startup_id"],
             "tech_staff_points": staff_points,
@@ -179,16 +215,32 @@ def tech_sme_frame(
             **{f"_fail_{code}": mask for code, mask in failed_masks.items()},
             "valid_class_i": class_i,
             "valid_class_ii": class_ii,
-            "valid_invention_patents": inputs["valid_invention_patents"],
-            "valid_trademarks": inputs["valid_trademarks"],
+            "valid_invention_patents": counts["valid_invention_patents"],
+            "valid_trademarks": counts["valid_trademarks"],
             "tech_staff_ratio": ratio(rd_staff, employees),
             "rd_sales_ratio": ratio(rd, revenue_den),
             "rd_cost_ratio": ratio(rd, cost_den),
         }
-    ).with_columns(_FAILED_LIST).drop([f"_fail_{c}" for c in TECH_SME_CONDITIONS])
+    ).select(_NOT_FAILED, _FAILED_LIST)
+    return TechSME(frame, failed_masks)
 
 
 # Built once: constructing polars expressions costs more than running them on one row.
+_AMOUNTS = ("rd_expense_wan", "revenue_wan", "total_cost_wan", "total_assets_wan")
+_INPUTS: tuple[pl.Expr, ...] = (
+    *(pl.col(c).fill_null(0).cast(pl.Int64) for c in ("employees", "rd_staff", "credit_flags")),
+    *(pl.col(c).cast(pl.Float64).fill_null(np.nan) for c in _AMOUNTS),
+)
+
+
+@functools.lru_cache(maxsize=32)
+def _routes(routes: tuple[tuple[str, bool], ...]) -> tuple[pl.Expr, ...]:
+    """Per direct route (name, whether the column is boolean): met, as ``_route_<name>``."""
+    return tuple((pl.col(r).fill_null(False) if boolean else pl.col(r).fill_null(0) >= 1).alias(f"_route_{r}")
+                 for r, boolean in routes)
+
+
+_NOT_FAILED = pl.exclude([f"_fail_{c}" for c in TECH_SME_CONDITIONS])
 _FAILED_LIST = pl.concat_list(
     [pl.when(pl.col(f"_fail_{c}")).then(pl.lit(c)) for c in TECH_SME_CONDITIONS]
 ).list.drop_nulls().alias("tech_sme_failed")

@@ -190,3 +190,27 @@ def test_frame_keeps_input_order_and_counts_ip_per_firm() -> None:
     assert out["ip_points"].to_list() == [0, 0, 30, 6]
     assert out["valid_trademarks"].to_list() == [0, 0, 0, 1]
     assert out["tech_staff_points"].to_list() == [0, 4, 12, 20]
+
+
+def test_the_direct_routes_follow_the_policy_of_each_call() -> None:
+    # The route expressions are built once per set of routes: a policy with other routes gets its own.
+    import dataclasses
+
+    data = eligibility_data([firm(provincial_rd_center=True, rd_staff=0)])
+    default = default_policy()
+    narrowed = dataclasses.replace(default, tech_sme=dataclasses.replace(
+        default.tech_sme, direct_routes=("high_tech_enterprise",)))
+    direct = [tech_sme_frame(data.startups, data.ip_assets, as_of=AS_OF, policy=p)["tech_sme_direct"].item()
+              for p in (default, narrowed, default)]
+    assert direct == [True, False, True]
+
+
+def test_ip_is_counted_on_every_row_of_its_firm_and_never_on_another() -> None:
+    ips = [eligibility_ip("F1"), eligibility_ip("F1", "utility_model"), eligibility_ip("F2"),
+           eligibility_ip("GONE"), eligibility_ip("F1", "trademark"), eligibility_ip("F1", status="expired")]
+    data = eligibility_data([firm(), eligibility_firm("F2"), firm()], ips)
+    out = tech_sme_frame(data.startups, data.ip_assets, as_of=AS_OF, policy=default_policy())
+    assert out["valid_class_i"].to_list() == [1, 1, 1]
+    assert out["valid_class_ii"].to_list() == [1, 0, 1]
+    assert out["valid_trademarks"].to_list() == [1, 0, 1]
+    assert out["valid_invention_patents"].to_list() == [1, 1, 1]
