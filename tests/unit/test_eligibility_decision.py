@@ -199,6 +199,16 @@ def test_decisions_are_reproducible_and_hash_their_inputs() -> None:
     assert a.model_source == "trained"
 
 
+def test_the_input_hash_ignores_the_order_of_ip_rows_and_the_default_status() -> None:
+    firm = eligibility_firm()
+    ips = [eligibility_ip(), eligibility_ip(kind="utility_model", appraised_value_wan=None),
+           eligibility_ip(kind="trademark", granted_on=None, appraised_value_wan=5.0)]
+    first = one(firm, ips).input_hash
+    assert one(firm, ips[::-1]).input_hash == first
+    assert one(firm, [{**ips[1], "status": None}, ips[2], ips[0]]).input_hash == first
+    assert one(firm, ips[:2]).input_hash != first
+
+
 def test_frame_form_has_the_contract_columns_first_and_targets_order() -> None:
     data = eligibility_data([eligibility_firm("F1"), eligibility_firm("F2", rd_staff=0)], [eligibility_ip("F1")])
     frame = assess_frame(data, product="knowledge_value_credit", as_of=AS_OF, model=eligibility_model(),
