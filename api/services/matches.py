@@ -38,6 +38,7 @@ from api.services.keys import Principal
 from api.services.models import ActiveModels, ModelStore
 from matcher.errors import InvalidInputError, NotFoundError
 from matcher.io import DataSet
+from matcher.ranking.base import PairRecommender, StartupPool
 
 # Every startup's top MAX_K is computed (and cached) once; a request for k ≤ MAX_K takes a prefix.
 MAX_K = 50
@@ -47,14 +48,14 @@ MatchKind = Literal["investor", "bank", "all"]
 Roster = tuple[int, datetime | None]  # (investors and banks not archived, the latest created_at)
 
 
-def _items(frame: pl.DataFrame, names: dict[str, tuple[str, str | None]], side: str) -> list[MatchItem]:
-    key = "investor_id" if side == "investors" else "startup_id"
+def _items(frame: pl.DataFrame, names: dict[str, tuple[str, str | None]]) -> list[MatchItem]:
+    """A startup's ranked investors (``recommend(side="investors")``) as items named from ``names``."""
     return [
         MatchItem(
             startup_id=row["startup_id"],
             investor_id=row["investor_id"],
-            name=names.get(row[key], (row[key], None))[0],
-            kind=names.get(row[key], (row[key], None))[1],
+            name=names.get(row["investor_id"], (row["investor_id"], None))[0],
+            kind=names.get(row["investor_id"], (row["investor_id"], None))[1],
             rank=row["rank"],
             score=round(row["score"], 6),
             reasons=row["reasons"] or [],
@@ -82,9 +83,9 @@ class MatchBook:
 
     ``versions`` mirrors every profile's version so a request needs no database round trip. ``sync``
     refreshes it (and the roster) at most every ``sync_seconds`` with one indexed query for the profiles
-    updated since the last sync (minus a margin for clock skew and late commits): an edit made through
-    this process is seen at once (``forget``, ``roster_changed``), one made by another process within
-    about ``sync_seconds``.
+    updated since the last sync began (minus a margin for clock skew and late commits): an edit made
+    through this process is seen at once (``forget``, ``roster_changed``), one made by another process
+    within about ``sync_seconds``.
     """
 
     SKEW = timedelta(seconds=10)
@@ -100,7 +101,11 @@ class MatchBook:
         self.sync_seconds = sync_seconds
         self.warmed_version: int | None = None
         self.roster: Roster | None = None
-        self._watermark: datetime | None = None
+        self._watermark: datetime | None = None  # the latest update seen (a pool is encoded as of it)
+        # Every profile updated before this is in ``versions``. Not the watermark less the margin: after
+        # an import that stamped 20,000 profiles within seconds, that re-read them all on every sync (a
+        # tenth of the event loop's time while investors' lists were requested, bench/lists.py).
+        self._complete_before: datetime | None = None
         self._synced_at = float("-inf")
         self._syncing = False
         self._serving: Serving | None = None
@@ -130,9 +135,12 @@ class MatchBook:
             return
         self._syncing = True
         try:
+            # A profile stamped more than SKEW before this query began is committed by then (the margin's
+            # assumption), so this query sees it: the next one need not look further back than that.
+            started = utcnow()
             query = select(Startup.startup_id, Startup.version, Startup.updated_at)
-            if self._watermark is not None:
-                query = query.where(Startup.updated_at >= self._watermark - self.SKEW)
+            if self._complete_before is not None:
+                query = query.where(Startup.updated_at >= self._complete_before)
             roster_query = select(func.count(Investor.investor_id), func.max(Investor.created_at)).where(
                 Investor.archived_at.is_(None))
             async with sessions() as session, session.begin():
@@ -145,6 +153,7 @@ class MatchBook:
             if self._watermark is None:
                 self._watermark = utcnow()
             self.roster = (int(count or 0), latest)
+            self._complete_before = started - self.SKEW
             self._synced_at = time.monotonic()
         finally:
             self._syncing = False
@@ -216,7 +225,7 @@ def _by_startup(ranked: pl.DataFrame, names: dict[str, tuple[str, str | None]]) 
     # An investor deleted since the model was trained is not offered.
     ranked = ranked.filter(pl.col("investor_id").is_in(list(names)))
     grouped: dict[str, list[MatchItem]] = {}
-    for item in _items(ranked, names, "investors"):
+    for item in _items(ranked, names):
         grouped.setdefault(item.startup_id, []).append(item)
     return {sid: tuple(items) for sid, items in grouped.items()}
 
@@ -310,13 +319,22 @@ async def for_investor(
         raise InvalidInputError(f"{investor_id} is archived", field="investor_id")
     pool = await book.pool(sessions, serving)
     # A few more than k cover startups archived or deleted since the pool was built.
-    ranked = await book.compute.call(serving.model, "recommend", DataSet(), [investor_id], k=k + 10,
-                                     side="startups", pool=pool)
+    ranked = await book.compute.run(startup_list, serving.model, pool, investor_id, k + 10)
     async with session.begin():
         rows = (await session.execute(select(Startup.startup_id, Startup.name).where(
-            Startup.startup_id.in_(ranked["startup_id"].to_list()), Startup.archived_at.is_(None)))).all()
-    names: dict[str, tuple[str, str | None]] = {r.startup_id: (r.name, None) for r in rows}
-    ranked = ranked.filter(pl.col("startup_id").is_in(list(names))).head(k).with_columns(
-        rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
-    return MatchList(target_id=investor_id, side="startups", kind="all", model_version=models.version,
-                     items=_items(ranked, names, "startups"))
+            Startup.startup_id.in_([row[0] for row in ranked]), Startup.archived_at.is_(None)))).all()
+    names = {r.startup_id: r.name for r in rows}
+    kept = [row for row in ranked if row[0] in names][:k]
+    items = [MatchItem(startup_id=sid, investor_id=investor_id, name=names[sid], kind=None, rank=rank,
+                       score=round(score, 6), reasons=reasons or [], reasons_en=reasons_en or [])
+             for rank, (sid, score, reasons, reasons_en) in enumerate(kept, start=1)]
+    return MatchList(target_id=investor_id, side="startups", kind="all", model_version=models.version, items=items)
+
+
+def startup_list(model: PairRecommender, pool: StartupPool, investor_id: str, k: int
+                 ) -> list[tuple[str, float, list[str] | None, list[str] | None]]:
+    """In a worker: an investor's best ``k`` startups as (startup id, score, reasons, English reasons).
+    Plain tuples, not a frame: the event loop unpickles what comes back, and builds the items from it."""
+    ranked = model.recommend(DataSet(), [investor_id], k=k, side="startups", pool=pool)
+    return list(zip(ranked["startup_id"].to_list(), ranked["score"].to_list(), ranked["reasons"].to_list(),
+                    ranked["reasons_en"].to_list(), strict=True))
