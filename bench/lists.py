@@ -207,7 +207,7 @@ def _markdown(kinds: dict[str, Any], http: dict[str, Any], quick: bool) -> str:
         "product: one sparse-matrix × vector product over the pool), then re-ranks the best 100 with the trees. "
         "That work runs in a worker process that keeps the serving model and the pool between requests "
         "(`api.services.compute`), at a lower CPU priority than the event loop (`ROADSHOW_RANKING_NICENESS`, "
-        "default 5), one ranking at a time per process (the others wait in the event loop at no cost). "
+        "default 15), one ranking at a time per process (the others wait in the event loop at no cost). "
         "The session before these two changes (same bench, load about 5): one client p50 35.6 ms, "
         "p95 60.6 ms; health kept 35 % of its idle rate under 8 rankings.",
     ])

@@ -107,7 +107,7 @@ def test_workers_run_at_the_ranking_niceness_below_the_parent() -> None:
 
 
 def test_the_ranking_niceness_is_a_setting() -> None:
-    assert Settings.from_env({}).ranking_niceness == 5
+    assert Settings.from_env({}).ranking_niceness == 15
     assert Settings.from_env({"ROADSHOW_RANKING_NICENESS": "0"}).ranking_niceness == 0
     for bad in ("-1", "20", "low"):
         with pytest.raises(InvalidInputError) as caught:
