@@ -51,7 +51,8 @@ logger = logging.getLogger("api")
 
 
 def create_app(settings: Settings) -> Litestar:
-    engine = create_engine(settings.database_url, echo=settings.echo_sql)
+    engine = create_engine(settings.database_url, echo=settings.echo_sql, pool_size=settings.database_pool_size,
+                           max_overflow=settings.database_max_overflow)
     sessions = session_factory(engine)
     state = ServiceState(
         settings=settings,

@@ -25,6 +25,9 @@ DEFAULT_VENUE = "湘潭高新区"
 DEFAULT_NICENESS = 10  # a retrain's fit yields to the API (see Settings.retrain_niceness)
 DEFAULT_RANKING_NICENESS = 15  # ranking processes yield to the event loop (see Settings.ranking_niceness)
 MAX_NICENESS = 19
+# Connections one process keeps open (see Settings.database_pool_size), and how many more it may open at a peak.
+DEFAULT_DATABASE_POOL_SIZE = 20
+DEFAULT_DATABASE_MAX_OVERFLOW = 10
 
 
 def default_ranking_processes() -> int:
@@ -60,6 +63,12 @@ class Settings:
     # Events with more candidate pairs than this are scheduled as a background job.
     background_schedule_pairs: int = 2_000
     echo_sql: bool = False
+    # Database connections one process keeps open. Above it, up to ``database_max_overflow`` more are opened
+    # and closed again after each use: with SQLite each such connection starts and ends a thread of its own,
+    # which the event loop waits on. 20 covers eight /health probes beside eight investors' lists in flight
+    # (bench/lists.py); SQLAlchemy's default of 5 made most of those requests open a connection of their own.
+    database_pool_size: int = DEFAULT_DATABASE_POOL_SIZE
+    database_max_overflow: int = DEFAULT_DATABASE_MAX_OVERFLOW
     # Run the job worker inside ``serve`` (the embedded default); ``roadshow worker`` runs it apart.
     embedded_worker: bool = True
     # Worker threads of one job worker (solves are CPU-heavy: one or two per core).
@@ -133,6 +142,8 @@ class Settings:
             redis_prefix=env.get("ROADSHOW_REDIS_PREFIX") or "roadshow",
             registration_rate_per_minute=_int(env, "ROADSHOW_REGISTRATIONS_PER_MINUTE", 20),
             key_rate_per_minute=_int(env, "ROADSHOW_KEY_REQUESTS_PER_MINUTE", 6_000),
+            database_pool_size=_int(env, "ROADSHOW_DATABASE_POOL_SIZE", DEFAULT_DATABASE_POOL_SIZE),
+            database_max_overflow=_int(env, "ROADSHOW_DATABASE_MAX_OVERFLOW", DEFAULT_DATABASE_MAX_OVERFLOW),
             job_lease_seconds=float(_int(env, "ROADSHOW_JOB_LEASE_SECONDS", 30)),
             retrain_tolerance=_fraction(env, "ROADSHOW_RETRAIN_TOLERANCE", 0.02),
             retrain_holdout_share=_fraction(env, "ROADSHOW_RETRAIN_HOLDOUT_SHARE", 0.2),

@@ -10,14 +10,18 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from api.db.models import Base
+from api.settings import DEFAULT_DATABASE_MAX_OVERFLOW, DEFAULT_DATABASE_POOL_SIZE
 
 
-def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(database_url: str, *, echo: bool = False, pool_size: int = DEFAULT_DATABASE_POOL_SIZE,
+                  max_overflow: int = DEFAULT_DATABASE_MAX_OVERFLOW) -> AsyncEngine:
+    """``pool_size`` connections kept open, ``max_overflow`` more opened at a peak (``Settings.database_pool_size``)."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, hide_parameters=True, connect_args={"timeout": 30})
+        engine = create_async_engine(url, echo=echo, hide_parameters=True, pool_size=pool_size,
+                                     max_overflow=max_overflow, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # SQL parameters never reach a log or an error message (they include key hashes and personal data).
@@ -25,8 +29,8 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
         url,
         echo=echo,
         hide_parameters=True,
-        pool_size=10,
-        max_overflow=20,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
         pool_pre_ping=True,
         pool_timeout=10,
         connect_args={"timeout": 5},
