@@ -32,7 +32,7 @@ from api.controllers.participants import (
 )
 from api.controllers.results import EventResultsController, ResultsController
 from api.controllers.startups import StartupController
-from api.db.engine import create_engine, session_factory
+from api.db.engine import engine_for, session_factory
 from api.docs import render_plugins
 from api.errors import EXCEPTION_HANDLERS
 from api.guards.auth import PrincipalCache, authentication_middleware, provide_principal
@@ -51,8 +51,7 @@ logger = logging.getLogger("api")
 
 
 def create_app(settings: Settings) -> Litestar:
-    engine = create_engine(settings.database_url, echo=settings.echo_sql, pool_size=settings.database_pool_size,
-                           max_overflow=settings.database_max_overflow)
+    engine = engine_for(settings)
     sessions = session_factory(engine)
     state = ServiceState(
         settings=settings,

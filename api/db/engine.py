@@ -10,7 +10,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from api.db.models import Base
-from api.settings import DEFAULT_DATABASE_MAX_OVERFLOW, DEFAULT_DATABASE_POOL_SIZE
+from api.settings import DEFAULT_DATABASE_MAX_OVERFLOW, DEFAULT_DATABASE_POOL_SIZE, Settings
+
+
+def engine_for(settings: Settings) -> AsyncEngine:
+    """The engine of a service process or job worker: its URL, pool and SQL echo from the settings."""
+    return create_engine(settings.database_url, echo=settings.echo_sql, pool_size=settings.database_pool_size,
+                         max_overflow=settings.database_max_overflow)
 
 
 def create_engine(database_url: str, *, echo: bool = False, pool_size: int = DEFAULT_DATABASE_POOL_SIZE,

@@ -229,10 +229,10 @@ def run_worker(settings: Settings, threads: int) -> None:
 
 
 def _sweep_in_thread(settings: Settings, queue: JobQueue) -> None:
-    from api.db.engine import create_engine, session_factory
+    from api.db.engine import engine_for, session_factory
 
     async def main() -> None:
-        engine = create_engine(settings.database_url)
+        engine = engine_for(settings)
         try:
             await sweep_forever(session_factory(engine), queue)
         finally:
@@ -245,13 +245,13 @@ class WorkerRuntime:
     """One worker thread's event loop, engine and loaded models, reused from job to job."""
 
     def __init__(self, settings: Settings) -> None:
-        from api.db.engine import create_engine, session_factory
+        from api.db.engine import engine_for, session_factory
         from api.services.models import ModelStore
 
         self.settings = settings
         self.thread = threading.current_thread()
         self.runner = asyncio.Runner()
-        self.engine: AsyncEngine = create_engine(settings.database_url)
+        self.engine: AsyncEngine = engine_for(settings)
         self.sessions = session_factory(self.engine)
         self.models = ModelStore(self.sessions, refresh_seconds=settings.model_refresh_seconds)
 
