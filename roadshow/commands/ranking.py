@@ -79,8 +79,15 @@ def recommend(
                  .join(names, on=second, how="left", maintain_order="left"))
         out.parent.mkdir(parents=True, exist_ok=True)
         write_csv(table, out)
-    n_targets = table[first].n_unique()
-    console.print(f"wrote {len(table)} recommendations for {n_targets} target(s) to {out}", highlight=False)
+    listed = table[first].n_unique()
+    asked = len(wanted) if wanted is not None else (ds.startups if side == "investors" else ds.investors).height
+    # A target comes out empty when the data holds no counterpart of the kind asked outside its history.
+    counterpart = {"investor": "investor", "bank": "bank", "all": "investor or bank"}[kind] \
+        if side == "investors" else "startup"
+    empty = f" ({asked - listed} got none: no {counterpart} in the data that it had not met before --as-of)" \
+        if asked > listed else ""
+    console.print(f"wrote {len(table)} recommendations for {listed} of {asked} target(s){empty} to {out}",
+                  highlight=False, soft_wrap=True)
 
 
 def evaluate_command(

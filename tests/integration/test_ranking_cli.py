@@ -73,6 +73,11 @@ def test_recommend_kind_limits_the_recommended_side(data_dir: Path, tmp_path: Pa
     assert per_startup.max() == {"investor": 4, "bank": 1, "all": 5}[kind]
     if kind == "all":
         assert set(recs["investor_kind"]) == allowed
+    # The summary counts every target, and says why some got no list.
+    startups = pl.read_csv(data_dir / "startups.csv").height
+    listed = recs["startup_id"].n_unique()
+    assert f"for {listed} of {startups} target(s)" in result.output
+    assert ("got none" in result.output) == (listed < startups)
 
 
 def test_recommend_kind_bank_with_side_startups_makes_the_banks_lists(data_dir: Path, tmp_path: Path) -> None:
