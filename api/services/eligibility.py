@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.models import Assessment, Investor, LoanProduct, Startup
+from api.db.models import Assessment, Investor, LoanProduct, Startup, utcnow
 from api.errors import domain_body
 from api.schemas.eligibility import BatchItem, BatchRead, DecisionPage, DecisionRead, ProblemRead
 from api.services import consents
@@ -49,8 +49,8 @@ def _decision_json(d: Decision, bank_id: str, product_id: str) -> dict[str, Any]
     }
 
 
-def _read(row: Assessment) -> DecisionRead:
-    return msgspec.convert({**row.decision, "assessment_id": row.id, "created_at": row.created_at}, DecisionRead)
+def _read(decision: dict[str, Any], assessment_id: int, created_at: datetime) -> DecisionRead:
+    return msgspec.convert({**decision, "assessment_id": assessment_id, "created_at": created_at}, DecisionRead)
 
 
 async def _pd_model(store: ModelStore) -> PDModel:
@@ -70,6 +70,17 @@ def _problem(exc: MatcherError, startup_id: str) -> BatchItem:
                      problem=msgspec.convert(body, ProblemRead))
 
 
+_PRODUCT = (
+    select(
+        LoanProduct.product_id, LoanProduct.bank_id, LoanProduct.kind, LoanProduct.name, LoanProduct.max_amount_wan,
+        LoanProduct.max_term_months, LoanProduct.min_grade, LoanProduct.sectors,
+        Investor.archived_at.label("bank_archived_at"),
+    )
+    .outerjoin(Investor, Investor.investor_id == LoanProduct.bank_id)
+    .where(LoanProduct.product_id == bindparam("product_id"))
+)
+
+
 async def _decide(
     session: AsyncSession, store: ModelStore, *, principal: Principal, product_id: str, startup_ids: Sequence[str]
 ) -> list[BatchItem]:
@@ -82,23 +93,20 @@ async def _decide(
     refused: dict[str, MatcherError] = {}
     async with session.begin():
         # One statement per question (each costs a round trip to the database's thread): the product
-        # with its bank, then the startups with their consent to that bank.
-        found_product = (await session.execute(
-            select(LoanProduct, Investor.archived_at)
-            .outerjoin(Investor, Investor.investor_id == LoanProduct.bank_id)
-            .where(LoanProduct.product_id == product_id)
-        )).first()
-        if found_product is None:
+        # with its bank, then the startups with their consent to that bank. Columns on the session's
+        # connection, not ORM entities: loading objects into the identity map cost more than the query.
+        connection = await session.connection()
+        product = (await connection.execute(_PRODUCT, {"product_id": product_id})).first()
+        if product is None:
             raise NotFoundError(f"no loan product with id {product_id}")
-        product, bank_archived_at = found_product
         if product.bank_id != bank_id:
             raise PermissionDeniedError(f"product {product_id} belongs to another bank")
-        if bank_archived_at is not None:
+        if product.bank_archived_at is not None:
             raise ConflictError(f"bank {bank_id} is archived: its decisions stay readable, it makes no new ones")
         query = select(
             Startup.startup_id, Startup.archived_at, consents.in_force(bank_id, Startup.startup_id)
         ).where(Startup.startup_id.in_(wanted))
-        found: dict[str, Any] = {r[0]: (r[1], r[2]) for r in (await session.execute(query)).all()}
+        found: dict[str, Any] = {r[0]: (r[1], r[2]) for r in (await connection.execute(query)).all()}
         for s in wanted:
             if s not in found:
                 refused[s] = NotFoundError(f"no startup with id {s}")
@@ -108,7 +116,7 @@ async def _decide(
                 refused[s] = PermissionDeniedError(
                     f"startup {s} has not consented to assessment by bank {bank_id} (no consent in force)")
         targets = [s for s in wanted if s not in refused]
-        rows: list[Assessment] = []
+        made: dict[str, DecisionRead] = {}
         if targets:
             data = await load_dataset(session, tables=("startups", "ip_assets"), startup_ids=targets)
             terms = DomainProduct(
@@ -119,23 +127,28 @@ async def _decide(
             decisions = await asyncio.to_thread(
                 assess, data, product=terms, as_of=datetime.now(UTC).date(), model=model, targets=targets
             )
-            rows = [
-                Assessment(
-                    startup_id=d.startup_id,
-                    bank_id=bank_id,
-                    product_id=product_id,
-                    requested_by=principal.key_id,
-                    eligible=d.eligible,
-                    policy_version=d.policy_version,
-                    model_version=d.model_version,
-                    input_hash=d.input_hash,
-                    decision=_decision_json(d, bank_id, product_id),
-                )
+            created_at = utcnow()
+            stored: list[dict[str, Any]] = [
+                {
+                    "startup_id": d.startup_id,
+                    "bank_id": bank_id,
+                    "product_id": product_id,
+                    "requested_by": principal.key_id,
+                    "eligible": d.eligible,
+                    "policy_version": d.policy_version,
+                    "model_version": d.model_version,
+                    "input_hash": d.input_hash,
+                    "decision": _decision_json(d, bank_id, product_id),
+                    "created_at": created_at,
+                }
                 for d in decisions
             ]
-            session.add_all(rows)
-            await session.flush()
-    made = {r.startup_id: _read(r) for r in rows}
+            # A Core INSERT ... RETURNING on the session's connection: the ORM's unit of work (object
+            # states, flush plan, identity map) cost the one-firm request more than the insert itself.
+            ids = (await connection.execute(
+                insert(Assessment).returning(Assessment.id, sort_by_parameter_order=True), stored
+            )).scalars().all()
+            made = {r["startup_id"]: _read(r["decision"], i, created_at) for r, i in zip(stored, ids, strict=True)}
     return [
         _problem(refused[s], s) if s in refused else BatchItem(startup_id=s, status=200, decision=made[s], problem=None)
         for s in wanted
@@ -177,4 +190,5 @@ async def history(
                 query.order_by(Assessment.created_at.desc(), Assessment.id.desc()).limit(limit).offset(offset)
             )
         ).all()
-    return DecisionPage(items=[_read(r) for r in rows], total=total, limit=limit, offset=offset)
+    items = [_read(r.decision, r.id, r.created_at) for r in rows]
+    return DecisionPage(items=items, total=total, limit=limit, offset=offset)
