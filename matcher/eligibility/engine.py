@@ -345,36 +345,47 @@ def _assess(
     outcome = _decide(arrays, pd, spec=spec, policy=policy)
     caps = {f"cap_{c}": outcome.caps.get(c, np.full(n, np.nan))
             for c in ("grade_line", "product_max", "revenue_capacity", "pledge_value", "per_firm_cap")}
+    # Every column in the constructor, constants repeated from one value: literals in a with_columns
+    # and a select to order the columns cost the API's one firm two queries; the code lists are one.
+    reasons = pl.Series("reasons", outcome.reasons, dtype=pl.Utf8)
     frame = pl.DataFrame(
         {
             "startup_id": firms["startup_id"],
+            "product": _constant(spec.kind.value, pl.Utf8, n),
             "eligible": outcome.eligible,
-            "tech_sme_score": tech["tech_sme_score"],
+            "tech_sme_score": tech["tech_sme_score"].cast(pl.Int64),
             "tech_sme_qualified": tech["tech_sme_qualified"],
-            "grade": kv["grade"],
+            "grade": kv["grade"].cast(pl.Utf8),
             "pd": pd,
             "credit_limit_wan": outcome.credit_limit_wan,
-            "reasons": pl.Series("reasons", outcome.reasons, dtype=pl.Utf8),
-            "input_hash": _hashes(firms, data.ip_assets, _context(as_of, spec, policy, model)),
+            "reasons": reasons,
+            "policy_version": _constant(policy.version, pl.Utf8, n),
+            "model_version": _constant(model.model_version_, pl.Utf8, n),
+            "input_hash": pl.Series("input_hash", _hashes(firms, data.ip_assets, _context(as_of, spec, policy, model)),
+                                    dtype=pl.Utf8),
             "limit_basis": pl.Series("limit_basis", outcome.limit_basis.tolist(), dtype=pl.Utf8),
+            "product_id": _constant(spec.product_id, pl.Utf8, n),
             "kv_score": kv["kv_score"],
+            "reason_codes": reasons.to_frame().select(_REASON_CODES).to_series(),
+            "model_source": _constant(model.source, pl.Utf8, n),
+            "as_of": _constant(as_of, pl.Date, n),
             "revenue_wan": revenue,
             "limit_computed_wan": outcome.limit_computed_wan,
             "limit_bound_by": pl.Series("limit_bound_by", outcome.bound_by.tolist(), dtype=pl.Utf8),
             **caps,
-        },
-        schema_overrides={"grade": pl.Utf8, "tech_sme_score": pl.Int64, "input_hash": pl.Utf8},
-    ).with_columns(
-        pl.lit(spec.kind.value, dtype=pl.Utf8).alias("product"),
-        pl.lit(policy.version, dtype=pl.Utf8).alias("policy_version"),
-        pl.lit(model.model_version_, dtype=pl.Utf8).alias("model_version"),
-        pl.lit(spec.product_id, dtype=pl.Utf8).alias("product_id"),
-        pl.when(pl.col("reasons") == "").then(pl.lit([], dtype=pl.List(pl.Utf8)))
-        .otherwise(pl.col("reasons").str.split(";")).alias("reason_codes"),
-        pl.lit(model.source).alias("model_source"),
-        pl.lit(as_of, dtype=pl.Date).alias("as_of"),
-    ).select(*CONTRACT_COLUMNS, *EXTRA_COLUMNS)
+        }
+    )
     return Assessment(frame, catalogue(policy, spec.rules, min_grade=spec.min_grade), spec, model)
+
+
+_REASON_CODES = (
+    pl.when(pl.col("reasons") == "").then(pl.lit([], dtype=pl.List(pl.Utf8)))
+    .otherwise(pl.col("reasons").str.split(";")).alias("reason_codes")
+)
+
+
+def _constant(value: Any, dtype: pl.DataType | type[pl.DataType], n: int) -> pl.Series:
+    return pl.Series([value], dtype=dtype).new_from_index(0, n)
 
 
 def assess_frame(

@@ -11,6 +11,7 @@ import pytest
 
 from matcher.domain import LoanProduct, ProductKind
 from matcher.eligibility import Decision, assess, assess_frame, default_policy
+from matcher.eligibility.engine import CONTRACT_COLUMNS, EXTRA_COLUMNS, SCORES_COLUMNS
 from matcher.eligibility.policy import DEFAULT_POLICY_PATH, Policy, policy_from_dict
 from matcher.eligibility.reasons import HARD_CONDITIONS, LOWERING, RAISING
 from matcher.errors import InvalidInputError
@@ -215,6 +216,9 @@ def test_frame_form_has_the_contract_columns_first_and_targets_order() -> None:
                          targets=["F2", "F1"], policy=LENIENT)
     assert frame.columns[:9] == ["startup_id", "product", "eligible", "tech_sme_score", "tech_sme_qualified",
                                  "grade", "pd", "credit_limit_wan", "reasons"]
+    assert frame.columns == [*CONTRACT_COLUMNS, *EXTRA_COLUMNS]
+    assert frame.columns[: len(SCORES_COLUMNS)] == list(SCORES_COLUMNS)
+    assert frame["reason_codes"].to_list() == [r.split(";") if r else [] for r in frame["reasons"]]
     assert frame["startup_id"].to_list() == ["F2", "F1"]
     assert frame["reasons"][0].split(";")[0] == "NO_TECH_STAFF_SCORE"
 
