@@ -90,8 +90,11 @@ def credibility_pseudo_loans(n: FloatArray, pos: FloatArray, prior: FloatArray) 
 def _fit_one(levels: pl.Series, y: npt.NDArray[np.int64], prior: FloatArray, *, smoothing: Smoothing,
              min_count: int, parent: str | None) -> CategoryCode:
     """``prior``: each row's prior default rate (the book's rate, or its parent level's)."""
+    # Sorted by level: group_by's order varies from run to run, and with it the float sums below, so the
+    # same loans would give a model of another version.
     stats = (pl.DataFrame({"level": levels, "y": y, "q": prior})
-             .group_by("level").agg(pl.len().alias("n"), pl.col("y").sum().alias("pos"), pl.col("q").mean()))
+             .group_by("level").agg(pl.len().alias("n"), pl.col("y").sum().alias("pos"), pl.col("q").mean())
+             .sort("level"))
     n, pos, q = (stats[c].to_numpy().astype(np.float64) for c in ("n", "pos", "q"))
     m = credibility_pseudo_loans(n, pos, q) if smoothing == "credibility" else float(smoothing)
     common = n >= min_count

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -103,6 +106,26 @@ def test_same_training_gives_the_same_version() -> None:
     a = train_pd_model(book.startups, book.ip_assets, book.loans, as_of=None, policy=default_policy(), params=params)
     b = train_pd_model(book.startups, book.ip_assets, book.loans, as_of=None, policy=default_policy(), params=params)
     assert a.model_version_ == b.model_version_
+
+
+_TRAIN_AND_PRINT_VERSION = """
+from matcher.eligibility import default_policy, train_pd_model
+from tests.factories import eligibility_loan_book
+book = eligibility_loan_book(n_firms=400)
+print(train_pd_model(book.startups, book.ip_assets, book.loans, as_of=None, policy=default_policy()).model_version_)
+"""
+
+
+@pytest.mark.slow
+def test_same_loans_give_the_same_version_in_every_process() -> None:
+    # Each process has its own hash seed and thread timing, which is where group_by orders came from.
+    root = Path(__file__).resolve().parents[2]
+    versions = {
+        subprocess.run([sys.executable, "-c", _TRAIN_AND_PRINT_VERSION], capture_output=True, text=True, check=True,
+                       cwd=root, env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout.strip()
+        for seed in range(3)
+    }
+    assert len(versions) == 1, versions
 
 
 def test_loading_rejects_bad_files(tmp_path: Path) -> None:
