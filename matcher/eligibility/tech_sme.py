@@ -136,7 +136,8 @@ def band_points(num: IntArray, den: IntArray, bands: BandTable[int]) -> IntArray
 
 @dataclass(frozen=True, slots=True)
 class TechSME:
-    """``frame`` (see ``tech_sme_frame``) and, per condition code, which rows fail it."""
+    """``frame`` (``tech_sme_frame`` but its list of failed conditions) and, per condition code, which
+    rows fail it: the engine reads the masks, and building the list column cost its one firm a query."""
 
     frame: pl.DataFrame
     failed: dict[str, BoolArray]
@@ -155,7 +156,9 @@ def tech_sme_frame(
     valid_class_ii, valid_invention_patents, valid_trademarks, and the float ratios tech_staff_ratio,
     rd_sales_ratio, rd_cost_ratio (NaN where the denominator is zero or missing).
     """
-    return tech_sme_evaluation(startups, ip_assets, as_of=as_of, policy=policy).frame
+    evaluation = tech_sme_evaluation(startups, ip_assets, as_of=as_of, policy=policy)
+    failed = pl.DataFrame({f"_fail_{c}": evaluation.failed[c] for c in TECH_SME_CONDITIONS}).select(_FAILED_LIST)
+    return evaluation.frame.hstack(failed)
 
 
 def tech_sme_evaluation(startups: pl.DataFrame, ip_assets: pl.DataFrame, *, as_of: AsOf, policy: Policy) -> TechSME:
@@ -212,7 +215,6 @@ def tech_sme_evaluation(startups: pl.DataFrame, ip_assets: pl.DataFrame, *, as_o
             "tech_sme_score": score,
             "tech_sme_direct": direct,
             "tech_sme_qualified": ~any_failed,
-            **{f"_fail_{code}": mask for code, mask in failed_masks.items()},
             "valid_class_i": class_i,
             "valid_class_ii": class_ii,
             "valid_invention_patents": counts["valid_invention_patents"],
@@ -221,7 +223,7 @@ def tech_sme_evaluation(startups: pl.DataFrame, ip_assets: pl.DataFrame, *, as_o
             "rd_sales_ratio": ratio(rd, revenue_den),
             "rd_cost_ratio": ratio(rd, cost_den),
         }
-    ).select(_NOT_FAILED, _FAILED_LIST)
+    )
     return TechSME(frame, failed_masks)
 
 
@@ -240,7 +242,6 @@ def _routes(routes: tuple[tuple[str, bool], ...]) -> tuple[pl.Expr, ...]:
                  for r, boolean in routes)
 
 
-_NOT_FAILED = pl.exclude([f"_fail_{c}" for c in TECH_SME_CONDITIONS])
 _FAILED_LIST = pl.concat_list(
     [pl.when(pl.col(f"_fail_{c}")).then(pl.lit(c)) for c in TECH_SME_CONDITIONS]
 ).list.drop_nulls().alias("tech_sme_failed")
