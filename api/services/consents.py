@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import BindParameter, ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -23,9 +23,10 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
-def holds(day: date | None = None) -> ColumnElement[bool]:
-    """The SQL condition of a consent row in force on ``day`` (default today)."""
-    on = day or today()
+def holds(day: date | BindParameter[date] | None = None) -> ColumnElement[bool]:
+    """The SQL condition of a consent row in force on ``day`` (default today; a bound parameter for a
+    statement built once)."""
+    on = today() if day is None else day
     return and_(Consent.granted_on <= on, or_(Consent.revoked_on.is_(None), Consent.revoked_on > on))
 
 
@@ -57,11 +58,13 @@ async def current_banks(session: AsyncSession, startup_id: str) -> list[str]:
     return list(rows.all())
 
 
-def in_force(bank_id: str, startup_id: InstrumentedAttribute[str]) -> ColumnElement[bool]:
-    """The SQL condition that a consent of ``startup_id`` to ``bank_id`` holds today (a column of the
-    caller's query, so the check rides along in it)."""
+def in_force(
+    bank_id: str | BindParameter[str], startup_id: InstrumentedAttribute[str], day: BindParameter[date] | None = None
+) -> ColumnElement[bool]:
+    """The SQL condition that a consent of ``startup_id`` to ``bank_id`` holds on ``day`` (default today)
+    (a column of the caller's query, so the check rides along in it)."""
     return (
-        select(Consent.id).where(Consent.bank_id == bank_id, Consent.startup_id == startup_id, holds()).exists()
+        select(Consent.id).where(Consent.bank_id == bank_id, Consent.startup_id == startup_id, holds(day)).exists()
     )
 
 
