@@ -18,7 +18,7 @@ import multiprocessing
 import os
 import secrets
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
@@ -93,8 +93,10 @@ def fit_and_judge(data: DataSet, as_of: date, ranking_model: str, target: Path, 
     """Blocking work (run in a child process): the challenger, its verdict, both models saved under ``target``.
 
     The version that serves (the recipe fitted on everything before ``as_of``, then saved) does not depend
-    on the verdict: it is fitted in a process of its own while this one judges (the backtest and the
-    champion's refit), which on two cores halves the job's wall time (each is a full self-tuned fit)."""
+    on the verdict: it is fitted in a process of its own, then the default-risk model when the loans
+    changed, while this one judges (the backtest, a full self-tuned fit, and the champion's refit, which
+    keeps the backtest's choice when the recipes are the same), which on two cores halves the job's wall
+    time."""
     target.mkdir(parents=True, exist_ok=True)
     judged: Champion | None = None
     if champion is not None:
@@ -102,20 +104,24 @@ def fit_and_judge(data: DataSet, as_of: date, ranking_model: str, target: Path, 
         judged = Champion(champion.version, champion.pinned, champion.trained_as_of,
                           make=lambda: get_model(champion.ranking_model),
                           load=lambda: recipe.load(Path(champion.ranking_path)))
+    book = loans_hash(data)
     # Spawned from this child, it inherits its lower priority; _in_background limits its thread pools.
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         serving = pool.submit(_in_background, partial(_fit_and_save, data, as_of, ranking_model,
                                                       target / "ranking.skops"), 0)
+        # The default-risk model after the serving fit in the second process: the judging here (the
+        # backtest, then the champion's refit) is the longer side.
+        if champion is not None and champion.loans_hash == book and champion.eligibility_path:
+            eligibility: Future[Path | None] | None = None  # the same loans: the same model
+        else:
+            eligibility = pool.submit(_in_background, partial(_fit_eligibility, data, as_of, target), 0)
         verdict = judge(
             data, as_of, lambda: get_model(ranking_model), judged, force=force, tolerance=tolerance, share=share,
             same_recipe=champion is not None and champion.ranking_model == ranking_model,
         )
-        book = loans_hash(data)
-        if champion is not None and champion.loans_hash == book and champion.eligibility_path:
-            eligibility_path: Path | None = Path(champion.eligibility_path)  # the same loans: the same model
-        else:
-            eligibility_path = _fit_eligibility(data, as_of, target)
         ranking_path = serving.result()
+        eligibility_path = eligibility.result() if eligibility is not None else \
+            Path(champion.eligibility_path) if champion is not None and champion.eligibility_path else None
     last = data.interactions.filter(pl.col("occurred_on") < as_of)["occurred_on"].max()
     training = {
         "interactions": data.interactions.filter(pl.col("occurred_on") < as_of).height,

@@ -8,7 +8,12 @@ hold-out). What is judged is the way each version is made, on outcomes neither h
 - the challenger is its recipe (model name and parameters) fitted on the interactions before the hold-out;
 - the champion is its saved model when it was fitted before the hold-out began (it has seen none of it),
   else its recipe refitted as stale at the hold-out as the champion is now: on the interactions before
-  ``holdout_start - (as_of - trained_as_of)``.
+  ``holdout_start - (as_of - trained_as_of)``. When that recipe is the self-tuning model's, as the
+  challenger's is, the refit keeps the backtest's choice (``LearnedRecommender.refit``) instead of tuning
+  again: a tuning is most of a fit's cost, and the retrain must fit in a minute on the medium world. The
+  pair judged is then one configuration fitted fresh and fitted stale, both on data before the hold-out;
+  the stale fit's configuration was chosen with the days between its date and the hold-out, which if
+  anything favours the champion.
 
 and the challenger that serves is its recipe fitted on everything before ``as_of`` (by the caller, beside
 the judging: ``api.services.training`` fits it in a second process). The choice is the one the
@@ -34,6 +39,7 @@ from matcher.features.pairs import FeaturizerCache
 from matcher.io import DataSet
 from matcher.ranking.base import PairRecommender
 from matcher.ranking.metrics import mean_metrics, relevant_pairs
+from matcher.ranking.tuning import LearnedRecommender
 
 DEFAULT_TOLERANCE = 0.02
 DEFAULT_HOLDOUT_SHARE = 0.2
@@ -155,6 +161,10 @@ def judge(
                 champion_as_of = start - max(as_of - champion.trained_as_of, timedelta(0))
                 if same_recipe and champion_as_of == start:
                     champion_score = challenger_score  # the same recipe fitted on the same days: the same model
+                elif same_recipe and isinstance(backtest, LearnedRecommender):
+                    # The backtest's choice fitted as stale as the champion is: no second self-tuning.
+                    champion_score = score_on_holdout(backtest.refit(data, champion_as_of, cache=cache),
+                                                      data, start, as_of, k)
                 else:
                     judged = champion.make()
                     shared = cache if judged.max_text_features == backtest.max_text_features else None

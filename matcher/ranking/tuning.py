@@ -22,10 +22,15 @@ with fewer than that overall only the baselines compete, and with no validation 
 popularity (declared preferences when there is no history). The chosen configurations are then refitted
 on everything before the as-of date. Nothing on or after the as-of date is read: the data are cut there
 before anything else happens.
+
+A fitted model's choice can also be refitted at a later date without tuning again
+(:meth:`LearnedRecommender.refit`): a retrain serves the configuration its gate judged, chosen on data
+before the hold-out, fitted on everything before the retrain's date.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -379,6 +384,7 @@ class TuningResult:
     chosen: dict[str, Candidate]
     table: pl.DataFrame
     note: str
+    tuned_before: date  # the tuning read only interactions before this day
 
 
 _TABLE_SCHEMA = {"segment": pl.Utf8, "candidate": pl.Utf8, "targets": pl.Int64, "ndcg": pl.Float64,
@@ -403,7 +409,7 @@ def tune(data: DataSet, as_of: date, *, k: int = 20, min_targets: int = 15, enou
     def fallback(cutoffs: list[date], why: str) -> TuningResult:
         simple = "popularity" if not data.interactions.is_empty() else "declared"
         pick = next(c for c in cands if c.label == simple)
-        return TuningResult(cutoffs, k, dict.fromkeys(SEGMENTS, pick), empty, f"{why}: {simple}")
+        return TuningResult(cutoffs, k, dict.fromkeys(SEGMENTS, pick), empty, f"{why}: {simple}", as_of)
 
     periods: list[tuple[date, DataSet]] = []
     cutoffs: list[date] = []
@@ -466,7 +472,7 @@ def tune(data: DataSet, as_of: date, *, k: int = 20, min_targets: int = 15, enou
                          "chosen": True})
     if tried is simple_only:
         notes.append(f"{n_targets} validation startups (< {min_targets}): only the baselines compete")
-    return TuningResult(cutoffs, k, chosen, pl.DataFrame(rows, schema=_TABLE_SCHEMA), "; ".join(notes))
+    return TuningResult(cutoffs, k, chosen, pl.DataFrame(rows, schema=_TABLE_SCHEMA), "; ".join(notes), as_of)
 
 
 class SegmentedRecommender(PairRecommender):
@@ -530,6 +536,7 @@ class LearnedRecommender(SegmentedRecommender):
         result = tune(data, as_of, k=self.k, min_targets=self.min_targets, enough_targets=self.enough_targets,
                       max_targets=self.max_targets, window_startups=self.window_startups, folds=self.folds,
                       seed=self.seed, cache=cache)
+        self.tuned_before_ = as_of.isoformat()
         self.cutoffs_ = [c.isoformat() for c in result.cutoffs]
         self.tuning_table_ = result.table.to_dicts()  # plain rows: skops files hold no polars frames
         self.tuning_note_ = result.note
@@ -537,16 +544,45 @@ class LearnedRecommender(SegmentedRecommender):
         # Plain lists too: [model, {parameters}, weight] per component.
         self.chosen_parts_: dict[str, list[list[Any]]] = {segment: [[key[0], dict(key[1]), w] for key, w in c.parts]
                               for segment, c in result.chosen.items()}
+        self._fit_choice(data, as_of, cache)
+
+    def _fit_choice(self, data: DataSet, as_of: date, cache: FeaturizerCache) -> None:
+        """The chosen configuration of each segment fitted before ``as_of`` (one model when both chose alike)."""
+        chosen = self._chosen()
         bases: dict[Key, PairRecommender] = {}
-        cold = result.chosen["cold"].fitted(data, as_of, cache, bases)
-        warm = cold if result.chosen["warm"].parts == result.chosen["cold"].parts else \
-            result.chosen["warm"].fitted(data, as_of, cache, bases)
+        cold = chosen["cold"].fitted(data, as_of, cache, bases)
+        same = chosen["warm"].parts == chosen["cold"].parts
+        warm = cold if same else chosen["warm"].fitted(data, as_of, cache, bases)
         self._set_parts(cold, warm)
+
+    def _chosen(self) -> dict[str, Candidate]:
+        return {segment: Candidate(self.chosen_[segment], tuple((_key(m, p), float(w)) for m, p, w in parts))
+                for segment, parts in self.chosen_parts_.items()}
+
+    @property
+    def tuned_before(self) -> date:
+        """The day before which the choice was made: the fit's own date, or an earlier one after :meth:`refit`."""
+        self._check_fitted()
+        return date.fromisoformat(getattr(self, "tuned_before_", self.as_of_))  # files saved before refits: as_of
+
+    def refit(self, data: DataSet, as_of: date, *, cache: FeaturizerCache | None = None) -> LearnedRecommender:
+        """A new model of the configurations this one chose, fitted on everything before ``as_of`` without
+        tuning again; its tuning report stays the one the choice was made on (``tuned_before``).
+
+        A retrain serves its backtest's choice refitted so: the model that serves is the configuration its
+        gate judged (chosen on the data before the hold-out, so the judgement saw nothing it was tuned on),
+        and a second tuning, most of a fit's cost, is saved."""
+        self._check_fitted()
+        cache = cache if cache is not None else FeaturizerCache(data, self.max_text_features)
+        model = copy.copy(self)  # the hyper-parameters and the record of the choice; every fitted part is new
+        model.as_of_, model.featurizer_ = as_of.isoformat(), cache.at(as_of)
+        model._fit_choice(_restrict(data, as_of), as_of, cache)
+        model._fit_calibration(data)
+        return model
 
     def tuning_report(self) -> TuningResult:
         """The validation table behind the choice (``roadshow evaluate`` prints it)."""
         self._check_fitted()
-        chosen = {segment: Candidate(self.chosen_[segment], tuple((_key(m, p), float(w)) for m, p, w in parts))
-                  for segment, parts in self.chosen_parts_.items()}
-        return TuningResult([date.fromisoformat(c) for c in self.cutoffs_], self.k, chosen,
-                            pl.DataFrame(self.tuning_table_, schema=_TABLE_SCHEMA), self.tuning_note_)
+        return TuningResult([date.fromisoformat(c) for c in self.cutoffs_], self.k, self._chosen(),
+                            pl.DataFrame(self.tuning_table_, schema=_TABLE_SCHEMA), self.tuning_note_,
+                            self.tuned_before)

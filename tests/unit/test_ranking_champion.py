@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
-from matcher.ranking import get_model
+from matcher.io import DataSet
+from matcher.ranking import LearnedRecommender, get_model, tuning
 from matcher.ranking.base import PairRecommender
 from matcher.ranking.champion import Champion, holdout_start, judge, score_on_holdout
-from tests.factories import service_world
+from matcher.ranking.tuning import TuningResult, tune
+from tests.factories import CLUB_AS_OF, club_world, service_world
 
 AS_OF = date(2026, 12, 2)
 
@@ -87,3 +90,32 @@ def test_a_champion_fitted_after_the_holdout_began_is_judged_as_stale_as_it_is_n
     today = judge(data, AS_OF, lambda: get_model("popularity"),
                          _champion(pop, trained_as_of=AS_OF, name="popularity"), same_recipe=True)
     assert today.champion == today.challenger and today.champion_fitted_as_of == start
+
+
+def test_a_self_tuned_champion_is_judged_on_the_backtests_choice_refitted_stale(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14: against a self-tuned champion of the same recipe, the judging tunes once (the backtest)
+    and judges the champion as that choice fitted as stale as the champion is, not a second tuning."""
+    data = club_world(n_startups=150)
+    start = holdout_start(data, CLUB_AS_OF)
+    assert start is not None
+    stale = timedelta(days=45)
+    champion = Champion(3, False, CLUB_AS_OF - stale, make=lambda: get_model("learned"),
+                        load=lambda: pytest.fail("a champion fitted after the hold-out began is refitted"))
+    tunings: list[date] = []
+
+    def counted(data_: DataSet, as_of: date, **kwargs: Any) -> TuningResult:
+        tunings.append(as_of)
+        return tune(data_, as_of, **kwargs)
+
+    monkeypatch.setattr(tuning, "tune", counted)
+    verdict = judge(data, CLUB_AS_OF, lambda: get_model("learned"), champion, same_recipe=True)
+    assert tunings == [start]  # the backtest's tuning only
+    assert verdict.champion_refitted and verdict.champion_fitted_as_of == start - stale
+    backtest = get_model("learned").fit(data, start)
+    assert isinstance(backtest, LearnedRecommender)
+    refit = backtest.refit(data, start - stale)
+    assert refit.chosen_parts_ == backtest.chosen_parts_ and refit.as_of == start - stale
+    assert refit.tuned_before == start
+    assert verdict.champion == score_on_holdout(refit, data, start, CLUB_AS_OF)
+    assert verdict.challenger == score_on_holdout(backtest, data, start, CLUB_AS_OF)
