@@ -18,7 +18,7 @@ import multiprocessing
 import os
 import secrets
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
@@ -109,19 +109,17 @@ def fit_and_judge(data: DataSet, as_of: date, ranking_model: str, target: Path, 
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         serving = pool.submit(_in_background, partial(_fit_and_save, data, as_of, ranking_model,
                                                       target / "ranking.skops"), 0)
-        # The default-risk model after the serving fit in the second process: the judging here (the
-        # backtest, then the champion's refit) is the longer side.
-        if champion is not None and champion.loans_hash == book and champion.eligibility_path:
-            eligibility: Future[Path | None] | None = None  # the same loans: the same model
-        else:
-            eligibility = pool.submit(_in_background, partial(_fit_eligibility, data, as_of, target), 0)
+        # The same loans: the same default-risk model. Else it is fitted after the serving fit in the
+        # second process: the judging here (the backtest, then the champion's refit) is the longer side.
+        kept = Path(champion.eligibility_path) \
+            if champion is not None and champion.loans_hash == book and champion.eligibility_path else None
+        eligibility = None if kept else pool.submit(_in_background, partial(_fit_eligibility, data, as_of, target), 0)
         verdict = judge(
             data, as_of, lambda: get_model(ranking_model), judged, force=force, tolerance=tolerance, share=share,
             same_recipe=champion is not None and champion.ranking_model == ranking_model,
         )
         ranking_path = serving.result()
-        eligibility_path = eligibility.result() if eligibility is not None else \
-            Path(champion.eligibility_path) if champion is not None and champion.eligibility_path else None
+        eligibility_path = kept if eligibility is None else eligibility.result()
     last = data.interactions.filter(pl.col("occurred_on") < as_of)["occurred_on"].max()
     training = {
         "interactions": data.interactions.filter(pl.col("occurred_on") < as_of).height,
