@@ -23,9 +23,9 @@ popularity (declared preferences when there is no history). The chosen configura
 on everything before the as-of date. Nothing on or after the as-of date is read: the data are cut there
 before anything else happens.
 
-A fitted model's choice can also be refitted at a later date without tuning again
-(:meth:`LearnedRecommender.refit`): a retrain serves the configuration its gate judged, chosen on data
-before the hold-out, fitted on everything before the retrain's date.
+A fitted model's choice can also be refitted at another date without tuning again
+(:meth:`LearnedRecommender.refit`): a retrain's gate judges a self-tuned champion as its backtest's
+choice fitted as stale as the champion is (``matcher.ranking.champion``).
 """
 
 from __future__ import annotations
@@ -569,9 +569,8 @@ class LearnedRecommender(SegmentedRecommender):
         """A new model of the configurations this one chose, fitted on everything before ``as_of`` without
         tuning again; its tuning report stays the one the choice was made on (``tuned_before``).
 
-        A retrain serves its backtest's choice refitted so: the model that serves is the configuration its
-        gate judged (chosen on the data before the hold-out, so the judgement saw nothing it was tuned on),
-        and a second tuning, most of a fit's cost, is saved."""
+        A retrain's gate judges a self-tuned champion so, as its backtest's choice fitted as stale as the
+        champion is: a second tuning, most of a fit's cost, is saved."""
         self._check_fitted()
         cache = cache if cache is not None else FeaturizerCache(data, self.max_text_features)
         model = copy.copy(self)  # the hyper-parameters and the record of the choice; every fitted part is new
