@@ -50,8 +50,10 @@ lock-upgrade: $(UV)
 demo: $(STAMP)
 	$(BIN)/roadshow demo --data $(SAMPLE)
 
+# One worker per core (pytest-xdist); a file's tests stay on one worker, so its fixtures are built once.
+TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -m "not slow" -q

@@ -32,6 +32,7 @@ USED_WITHOUT_IMPORT = {
     "asyncpg": "SQLAlchemy loads the driver DATABASE_URL names (postgresql+asyncpg://)",
     "ipykernel": "the Python kernel nbclient starts to execute the notebooks",
     "redis": "the client behind Litestar's RedisStore and huey's RedisHuey when REDIS_URL is set",
+    "pytest-xdist": "the pytest plugin behind make test's -n (one worker per core)",
     "ruff": "run by make lint",
     "mypy": "run by make lint",
 }
