@@ -116,6 +116,11 @@ class PairRecommender(ABC):
         feats = self.featurizer_.transform(block, ss, ii)
         return self._score(block, ss, ii, feats).reshape(len(s_rows), len(inv_rows))
 
+    def _tiebreaker(self) -> PairRecommender | None:
+        """A model whose score of a pair orders the items this one scores alike on a list (None: the
+        items' own order)."""
+        return None
+
     # --- contract ----------------------------------------------------------------------------------
 
     def fit(self, data: DataSet, as_of: date, *, cache: FeaturizerCache | None = None) -> Self:
@@ -389,9 +394,10 @@ class PairRecommender(ABC):
             ranked = np.where(np.isnan(scores), -np.inf, scores)
             if mask is not None:
                 ranked[mask] = -np.inf
-            # A stable sort: equal scores keep the items' own order, so a list does not depend on which
+            # A stable sort, then ties broken by a score of the pair alone: a list does not depend on which
             # other items were scored with it (a kind's list is a sub-list of the mixed one).
-            top = np.argsort(-ranked, axis=1, kind="stable")[:, :k_eff]
+            top = self._break_ties(block, ranked, np.argsort(-ranked, axis=1, kind="stable")[:, :k_eff], rows,
+                                   side)
             top_scores = np.take_along_axis(ranked, top, axis=1)
             valid = np.isfinite(top_scores)
             target_idx = np.repeat(rows[:, None], k_eff, axis=1)
@@ -422,6 +428,35 @@ class PairRecommender(ABC):
             },
             schema=RESULT_SCHEMA,
         )
+
+    def _break_ties(self, block: StartupBlock, ranked: NDArray[np.float64], top: IntArray, rows: IntArray,
+                    side: Side) -> IntArray:
+        """``top`` (each row's best items by ``ranked``, in the items' order where they tie) with the items
+        that tie reordered by the tie-breaker's score of the pair; items tied with the last one kept
+        compete for its place. A popularity part scores every cold startup of a sector alike for an
+        investor, and an organiser reading the list expects the better fit first, not the older record."""
+        breaker, k = self._tiebreaker(), top.shape[1]
+        if breaker is None or k == 0:
+            return top
+        top_scores = np.take_along_axis(ranked, top, axis=1)
+        last = top_scores[:, -1:]
+        inside = ((top_scores[:, 1:] == top_scores[:, :-1]) & np.isfinite(top_scores[:, 1:])).any(axis=1)
+        boundary = np.isfinite(last[:, 0]) & ((ranked == last).sum(axis=1) > (top_scores == last).sum(axis=1))
+        tied = np.flatnonzero(inside | boundary)
+        if len(tied) == 0:
+            return top
+        part = ranked[tied]
+        r, c = np.nonzero((part >= last[tied]) & np.isfinite(part))
+        target = rows[tied][r]
+        s_rows, inv_rows = (target, c) if side == "investors" else (c, target)
+        second = breaker._score(block, s_rows, inv_rows, self.featurizer_.transform(block, s_rows, inv_rows))
+        order = np.lexsort((c, -second.astype(np.float64), -part[r, c], r))
+        r, c = r[order], c[order]
+        position = np.arange(len(r)) - np.searchsorted(r, r)
+        keep = position < k
+        out = top.copy()
+        out[tied[r[keep]], position[keep]] = c[keep]
+        return out
 
     def score_pairs(self, data: DataSet, pairs: pl.DataFrame) -> NDArray[np.float64]:
         """Scores in [0, 1] of the given (startup_id, investor_id) pairs, in their order: the same

@@ -144,6 +144,9 @@ class Ensemble(PairRecommender):
             total += w * _percentiles(model, model._score(block, s_rows, inv_rows, feats), inv_rows, warm)
         return total.astype(np.float32)
 
+    def _tiebreaker(self) -> PairRecommender | None:
+        return next((model for model, _ in self._members() if isinstance(model, BoostedRecommender)), None)
+
     def _score_grid(self, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, per_startup: bool) -> FloatArray:
         warm = block.fit_row[s_rows] >= 0
         total = np.zeros((len(s_rows), len(inv_rows)), dtype=np.float64)
@@ -491,6 +494,14 @@ class SegmentedRecommender(PairRecommender):
         # Attributes, not a dict: ``with_current`` rebinds every part that shares the featurizer.
         self.cold_model_, self.warm_model_ = cold, warm
         self.featurizer_, self.as_of_ = cold.featurizer_, cold.as_of_
+
+    def _tiebreaker(self) -> PairRecommender | None:
+        # The trees of either part: a popularity part (the cold startups' choice, often) ties many pairs.
+        for model in (self.warm_model_, self.cold_model_):
+            trees = model if isinstance(model, BoostedRecommender) else model._tiebreaker()
+            if trees is not None:
+                return trees
+        return None
 
     def _parts(self, block: StartupBlock, s_rows: IntArray) -> list[tuple[PairRecommender, NDArray[np.bool_]]]:
         if self.warm_model_ is self.cold_model_:
