@@ -204,7 +204,9 @@ def _mixture(weights: dict[Key, float], rank: int = 0) -> Candidate:
         label = model if model != "recent_popularity" or dict(params)["half_life"] == DECAY_HALF_LIFE_DAYS \
             else f"recent_popularity, half-life {dict(params)['half_life']:g} d"
         return Candidate(label if model in _SIMPLE else _component_label(parts[0][0]), parts, rank)
-    return Candidate(" + ".join(f"{w:.0%} {_component_label(k)}" for k, w in parts), parts, rank)
+    # A weight under half a percent still counts; "0%" would read as if the part were not there.
+    return Candidate(" + ".join(f"{w:.0%} {_component_label(k)}" if w >= 0.005 else f"<1% {_component_label(k)}"
+                                for k, w in parts), parts, rank)
 
 
 def candidates(data: DataSet | None = None) -> list[Candidate]:

@@ -152,6 +152,14 @@ def test_the_consensus_is_the_mean_of_the_best_candidates_weights() -> None:
     assert chosen_ndcg.mean() == pytest.approx(0.45)
 
 
+def test_a_mixture_label_names_every_part_with_its_share() -> None:
+    from matcher.ranking.tuning import _mixture
+
+    label = _mixture({("sector_popularity", ()): 0.8, ("boosted", ()): 0.196,
+                      ("recent_popularity", (("half_life", 90.0),)): 0.004}).label
+    assert label == "80% sector popularity + 20% boosted + <1% recent popularity (90 d)"
+
+
 def test_recent_popularity_is_tuned_over_half_lives_and_refuses_others() -> None:
     from matcher.errors import InvalidInputError
     from matcher.features.pairs import HALF_LIVES
