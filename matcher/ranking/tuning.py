@@ -92,12 +92,12 @@ def _component_label(key: Key) -> str:
 
 
 def _fit_component(key: Key, data: DataSet, as_of: date, cache: FeaturizerCache,
-                   window_startups: int | None) -> PairRecommender:
+                   window_startups: int | None, *, seed: int) -> PairRecommender:
     model, params = key
     if model in _SIMPLE:
         return _SIMPLE[model](**dict(params)).fit(data, as_of, cache=cache)
     budget = {} if window_startups is None else {"max_window_startups": window_startups}
-    return BoostedRecommender(**{**dict(params), **budget}).fit(data, as_of, cache=cache)
+    return BoostedRecommender(**{**dict(params), **budget, "seed": seed}).fit(data, as_of, cache=cache)
 
 
 def _percentiles(model: PairRecommender, raw: NDArray[np.floating], inv_rows: IntArray,
@@ -182,12 +182,13 @@ class Candidate:
         return [key for key, _ in self.parts]
 
     def fitted(self, data: DataSet, as_of: date, cache: FeaturizerCache, bases: dict[Key, PairRecommender],
-               window_startups: int | None = None) -> PairRecommender:
+               window_startups: int | None = None, *, seed: int = 0) -> PairRecommender:
         """This configuration fitted before ``as_of``, reusing (and adding to) ``bases``, the fitted
-        components by key. ``window_startups`` caps the startups per training window of boosted trees."""
+        components by key. ``window_startups`` caps the startups per training window of boosted trees;
+        ``seed`` draws their negatives."""
         for key in self.keys:
             if key not in bases:
-                bases[key] = _fit_component(key, data, as_of, cache, window_startups)
+                bases[key] = _fit_component(key, data, as_of, cache, window_startups, seed=seed)
         if len(self.parts) == 1:
             return bases[self.parts[0][0]]
         model = Ensemble([(bases[key], w) for key, w in self.parts])
@@ -308,7 +309,7 @@ def _validate(data: DataSet, cutoff: date, keys: list[Key], *, seed: int, cache:
         # A fixed-seed sample bounds the tuning cost on big markets; the standard errors account for it.
         targets = targets.sample(max_targets, seed=seed).sort()
         truth = truth.filter(pl.col("startup_id").is_in(targets.implode()))
-    models = {key: _fit_component(key, data, cutoff, cache, window_startups) for key in keys}
+    models = {key: _fit_component(key, data, cutoff, cache, window_startups, seed=seed) for key in keys}
     any_model = next(iter(models.values()))
     f = any_model.featurizer_
     block = any_model._block(data, targets.to_list(), "targets")
@@ -404,7 +405,8 @@ def tune(data: DataSet, as_of: date, *, k: int = 20, min_targets: int = 15, enou
     Up to ``folds`` validation periods (rolling origin), an earlier one added while the later ones hold
     fewer than ``enough_targets`` startups: small markets need every startup they have to tell candidates
     apart. Big markets are tuned on samples — at most ``max_targets`` validation startups per period and
-    ``window_startups`` per training window of the trees — and the choice refitted in full."""
+    ``window_startups`` per training window of the trees — and the choice refitted in full. ``seed`` draws
+    those samples and the trees' negatives."""
     data = _restrict(data, as_of)
     cache = cache if cache is not None else FeaturizerCache(data)
     cands = candidates(data)
@@ -563,9 +565,9 @@ class LearnedRecommender(SegmentedRecommender):
         """The chosen configuration of each segment fitted before ``as_of`` (one model when both chose alike)."""
         chosen = self._chosen()
         bases: dict[Key, PairRecommender] = {}
-        cold = chosen["cold"].fitted(data, as_of, cache, bases)
+        cold = chosen["cold"].fitted(data, as_of, cache, bases, seed=self.seed)
         same = chosen["warm"].parts == chosen["cold"].parts
-        warm = cold if same else chosen["warm"].fitted(data, as_of, cache, bases)
+        warm = cold if same else chosen["warm"].fitted(data, as_of, cache, bases, seed=self.seed)
         self._set_parts(cold, warm)
 
     def _chosen(self) -> dict[str, Candidate]:

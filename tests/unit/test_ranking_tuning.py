@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from matcher.io import DataSet
 from matcher.ranking import LearnedRecommender, get_model, tune
+from matcher.ranking.learned import BoostedRecommender
 from matcher.ranking.tuning import TOP_AVERAGED, Candidate, candidates, choose, validation_cutoffs
 from tests.factories import CLUB_AS_OF, RANKING_AS_OF, club_world, ranking_world
 
@@ -61,6 +62,19 @@ def test_co_investment_history_chooses_the_boosted_trees_for_warm_startups(club_
     best_baseline = max(ndcg[name] for name in BASELINE_LABELS if name in ndcg)
     # Clubs are invisible to every baseline; the trees read them off the co-investment graph.
     assert ndcg[report.chosen["warm"].label] > best_baseline + 0.2
+
+
+def _trees_seed(model: LearnedRecommender) -> int:
+    trees = model._tiebreaker()
+    assert isinstance(trees, BoostedRecommender)
+    return trees.seed
+
+
+def test_the_seed_draws_the_trees_negatives_too(club: DataSet, club_model: LearnedRecommender) -> None:
+    assert _trees_seed(club_model) == 0
+    other = LearnedRecommender(seed=3).fit(club, CLUB_AS_OF)
+    assert _trees_seed(other) == 3
+    assert _trees_seed(other.refit(club, CLUB_AS_OF)) == 3
 
 
 def test_the_refitted_model_ranks_club_members_first_for_a_warm_startup(club: DataSet,
