@@ -6,8 +6,9 @@ whether the startup's IP can be pledged, which admit its credit grade), of the s
 status and grade when its profile tells them, and of its past lending in the startup's sector. Each reason
 carries the pair's own values (the sector's name, the amounts, the co-investor's name, the similarity),
 and each candidate has a strength (it does not apply when zero); the 1–3 strongest are kept, in Chinese
-(``reasons``) and English (``reasons_en``). A pair with nothing specific to say still gets the
-institution's type, so every recommendation carries at least one true statement.
+(``reasons``) and English (``reasons_en``). Weaker facts of the institution (its type when the data
+gives one, when it was last active, what it declares) fill the list or tell two items apart; a pair with
+nothing else to say still gets the institution's type, so every recommendation carries a true statement.
 
 Within one list (``lists`` says which pairs form one), two items never carry the same set of reasons
 unless nothing tells them apart: a repeated set has its weakest reason swapped for the next one.
@@ -16,15 +17,16 @@ unless nothing tells them apart: a repeated set has its weakest reason swapped f
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
 from matcher.domain import STAGE_LABELS_ZH, STAGE_ORDER, InvestorKind, ProductKind
-from matcher.features.pairs import PAIR_FEATURES, FloatArray, IntArray, PairFeaturizer, StartupBlock
+from matcher.features.pairs import INVESTOR_SCALARS, PAIR_FEATURES, FloatArray, IntArray, PairFeaturizer, StartupBlock
 from matcher.features.startup import STARTUP_NUMERIC
-from matcher.taxonomy import sector_label
+from matcher.taxonomy import SECTOR_BY_CODE, sector_label
 
 MAX_REASONS = 3
 SECTOR_SHARE = 0.25  # learned share of an investor's engagements in the startup's sector worth mentioning
@@ -50,6 +52,7 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
 _STAGE_ZH = {s.value: z for s, z in STAGE_LABELS_ZH.items()}
 _COL = {name: j for j, name in enumerate(PAIR_FEATURES)}
 _IP_CLASS_I = STARTUP_NUMERIC.index("ip_class1_valid")
+_DAYS_SINCE_LAST = INVESTOR_SCALARS.index("days_since_last")
 _BANK = InvestorKind.BANK.value
 _IP_PLEDGE = ProductKind.IP_PLEDGE.value
 
@@ -100,6 +103,7 @@ class _Candidates:
     def __init__(self, f: PairFeaturizer, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, *,
                  feats: FloatArray, partner: IntArray) -> None:
         self.f, self.block, self.s_rows, self.inv_rows, self.partner = f, block, s_rows, inv_rows, partner
+        self._own: dict[str, str | None] | None = None  # the startups' own sector labels, read when needed
         col = {name: np.nan_to_num(feats[:, j], nan=0.0) for name, j in _COL.items()}
         self.declared_sector = col["declared_sector_fit"] == 1
         self.sector_share = col["learned_sector_share"]
@@ -127,9 +131,15 @@ class _Candidates:
             reasons = self._bank(j) if self.bank[j] else self._investor(j)
             reasons.extend(self._common(j))
             kind = str(self.f.investor_kind_label_[self.inv_rows[j]])
-            zh, en = KIND_LABELS.get(kind, KIND_LABELS[InvestorKind.OTHER.value])
-            reasons.append((0.01, f"机构类型: {zh}", f"Investor type: {en}"))
+            # "Investor type: other" (or none given, as in data that knows investors by name only) says
+            # nothing, unless nothing else is true of the pair.
+            if kind in KIND_LABELS and kind != InvestorKind.OTHER.value:
+                zh, en = KIND_LABELS[kind]
+                reasons.append((0.01, f"机构类型: {zh}", f"Investor type: {en}"))
             reasons.extend(self._spare(j))
+            if not reasons:
+                zh, en = KIND_LABELS[InvestorKind.OTHER.value]
+                reasons.append((0.01, f"机构类型: {zh}", f"Investor type: {en}"))
             yield reasons
 
     def _spare(self, j: int) -> list[Reason]:
@@ -149,6 +159,10 @@ class _Candidates:
             if names:
                 out.append((0.005, f"贷款产品: {'、'.join(names[:3])}", f"Loan products: {', '.join(names[:3])}"))
             return out
+        days = float(f.investor_scalars_[inv, _DAYS_SINCE_LAST])
+        if not np.isnan(days):
+            last = f.as_of_ - timedelta(days=round(days))
+            out.append((0.006, f"最近互动: {last.year}年{last.month}月", f"Last active: {last:%Y-%m}"))
         tokens = [self.vocab[c] for c in np.flatnonzero(f.declared_sector_[inv, :-1])[:3]]
         if tokens:
             out.append((0.005, f"关注领域: {'、'.join(sector_label(t, 'zh') for t in tokens)}",
@@ -159,8 +173,27 @@ class _Candidates:
         return out
 
     def _sector_names(self, j: int) -> tuple[str, str] | None:
+        """The startup's sector as the reasons name it: the taxonomy's label, followed by the startup's own
+        where that says something else ("大数据·人工智能": an AI company is matched within big data)."""
         token = self.block.sector_token[self.s_rows[j]]
-        return None if token is None else (sector_label(token, "zh"), sector_label(token, "en"))
+        if token is None:
+            return None
+        zh, en = sector_label(token, "zh"), sector_label(token, "en")
+        own = self._own_sector().get(str(self.block.ids[self.s_rows[j]]))
+        if own and SECTOR_BY_CODE.get(token) is not None and own.strip().lower() not in (zh.lower(), en.lower()):
+            return f"{zh}·{own.strip()}", f"{en} · {own.strip()}"
+        return zh, en
+
+    def _own_sector(self) -> dict[str, str | None]:
+        if self._own is None:
+            profiles = self.block.profiles
+            if "sector" not in profiles.columns:
+                self._own = {}
+            else:
+                wanted = pl.Series(np.unique(self.block.ids[self.s_rows]), dtype=pl.Utf8).implode()
+                rows = profiles.filter(pl.col("startup_id").is_in(wanted)).select("startup_id", "sector")
+                self._own = dict(rows.iter_rows())
+        return self._own
 
     def _stage_names(self, j: int) -> tuple[str, str] | None:
         stage = self.block.stage[self.s_rows[j]]
@@ -210,8 +243,9 @@ class _Candidates:
                             f"Ticket fit: asks {a}, its past cheques about {typical} (10k CNY)"))
         text = float(self.text[j])
         if text >= TEXT_SIMILARITY:
-            out.append((min(1.5 * text, 0.95), f"业务相近: 与其已投项目描述相似度{text:.2f}",
-                        f"Similar business: {text:.2f} similarity to its portfolio descriptions"))
+            # The text is names, sector labels and descriptions (many records have no description).
+            out.append((min(1.5 * text, 0.95), f"业务相近: 与其已投项目相似度{text:.2f}",
+                        f"Similar business: {text:.2f} similarity to its portfolio (names, sectors, descriptions)"))
         partner = int(self.partner[j])
         if self.co[j] >= CO_INVESTOR and partner >= 0:
             name = str(f.investor_names_[partner])

@@ -110,3 +110,40 @@ def test_no_two_items_of_a_list_say_the_same_on_a_generated_world() -> None:
             repeated = recs.group_by(target, pl.col("reasons").list.sort()).len().filter(pl.col("len") > 1)
             # Only when nothing at all tells two items apart: at most a handful in thousands of lists.
             assert repeated.height <= max(1, recs[target].n_unique() // 100), repeated.head()
+
+
+def test_the_institution_type_is_said_only_when_the_data_tells_it(world: DataSet) -> None:
+    # Investors known by name only (no kind), as in many funding data sets: "type: other" would say nothing,
+    # so when they were last active fills the list instead; one with nothing at all still gets its type.
+    blank = pl.DataFrame({"investor_id": ["I_blank"], "name": ["无名资本"]})
+    investors = pl.concat([world.investors.with_columns(
+        pl.when(pl.col("kind") == "bank").then(pl.col("kind")).otherwise(None).alias("kind")), blank],
+        how="diagonal_relaxed")
+    no_ask = world.startups.with_columns(pl.lit(None, dtype=pl.Float64).alias("funding_ask_wan"))
+    nameless = replace(world, investors=investors, startups=no_ask)
+    told = get_model("declared").fit(world, RANKING_AS_OF).recommend(world, k=10, kind="investor")
+    untold = get_model("declared").fit(nameless, RANKING_AS_OF).recommend(nameless, k=10, kind="investor")
+    assert told["reasons"].list.eval(pl.element().str.starts_with("机构类型")).list.any().any()
+    known = untold.filter(pl.col("investor_id") != "I_blank")
+    assert not known["reasons"].list.eval(pl.element().str.starts_with("机构类型")).list.any().any()
+    assert not known["reasons_en"].list.eval(pl.element().str.starts_with("Investor type")).list.any().any()
+    last = known.filter(pl.col("investor_id") == "I_robot")["reasons"].explode()
+    robot = world.interactions.filter((pl.col("investor_id") == "I_robot") & (pl.col("occurred_on") < RANKING_AS_OF))
+    latest = robot["occurred_on"].max()
+    assert f"最近互动: {latest.year}年{latest.month}月" in last.to_list()
+    assert untold.filter((pl.col("investor_id") == "I_blank") & (pl.col("startup_id") == "S_new_biomedicine")
+                         )["reasons"].to_list() == [["机构类型: 其他机构"]]
+
+
+def test_a_sector_reason_names_the_startups_own_label_beside_the_taxonomys(world: DataSet) -> None:
+    # "工业机器人" is matched within the zone's 智能机器人; the reader sees both, not a label it never wrote.
+    relabelled = replace(world, startups=world.startups.with_columns(
+        pl.when(pl.col("sector") == "智能机器人").then(pl.lit("工业机器人")).otherwise(pl.col("sector"))
+        .alias("sector")))
+    model = get_model("popularity").fit(relabelled, RANKING_AS_OF)
+    recs = model.recommend(relabelled, ["S_new_robotics", "S_new_biomedicine"], k=10)
+    robot = recs.filter((pl.col("startup_id") == "S_new_robotics") & (pl.col("investor_id") == "I_robot"))
+    assert any(r.startswith("同赛道: 智能机器人·工业机器人（") for r in robot["reasons"].explode())
+    assert any(r.startswith("Same sector: Intelligent robots · 工业机器人 (") for r in robot["reasons_en"].explode())
+    bio = recs.filter((pl.col("startup_id") == "S_new_biomedicine") & (pl.col("investor_id") == "I_bio"))
+    assert any(r.startswith("同赛道: 生物医药（") for r in bio["reasons"].explode())
