@@ -7,8 +7,9 @@ status and grade when its profile tells them, and of its past lending in the sta
 carries the pair's own values (the sector's name, the amounts, the co-investor's name, the similarity),
 and each candidate has a strength (it does not apply when zero); the 1–3 strongest are kept, in Chinese
 (``reasons``) and English (``reasons_en``). Weaker facts of the institution (its type when the data
-gives one, when it was last active, what it declares) fill the list or tell two items apart; a pair with
-nothing else to say still gets the institution's type, so every recommendation carries a true statement.
+gives one, when it was last active, its positive outcomes in all, what it declares) fill the list or tell
+two items apart; a pair with nothing else to say still gets the institution's type, so every
+recommendation carries a true statement.
 
 Within one list (``lists`` says which pairs form one), two items never carry the same set of reasons
 unless nothing tells them apart: a repeated set has its weakest reason swapped for the next one.
@@ -23,7 +24,8 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
-from matcher.domain import STAGE_LABELS_ZH, STAGE_ORDER, InvestorKind, ProductKind
+from matcher.domain import STAGE_LABELS_ZH, STAGE_ORDER, InvestorKind, Outcome, ProductKind
+from matcher.features.investor import ENGAGEMENT_WEIGHT
 from matcher.features.pairs import INVESTOR_SCALARS, PAIR_FEATURES, FloatArray, IntArray, PairFeaturizer, StartupBlock
 from matcher.features.startup import STARTUP_NUMERIC
 from matcher.taxonomy import SECTOR_BY_CODE, sector_label
@@ -104,6 +106,9 @@ class _Candidates:
                  feats: FloatArray, partner: IntArray) -> None:
         self.f, self.block, self.s_rows, self.inv_rows, self.partner = f, block, s_rows, inv_rows, partner
         self._own: dict[str, str | None] | None = None  # the startups' own sector labels, read when needed
+        engaged = f.engagement_
+        positive = engaged.data >= ENGAGEMENT_WEIGHT[Outcome.INTERESTED.value]
+        self.n_positive = np.bincount(engaged.indices[positive], minlength=engaged.shape[1])
         col = {name: np.nan_to_num(feats[:, j], nan=0.0) for name, j in _COL.items()}
         self.declared_sector = col["declared_sector_fit"] == 1
         self.sector_share = col["learned_sector_share"]
@@ -163,6 +168,9 @@ class _Candidates:
         if not np.isnan(days):
             last = f.as_of_ - timedelta(days=round(days))
             out.append((0.006, f"最近互动: {last.year}年{last.month}月", f"Last active: {last:%Y-%m}"))
+        if self.n_positive[inv] >= 1:
+            n = int(self.n_positive[inv])
+            out.append((0.0055, f"累计: {n}个项目达成意向", f"In all: {n} startups with a positive outcome"))
         tokens = [self.vocab[c] for c in np.flatnonzero(f.declared_sector_[inv, :-1])[:3]]
         if tokens:
             out.append((0.005, f"关注领域: {'、'.join(sector_label(t, 'zh') for t in tokens)}",

@@ -5,12 +5,13 @@ list no two items carry the same reasons."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import polars as pl
 import pytest
 
-from matcher.io import DataSet
+from matcher.io import DataSet, from_frames
 from matcher.ranking import MODELS, get_model
 from matcher.ranking.base import PairRecommender
 from matcher.taxonomy import sector_code, sector_label
@@ -147,3 +148,18 @@ def test_a_sector_reason_names_the_startups_own_label_beside_the_taxonomys(world
     assert any(r.startswith("Same sector: Intelligent robots · 工业机器人 (") for r in robot["reasons_en"].explode())
     bio = recs.filter((pl.col("startup_id") == "S_new_biomedicine") & (pl.col("investor_id") == "I_bio"))
     assert any(r.startswith("同赛道: 生物医药（") for r in bio["reasons"].explode())
+
+
+def test_investors_known_by_name_only_are_told_apart_by_what_they_did() -> None:
+    # Same recent deals, same last month, no sector or text to speak of: only IA's older deal tells them apart.
+    startups = pl.DataFrame({"startup_id": ["H1", "H2", "H3", "N1"], "name": ["甲", "乙", "丙", "丁"]})
+    investors = pl.DataFrame({"investor_id": ["IA", "IB"], "name": ["Alpha Capital", "Beta Ventures"]})
+    deals = [("H1", "IA", date(2024, 6, 1)), ("H2", "IA", date(2024, 7, 1)), ("H3", "IA", date(2022, 1, 1)),
+             ("H1", "IB", date(2024, 6, 1)), ("H2", "IB", date(2024, 7, 1))]
+    interactions = pl.DataFrame(deals, schema=["startup_id", "investor_id", "occurred_on"], orient="row"
+                                ).with_columns(pl.lit("invested").alias("outcome"))
+    world = from_frames(startups=startups, investors=investors, interactions=interactions)
+    recs = get_model("popularity").fit(world, date(2025, 1, 1)).recommend(world, ["N1"], k=2)
+    reasons = dict(zip(recs["investor_id"], recs["reasons"].to_list(), strict=True))
+    assert reasons["IA"] == ["近一年活跃: 2个项目达成意向", "最近互动: 2024年7月", "累计: 3个项目达成意向"]
+    assert reasons["IB"] == ["近一年活跃: 2个项目达成意向", "最近互动: 2024年7月", "累计: 2个项目达成意向"]
