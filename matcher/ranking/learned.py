@@ -49,8 +49,9 @@ the benchmark reports, is the luckiest of the three: 0.0974 on average over the 
 investor engaging a startup after another did, counted per pair of investors and scaled like the cosine) added to
 the co-investment neighbourhood behind ``co_investor_score`` did not pay (2026-12-07): the trees' recall@20 over
 the six protocols and seeds 0–2 0.0924 against 0.0923, the default model's ratio to the best peer on the seed mean
-1.07 / 1.06 / 1.03 / 1.10 / 1.05 / 0.98 against 1.08 / 1.06 / 1.04 / 1.10 / 1.07 / 1.01; used instead of the
-cosine it lost already at seed 0 (2017-07 1.06 → 0.96, blanked 1.15 → 1.10).
+1.065 / 1.063 / 1.031 / 1.104 / 1.054 / 0.982 against 1.084 / 1.057 / 1.035 / 1.104 / 1.070 / 1.006 (the
+benchmark's seeds table); used instead of the cosine it lost already at seed 0 (2017-07 1.06 → 0.96, blanked
+1.15 → 1.10).
 
 An investor's list of startups keeps 100: its quality is not measured on real data, and its latency is (the
 trees re-score every candidate; the HTTP target is 50 ms p95 with 20,000 startups).
