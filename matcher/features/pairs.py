@@ -102,6 +102,7 @@ class StartupBlock:
     sub_sector_token: list[str | None]
     region_token: list[str | None]
     city_token: list[str | None]
+    sector_label: list[str | None]  # as the startup wrote it
     profiles: pl.DataFrame  # the startup rows the block was prepared from, for what only reasons need
     ip_assets: pl.DataFrame
 
@@ -415,6 +416,7 @@ class PairFeaturizer:
             sub_sector_token=tokens["sub_sector_token"],
             region_token=tokens["region_token"],
             city_token=tokens["city_token"],
+            sector_label=feats["sector_label"].to_list(),
             profiles=startups,
             ip_assets=ip_assets,
         )

@@ -93,7 +93,8 @@ def _ratio(num: str, den: str) -> pl.Expr:
 def startup_features(startups: pl.DataFrame, ip_assets: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """One row per startup: ``startup_id``, the numeric ``STARTUP_NUMERIC`` columns (null when unknown),
     ``sector_token``, ``sub_sector_token``, ``region_token`` (region, else city), ``city_token`` (city, else
-    region), ``funding_ask_wan``, ``description`` and ``text`` (:func:`text_document`)."""
+    region), ``funding_ask_wan``, ``description``, ``text`` (:func:`text_document`) and ``sector_label`` (the
+    sector as the startup wrote it, which reasons quote)."""
     # A filter, not a semi join: same rows, and on the serving path (one startup against every IP record)
     # an equality test is several times cheaper than either a join or ``is_in``.
     ids = startups["startup_id"]
@@ -115,6 +116,7 @@ def startup_features(startups: pl.DataFrame, ip_assets: pl.DataFrame, as_of: dat
         pl.col("description").fill_null("").alias("description"),
         text_document(),
         pl.col("funding_ask_wan").alias("funding_ask_wan"),
+        pl.col("sector").cast(pl.Utf8).str.strip_chars().alias("sector_label"),
     )
     frame = frame.with_columns(sector_tokens(startups["sector"]).alias("sector_token")).join(
         ip, on="startup_id", how="left").with_columns(
@@ -122,4 +124,4 @@ def startup_features(startups: pl.DataFrame, ip_assets: pl.DataFrame, as_of: dat
         pl.col("ip_class2_valid").fill_null(0.0),
     )
     return frame.select("startup_id", *STARTUP_NUMERIC, "sector_token", "sub_sector_token", "region_token",
-                        "city_token", "funding_ask_wan", "description", "text")
+                        "city_token", "funding_ask_wan", "description", "text", "sector_label")

@@ -105,7 +105,6 @@ class _Candidates:
     def __init__(self, f: PairFeaturizer, block: StartupBlock, s_rows: IntArray, inv_rows: IntArray, *,
                  feats: FloatArray, partner: IntArray) -> None:
         self.f, self.block, self.s_rows, self.inv_rows, self.partner = f, block, s_rows, inv_rows, partner
-        self._own: dict[str, str | None] | None = None  # the startups' own sector labels, read when needed
         engaged = f.engagement_
         positive = engaged.data >= ENGAGEMENT_WEIGHT[Outcome.INTERESTED.value]
         self.n_positive = np.bincount(engaged.indices[positive], minlength=engaged.shape[1])
@@ -187,21 +186,10 @@ class _Candidates:
         if token is None:
             return None
         zh, en = sector_label(token, "zh"), sector_label(token, "en")
-        own = self._own_sector().get(str(self.block.ids[self.s_rows[j]]))
-        if own and SECTOR_BY_CODE.get(token) is not None and own.strip().lower() not in (zh.lower(), en.lower()):
-            return f"{zh}·{own.strip()}", f"{en} · {own.strip()}"
+        own = self.block.sector_label[self.s_rows[j]]
+        if own and SECTOR_BY_CODE.get(token) is not None and own.lower() not in (zh.lower(), en.lower()):
+            return f"{zh}·{own}", f"{en} · {own}"
         return zh, en
-
-    def _own_sector(self) -> dict[str, str | None]:
-        if self._own is None:
-            profiles = self.block.profiles
-            if "sector" not in profiles.columns:
-                self._own = {}
-            else:
-                wanted = pl.Series(np.unique(self.block.ids[self.s_rows]), dtype=pl.Utf8).implode()
-                rows = profiles.filter(pl.col("startup_id").is_in(wanted)).select("startup_id", "sector")
-                self._own = dict(rows.iter_rows())
-        return self._own
 
     def _stage_names(self, j: int) -> tuple[str, str] | None:
         stage = self.block.stage[self.s_rows[j]]
