@@ -38,6 +38,24 @@ STAGE_LABELS_ZH: dict[Stage, str] = {
 }
 
 
+# How real files spell the stages besides the contract's values: Chinese and English round names. Read
+# through ``matcher.io``, which compares them case-, space- and punctuation-blind and without 轮/round/
+# series/融资, so "A轮", "Series A" and "a" are one stage. Round types that are not a stage (战略投资, 并购)
+# are not aliases: they stay errors.
+STAGE_ALIASES: dict[Stage, tuple[str, ...]] = {
+    Stage.IDEA: ("创意期", "创意", "概念期", "concept"),
+    Stage.SEED: ("种子轮", "种子"),
+    Stage.ANGEL: ("天使轮", "天使"),
+    Stage.PRE_A: ("Pre-A轮", "Pre-A+"),
+    Stage.A: ("A轮", "A+轮", "Series A"),
+    Stage.B: ("B轮", "B+轮", "Series B"),
+    Stage.C: ("C轮", "C+轮", "Series C"),
+    Stage.D_PLUS: ("D轮", "D+轮", "E轮", "F轮", "G轮", "D轮及以后", "Series D", "Series E", "Series F"),
+    Stage.PRE_IPO: ("Pre-IPO",),
+    Stage.PUBLIC: ("IPO", "上市", "已上市", "IPO上市"),
+}
+
+
 class IPKind(StrEnum):
     INVENTION_PATENT = "invention_patent"
     UTILITY_MODEL = "utility_model"
@@ -73,6 +91,19 @@ class InvestorKind(StrEnum):
     CVC = "cvc"
     BANK = "bank"
     OTHER = "other"
+
+
+# The same for investors.csv's kind: the names funds and banks go by in Chinese and English lists.
+INVESTOR_KIND_ALIASES: dict[InvestorKind, tuple[str, ...]] = {
+    InvestorKind.VC: ("风险投资", "风投", "创投", "创业投资", "venture capital", "venture"),
+    InvestorKind.PE: ("私募股权", "私募", "private equity"),
+    InvestorKind.ANGEL: ("天使", "天使投资", "天使投资人", "个人投资者", "angel investor", "individual"),
+    InvestorKind.GUIDANCE_FUND: ("引导基金", "政府引导基金", "政府投资基金", "产业引导基金", "guidance fund",
+                                 "government fund"),
+    InvestorKind.CVC: ("企业风投", "战略投资者", "产业资本", "corporate venture capital", "corporate"),
+    InvestorKind.BANK: ("银行", "商业银行"),
+    InvestorKind.OTHER: ("其他",),
+}
 
 
 class Outcome(StrEnum):

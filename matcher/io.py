@@ -13,16 +13,26 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import polars as pl
 from stdnum.cn import uscc as uscc_validator
 
-from matcher.domain import InvestorKind, IPKind, IPStatus, Outcome, ProductKind, Stage
+from matcher.domain import (
+    INVESTOR_KIND_ALIASES,
+    STAGE_ALIASES,
+    InvestorKind,
+    IPKind,
+    IPStatus,
+    Outcome,
+    ProductKind,
+    Stage,
+)
 from matcher.errors import DataIssue, DataValidationError, InvalidInputError
 
-Kind = Literal["str", "date", "int", "float", "bool", "list", "enum", "enum_list", "uscc"]
+Kind = Literal["str", "date", "int", "amount", "bool", "list", "enum", "enum_list", "uscc"]
 
+E = TypeVar("E", bound=Enum)
 _TRUE = ("true", "1", "yes", "y", "t", "是")
 _FALSE = ("false", "0", "no", "n", "f", "否")
 MAX_ISSUES_PER_CHECK = 200
@@ -34,6 +44,7 @@ class Column:
     kind: Kind
     required: bool = False
     values: tuple[str, ...] = ()
+    aliases: tuple[tuple[str, str], ...] = ()  # (another spelling, the contract's value)
 
     @property
     def dtype(self) -> pl.DataType:
@@ -42,12 +53,28 @@ class Column:
 
 _DTYPES: dict[str, pl.DataType] = {
     "str": pl.Utf8(), "uscc": pl.Utf8(), "enum": pl.Utf8(), "date": pl.Date(), "int": pl.Int64(),
-    "float": pl.Float64(), "bool": pl.Boolean(), "list": pl.List(pl.Utf8), "enum_list": pl.List(pl.Utf8),
+    "amount": pl.Float64(), "bool": pl.Boolean(), "list": pl.List(pl.Utf8), "enum_list": pl.List(pl.Utf8),
 }
 
 
-def _enum(name: str, enum: type[Enum], *, required: bool = False) -> Column:
-    return Column(name, "enum", required, tuple(str(m.value) for m in enum))
+def _alias_key(text: pl.Expr) -> pl.Expr:
+    """What two spellings of one value share: case, spaces, punctuation and 轮/round/series/融资 dropped."""
+    return text.str.to_lowercase().str.replace_all(r"[\s\-_+/.·]|轮|round|series|融资", "")
+
+
+def _aliases(enum: type[E], spellings: Mapping[E, tuple[str, ...]]) -> tuple[tuple[str, str], ...]:
+    pairs = [(str(m.value), str(m.value)) for m in enum] + [
+        (spelling, str(m.value)) for m, names in spellings.items() for spelling in names]
+    keys = pl.select(_alias_key(pl.lit(pl.Series([a for a, _ in pairs])))).to_series().to_list()
+    return tuple(dict(zip(keys, (v for _, v in pairs), strict=True)).items())
+
+
+_STAGE_ALIASES = _aliases(Stage, STAGE_ALIASES)
+
+
+def _enum(name: str, enum: type[Enum], *, required: bool = False,
+          aliases: tuple[tuple[str, str], ...] = ()) -> Column:
+    return Column(name, "enum", required, tuple(str(m.value) for m in enum), aliases)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,17 +100,17 @@ TABLES: dict[str, TableSpec] = {
                 Column("uscc", "uscc"),
                 Column("sector", "str"),
                 Column("sub_sector", "str"),
-                _enum("stage", Stage),
+                _enum("stage", Stage, aliases=_STAGE_ALIASES),
                 Column("founded_on", "date"),
                 Column("city", "str"),
                 Column("region", "str"),
                 Column("employees", "int"),
                 Column("rd_staff", "int"),
-                Column("revenue_wan", "float"),
-                Column("rd_expense_wan", "float"),
-                Column("total_cost_wan", "float"),
-                Column("total_assets_wan", "float"),
-                Column("funding_ask_wan", "float"),
+                Column("revenue_wan", "amount"),
+                Column("rd_expense_wan", "amount"),
+                Column("total_cost_wan", "amount"),
+                Column("total_assets_wan", "amount"),
+                Column("funding_ask_wan", "amount"),
                 Column("high_tech_enterprise", "bool"),
                 Column("provincial_rd_center", "bool"),
                 Column("national_award_5y", "bool"),
@@ -102,7 +129,7 @@ TABLES: dict[str, TableSpec] = {
                 Column("granted_on", "date"),
                 Column("expires_on", "date"),
                 Column("title", "str"),
-                Column("appraised_value_wan", "float"),
+                Column("appraised_value_wan", "amount"),
             ),
             references={"startup_id": "startups"},
         ),
@@ -111,12 +138,12 @@ TABLES: dict[str, TableSpec] = {
             (
                 Column("investor_id", "str", required=True),
                 Column("name", "str", required=True),
-                _enum("kind", InvestorKind),
+                _enum("kind", InvestorKind, aliases=_aliases(InvestorKind, INVESTOR_KIND_ALIASES)),
                 Column("sectors", "list"),
-                Column("stages", "enum_list", values=tuple(s.value for s in Stage)),
+                Column("stages", "enum_list", values=tuple(s.value for s in Stage), aliases=_STAGE_ALIASES),
                 Column("regions", "list"),
-                Column("ticket_min_wan", "float"),
-                Column("ticket_max_wan", "float"),
+                Column("ticket_min_wan", "amount"),
+                Column("ticket_max_wan", "amount"),
                 Column("description", "str"),
             ),
             key=("investor_id",),
@@ -128,8 +155,8 @@ TABLES: dict[str, TableSpec] = {
                 Column("investor_id", "str", required=True),
                 Column("occurred_on", "date", required=True),
                 _enum("outcome", Outcome, required=True),
-                _enum("stage", Stage),
-                Column("amount_wan", "float"),
+                _enum("stage", Stage, aliases=_STAGE_ALIASES),
+                Column("amount_wan", "amount"),
                 Column("event_id", "str"),
             ),
             references={"startup_id": "startups", "investor_id": "investors"},
@@ -141,7 +168,7 @@ TABLES: dict[str, TableSpec] = {
                 Column("bank_id", "str", required=True),
                 _enum("kind", ProductKind, required=True),
                 Column("name", "str"),
-                Column("max_amount_wan", "float"),
+                Column("max_amount_wan", "amount"),
                 Column("max_term_months", "int"),
                 Column("min_grade", "str"),
                 Column("sectors", "list"),
@@ -156,7 +183,7 @@ TABLES: dict[str, TableSpec] = {
                 Column("startup_id", "str", required=True),
                 Column("bank_id", "str"),
                 _enum("product_kind", ProductKind),
-                Column("amount_wan", "float"),
+                Column("amount_wan", "amount"),
                 Column("term_months", "int"),
                 Column("issued_on", "date", required=True),
                 Column("defaulted", "bool"),
@@ -270,6 +297,49 @@ def _bad_rows(mask: pl.Series) -> list[int]:
     return [i + 2 for i in mask.arg_true().head(MAX_ISSUES_PER_CHECK).to_list()]
 
 
+# Year-first dates as Excel and Chinese forms write them (2024/3/5, 2024.3.5, 2024年3月5日) and with a
+# time of day (a timestamp column written by pandas): never day- or month-first, which would be ambiguous.
+_DATE_SEPARATORS = r"[/.年月]"
+_DATE_TIME = r"(?:[ T].*|日)$"
+
+# Amounts: the contract's 万元, or a figure with its unit (5000万, 1.2亿元, 3,000,000元), or an order of
+# magnitude in words as Chinese funding news gives them (数千万 → 5,000: the middle of the decade on a log
+# scale, rounded), or a word for undisclosed (read as empty). Other currencies stay errors: no rate is known.
+_UNITS: dict[str, float] = {"十万": 10.0, "百万": 100.0, "千万": 1000.0, "万": 1.0, "亿": 1e4, "十亿": 1e5}
+_FIGURE = r"^(?:约|近|超过|超|逾|~|≈)?(?<num>\d+(?:\.\d+)?)(?<unit>十万|百万|千万|十亿|万|亿)?(?<yuan>元)?(?:人民币)?$"
+_WORDS = r"^(?<few>数|几|上|近|过|超)?(?<unit>十万|百万|千万|十亿|亿)元?(?:人民币)?(?:级|以上|及以上)?$"
+_UNDISCLOSED = ("未透露", "未披露", "不详", "未知", "保密", "undisclosed", "unknown", "n/a", "na", "-", "--", "—")
+
+
+def _amounts(text: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """Amounts in 万元 from the texts; which texts were orders of magnitude in words; which said undisclosed."""
+    compact = pl.col("text").str.replace_all(r"[,，\s]", "")
+    plain = compact.cast(pl.Float64, strict=False)
+    figure = compact.str.extract_groups(_FIGURE)
+    unit = figure.struct.field("unit").replace_strict(_UNITS, default=None, return_dtype=pl.Float64)
+    scale = pl.when(unit.is_not_null()).then(unit).when(figure.struct.field("yuan").is_not_null()).then(1e-4)
+    from_figure = figure.struct.field("num").cast(pl.Float64) * scale.otherwise(1.0)
+    words = compact.str.extract_groups(_WORDS)
+    magnitude = words.struct.field("unit").replace_strict(_UNITS, default=None, return_dtype=pl.Float64)
+    from_words = pl.when(words.struct.field("few").is_in(("数", "几"))).then(magnitude * 5).otherwise(magnitude)
+    out = pl.DataFrame({"text": text}, schema={"text": pl.Utf8}).select(
+        value=pl.coalesce(plain, from_figure, from_words),
+        in_words=(plain.is_null() & from_figure.is_null() & from_words.is_not_null()).fill_null(False),
+        undisclosed=compact.str.to_lowercase().is_in(_UNDISCLOSED).fill_null(False),
+    )
+    return out["value"], out["in_words"], out["undisclosed"]
+
+
+def _canonical(text: pl.Expr, col: Column) -> pl.Expr:
+    """The contract's value for a spelling of it (``col.aliases``); other text lower-cased as it was."""
+    low = text.str.to_lowercase()
+    if not col.aliases:
+        return low
+    known = dict(col.aliases)
+    return pl.when(low.is_in(col.values)).then(low).otherwise(
+        _alias_key(text).replace_strict(known, default=low, return_dtype=pl.Utf8))
+
+
 def _parse_column(raw: pl.Series, col: Column, file: str, issues: list[DataIssue]) -> pl.Series:
     text = raw.str.strip_chars()
     text = pl.Series(col.name, text).set(text == "", None) if text.len() else text
@@ -283,16 +353,24 @@ def _parse_column(raw: pl.Series, col: Column, file: str, issues: list[DataIssue
         valid = _flags([uscc_validator.is_valid(v) if v is not None else True for v in parsed.to_list()])
         bad, problem = ~valid, "bad 统一社会信用代码 (18 characters with a valid checksum expected)"
     elif col.kind == "date":
-        parsed = text.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+        dashed = text.str.replace_all(_DATE_SEPARATORS, "-").str.replace(_DATE_TIME, "")
+        parsed = dashed.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
         bad, problem = present & parsed.is_null(), "unparsable date (YYYY-MM-DD expected)"
     elif col.kind == "int":
-        as_float = text.str.replace_all(",", "").cast(pl.Float64, strict=False)
-        parsed = as_float.cast(pl.Int64, strict=False)
-        bad = present & (as_float.is_null() | (as_float != as_float.round(0)))
+        number = text.str.replace_all(",", "").cast(pl.Float64, strict=False)
+        parsed = number.cast(pl.Int64, strict=False)
+        bad = present & (number.is_null() | (number != number.round(0)))
         problem = "not a whole number"
-    elif col.kind == "float":
-        parsed = text.str.replace_all(",", "").cast(pl.Float64, strict=False)
-        bad, problem = present & (parsed.is_null() | parsed.is_nan()), "not a number"
+    elif col.kind == "amount":
+        parsed, in_words, undisclosed = _amounts(text)
+        number = parsed
+        bad = present & ~undisclosed & (parsed.is_null() | parsed.is_nan())
+        problem = "not an amount (a number in 万元, or one with its unit: 5000万, 1.2亿元)"
+        if in_words.any():
+            examples = ", ".join(text.filter(in_words).unique(maintain_order=True).head(3).to_list())
+            read_as = "read as their order of magnitude (数百万 = 500, 数千万 = 5,000, 数亿 = 50,000 万元)"
+            issues.append(DataIssue(file, None, col.name, f"{int(in_words.sum())} amount(s) in words ({examples}) "
+                                    + read_as, "warning"))
     elif col.kind == "bool":
         low = text.str.to_lowercase()
         parsed = (
@@ -302,7 +380,7 @@ def _parse_column(raw: pl.Series, col: Column, file: str, issues: list[DataIssue
         )
         bad, problem = present & parsed.is_null(), "not a boolean (true/false, 1/0, yes/no, 是/否)"
     elif col.kind == "enum":
-        parsed = text.str.to_lowercase()
+        parsed = pl.select(_canonical(pl.lit(text), col)).to_series()
         bad = present & ~parsed.is_in(col.values)
         problem = "unknown value (expected one of " + ", ".join(col.values) + ")"
     else:  # list or enum_list
@@ -310,7 +388,7 @@ def _parse_column(raw: pl.Series, col: Column, file: str, issues: list[DataIssue
             pl.element().filter(pl.element() != "")
         )
         if col.kind == "enum_list":
-            parsed = parsed.list.eval(pl.element().str.to_lowercase())
+            parsed = parsed.list.eval(_canonical(pl.element(), col))
             bad = present & ~parsed.list.eval(pl.element().is_in(col.values)).list.all().fill_null(True)
             problem = "unknown value in list (expected `;`-separated values of " + ", ".join(col.values) + ")"
         else:
@@ -319,8 +397,8 @@ def _parse_column(raw: pl.Series, col: Column, file: str, issues: list[DataIssue
     for row in _bad_rows(bad):
         value = raw[row - 2]
         issues.append(DataIssue(file, row, col.name, f"{problem}: {value!r}"))
-    if col.kind in ("int", "float"):
-        _check_magnitude(text, bad, col, file, issues)
+    if col.kind in ("int", "amount"):
+        _check_magnitude(number, bad, col, file, issues)
     if col.required:
         for row in _bad_rows(~present):
             issues.append(DataIssue(file, row, col.name, "required value is empty"))
@@ -338,13 +416,13 @@ MAX_MAGNITUDE = 1e12
 MAX_INTEGER = 2**31 - 1
 
 
-def _check_magnitude(text: pl.Series, bad: pl.Series, col: Column, file: str, issues: list[DataIssue]) -> None:
+def _check_magnitude(number: pl.Series, bad: pl.Series, col: Column, file: str, issues: list[DataIssue]) -> None:
     """Report numbers of absurd size (1e40), which parse but overflow every model and database column."""
-    as_float = text.str.replace_all(",", "").cast(pl.Float64, strict=False)
     limit = MAX_INTEGER if col.kind == "int" else MAX_MAGNITUDE
-    huge = (as_float.abs() > limit).fill_null(False) & ~bad
+    huge = (number.abs() > limit).fill_null(False) & ~bad
     for row in _bad_rows(huge):
-        issues.append(DataIssue(file, row, col.name, f"out of range: {text[row - 2]!r} (at most {limit:,.0f} in size)"))
+        issues.append(DataIssue(file, row, col.name,
+                                f"out of range: {number[row - 2]:g} (at most {limit:,.0f} in size)"))
 
 
 def _empty_table_issues(frames: dict[str, pl.DataFrame], files: dict[str, str], issues: list[DataIssue]) -> None:

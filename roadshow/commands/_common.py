@@ -7,6 +7,7 @@ import os
 import socket
 import sys
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
-from matcher.errors import DataValidationError, InfeasibleError, InvalidInputError, MatcherError
+from matcher.errors import DataIssue, DataValidationError, InfeasibleError, InvalidInputError, MatcherError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -81,9 +82,8 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except DataValidationError as exc:
-        for issue in exc.issues:
-            if issue.severity == "error":
-                err_console.print(f"[red]{issue}[/red]", markup=True, highlight=False, soft_wrap=True)
+        for line in error_lines(exc.issues):
+            err_console.print(f"[red]{line}[/red]", markup=True, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_ERROR) from None
     except InfeasibleError as exc:
         err_console.print(f"[red]infeasible:[/red] {exc}", highlight=False, soft_wrap=True)
@@ -108,6 +108,28 @@ def user_errors() -> Iterator[None]:
             raise
         err_console.print(f"[red]error:[/red] {reason}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_ERROR) from None
+
+
+SHOWN_PER_COLUMN = 5
+
+
+def error_lines(issues: list[DataIssue]) -> list[str]:
+    """One line per error, the first few of each file and column and a count of the rest: a file with
+    one wrong convention in a column fails on every row, and a screenful of the same line hides the
+    others (``roadshow validate`` lists them all)."""
+    lines: list[str] = []
+    shown: Counter[tuple[str, str | None]] = Counter()
+    rest: Counter[tuple[str, str | None]] = Counter()
+    for issue in (i for i in issues if i.severity == "error"):
+        where = (issue.file, issue.column)
+        if issue.column is not None and shown[where] >= SHOWN_PER_COLUMN:
+            rest[where] += 1
+            continue
+        shown[where] += 1
+        lines.append(str(issue))
+    lines += [f"error: {file}, column {column}: {n} more row(s) like these (roadshow validate lists every one)"
+              for (file, column), n in rest.items()]
+    return lines
 
 
 # Errors raised by the database layers; recognised by module so the CLI need not import them to catch them.
@@ -143,7 +165,7 @@ def load_data(data_dir: Path | None, encoding: str = "utf-8") -> DataSet:
 
     data = read_data_dir(data_dir, encoding=encoding)
     for issue in data.warnings:
-        err_console.print(f"[yellow]{issue}[/yellow]", highlight=False)
+        err_console.print(f"[yellow]{issue}[/yellow]", highlight=False, soft_wrap=True)
     return data
 
 

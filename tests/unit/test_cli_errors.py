@@ -92,3 +92,20 @@ def test_an_unusable_database_url_is_one_line(tmp_path: Path, url: str, words: s
     line = _one_error_line(result.output)
     assert words in line and "DATABASE_URL" in line
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_a_column_wrong_on_every_row_shows_a_few_rows_and_a_count(tmp_path: Path) -> None:
+    write_data_dir(ranking_world(), tmp_path)
+    frame = pl.read_csv(tmp_path / "startups.csv", infer_schema=False)
+    frame.with_columns(stage=pl.lit("战略投资"),
+                       funding_ask_wan=pl.when(pl.int_range(pl.len()) < 2).then(pl.lit("US$ 2M"))
+                       .otherwise(pl.col("funding_ask_wan"))).write_csv(tmp_path / "startups.csv")
+    result = runner.invoke(app, ["recommend", "--data", str(tmp_path), "--as-of", "2026-01-01", "--k", "3",
+                                 "--out", str(tmp_path / "recs.csv")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("error")]
+    assert sum("column stage: unknown value" in line for line in lines) == 5
+    assert sum("column funding_ask_wan: not an amount" in line for line in lines) == 2
+    assert f"error: startups.csv, column stage: {frame.height - 5} more row(s) like these" in result.output
+    listed = runner.invoke(app, ["validate", str(tmp_path)])
+    assert sum("column stage: unknown value" in line for line in listed.output.splitlines()) == frame.height

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -80,7 +80,7 @@ def test_clean_directory_reads_into_canonical_types(good_dir: Path) -> None:
         ("startups", STARTUPS.replace("startup_id,name,", "startup_id,title,"), ("startups.csv", None, "name")),
         ("interactions", INTERACTIONS.replace("S2,B1", "S9,B1"), ("interactions.csv", 3, "startup_id")),
         ("interactions", INTERACTIONS.replace("declined", "maybe"), ("interactions.csv", 3, "outcome")),
-        ("investors", INVESTORS.replace("a;b", "a;series_b"), ("investors.csv", 2, "stages")),
+        ("investors", INVESTORS.replace("a;b", "a;mezzanine"), ("investors.csv", 2, "stages")),
         ("ip_assets", IP.replace("invention_patent", "patent"), ("ip_assets.csv", 2, "kind")),
     ],
 )
@@ -101,6 +101,65 @@ def test_all_problems_of_a_broken_directory_are_reported_together(good_dir: Path
         ("startups.csv", 2, "uscc"),
         ("interactions.csv", 3, "investor_id"),
     }
+
+
+def test_stages_and_kinds_spelled_as_real_lists_spell_them_read_as_the_contracts_values(tmp_path: Path) -> None:
+    path = write_dir(
+        tmp_path / "spelled",
+        startups="startup_id,name,stage\nS1,甲,A轮\nS2,乙,Series B\nS3,丙,Pre-A轮\nS4,丁,天使轮\nS5,戊,E轮\nS6,己,\n",
+        investors="investor_id,name,kind,stages\nI1,莲城创投,VC,种子轮;Pre-A; series a\nI2,湘江基金,政府引导基金,\n"
+                  "B1,湘潭银行,银行,\n",
+        interactions="startup_id,investor_id,occurred_on,outcome,stage\nS1,I1,2021-06-01,invested,B+轮\n",
+    )
+    data = read_data_dir(path)
+    assert data.startups["stage"].to_list() == ["a", "b", "pre_a", "angel", "d_plus", None]
+    assert data.investors["kind"].to_list() == ["vc", "guidance_fund", "bank"]
+    assert data.investors["stages"][0].to_list() == ["seed", "pre_a", "a"]
+    assert data.interactions["stage"].to_list() == ["b"]
+
+
+def test_a_round_type_that_is_no_stage_is_still_an_error(tmp_path: Path) -> None:
+    path = write_dir(tmp_path / "strategic", startups="startup_id,name,stage\nS1,甲,战略投资\nS2,乙,并购\n")
+    assert errors_of(path) == [("startups.csv", 2, "stage"), ("startups.csv", 3, "stage")]
+
+
+def test_amounts_with_their_unit_or_in_words_are_read_in_wan(tmp_path: Path) -> None:
+    path = write_dir(
+        tmp_path / "amounts",
+        startups="startup_id,name,funding_ask_wan\nS1,甲,5000万\nS2,乙,1.2亿元\nS3,丙,\"3,000,000元\"\n"
+                 "S4,丁,数千万\nS5,戊,未透露\nS6,己,800\nS7,庚,数亿元\n",
+    )
+    data = read_data_dir(path)
+    assert data.startups["funding_ask_wan"].to_list() == [5000.0, 12000.0, 300.0, 5000.0, None, 800.0, 50000.0]
+    [warning] = data.warnings
+    assert (warning.file, warning.column) == ("startups.csv", "funding_ask_wan")
+    assert warning.message.startswith("2 amount(s) in words (数千万, 数亿元)")
+
+
+def test_an_amount_in_another_currency_is_an_error_naming_the_cell(tmp_path: Path) -> None:
+    path = write_dir(tmp_path / "usd", startups="startup_id,name,funding_ask_wan\nS1,甲,US$ 2M\nS2,乙,2M\n")
+    assert errors_of(path) == [("startups.csv", 2, "funding_ask_wan"), ("startups.csv", 3, "funding_ask_wan")]
+
+
+def test_year_first_dates_as_excel_writes_them_and_timestamps_are_read_as_dates(tmp_path: Path) -> None:
+    path = write_dir(
+        tmp_path / "dates",
+        startups="startup_id,name,founded_on\nS1,甲,2019/5/1\nS2,乙,2019.05.01\nS3,丙,2019年5月1日\n"
+                 "S4,丁,2019-05-01 00:00:00\nS5,戊,2019-05-01T09:30\n",
+    )
+    assert read_data_dir(path).startups["founded_on"].to_list() == [date(2019, 5, 1)] * 5
+    ambiguous = write_dir(tmp_path / "ambiguous", startups="startup_id,name,founded_on\nS1,甲,05/01/2019\n")
+    assert errors_of(ambiguous) == [("startups.csv", 2, "founded_on")]
+
+
+def test_a_parquet_file_with_timestamp_columns_reads(tmp_path: Path) -> None:
+    path = tmp_path / "pq"
+    path.mkdir()
+    pl.DataFrame({"startup_id": ["S1"], "name": ["甲"], "founded_on": [datetime(2019, 5, 1, 8, 0)],
+                  "funding_ask_wan": [500.0]}).write_parquet(path / "startups.parquet")
+    data = read_data_dir(path)
+    assert data.startups["founded_on"].to_list() == [date(2019, 5, 1)]
+    assert data.startups["funding_ask_wan"].to_list() == [500.0]
 
 
 def test_unknown_columns_are_a_warning_not_an_error(good_dir: Path) -> None:
