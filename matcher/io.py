@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 import io
+import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import date, datetime, time
 from enum import Enum
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -264,32 +266,75 @@ def _decode(path: Path, encoding: str) -> bytes:
     return text.lstrip("\ufeff").encode("utf-8")
 
 
+def _cell_text(value: object) -> str | None:
+    """A workbook cell as the text a CSV export of it would hold (dates ISO, whole numbers without .0)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _read_workbook(path: Path, issues: list[DataIssue]) -> pl.DataFrame | None:
+    """The first sheet of an Excel workbook as text columns, its first row the header. Rows keep their
+    sheet numbers (blank rows at the end are dropped, not those between), so issues name Excel's rows."""
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+        try:
+            rows = [[_cell_text(v) for v in row] for row in book.worksheets[0].iter_rows(values_only=True)]
+        finally:
+            book.close()
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, InvalidFileException) as exc:
+        issues.append(DataIssue(path.name, None, None, f"unreadable Excel workbook: {exc}"))
+        return None
+    while rows and all(v is None or not v.strip() for v in rows[-1]):
+        rows.pop()
+    if not rows:
+        return pl.DataFrame()
+    header = [(h or "").strip() or f"column {i + 1}" for i, h in enumerate(rows[0])]
+    width = len(header)
+    body = [(row + [None] * width)[:width] for row in rows[1:]]
+    return pl.DataFrame(body, schema=dict.fromkeys(header, pl.Utf8), orient="row")
+
+
 def _read_raw(directory: Path, table: str, encoding: str, issues: list[DataIssue]) -> tuple[pl.DataFrame, str] | None:
-    """The file for ``table`` as all-text columns, or None when the directory has none."""
-    csv_path, pq_path = directory / f"{table}.csv", directory / f"{table}.parquet"
-    if csv_path.exists():
-        if pq_path.exists():
-            issues.append(DataIssue(pq_path.name, None, None, f"ignored: {csv_path.name} is used", "warning"))
+    """The file for ``table`` as all-text columns, or None when the directory has none. CSV, Parquet, or
+    an Excel workbook (not in the contract: what an office keeps its lists in); the first found is used."""
+    found = [path for ext in ("csv", "parquet", "xlsx") if (path := directory / f"{table}.{ext}").exists()]
+    if not found:
+        return None
+    path = found[0]
+    for other in found[1:]:
+        issues.append(DataIssue(other.name, None, None, f"ignored: {path.name} is used", "warning"))
+    if path.suffix == ".csv":
         try:
-            frame = pl.read_csv(
-                io.BytesIO(_decode(csv_path, encoding)), infer_schema=False
-            )
+            frame = pl.read_csv(io.BytesIO(_decode(path, encoding)), infer_schema=False)
         except pl.exceptions.PolarsError as exc:
-            issues.append(DataIssue(csv_path.name, None, None, f"unreadable CSV: {str(exc).splitlines()[0]}"))
+            issues.append(DataIssue(path.name, None, None, f"unreadable CSV: {str(exc).splitlines()[0]}"))
             return None
-        return frame, csv_path.name
-    if pq_path.exists():
-        try:
-            frame = pl.read_parquet(pq_path)
-        except (pl.exceptions.PolarsError, OSError) as exc:
-            issues.append(DataIssue(pq_path.name, None, None, f"unreadable Parquet: {str(exc).splitlines()[0]}"))
-            return None
-        as_text = [
-            pl.col(name).list.join(";") if isinstance(dtype, pl.List) else pl.col(name).cast(pl.Utf8)
-            for name, dtype in frame.schema.items()
-        ]
-        return frame.select(as_text), pq_path.name
-    return None
+        return frame, path.name
+    if path.suffix == ".xlsx":
+        workbook = _read_workbook(path, issues)
+        return None if workbook is None else (workbook, path.name)
+    try:
+        frame = pl.read_parquet(path)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        issues.append(DataIssue(path.name, None, None, f"unreadable Parquet: {str(exc).splitlines()[0]}"))
+        return None
+    as_text = [
+        pl.col(name).list.join(";") if isinstance(dtype, pl.List) else pl.col(name).cast(pl.Utf8)
+        for name, dtype in frame.schema.items()
+    ]
+    return frame.select(as_text), path.name
 
 
 def _bad_rows(mask: pl.Series) -> list[int]:

@@ -162,6 +162,52 @@ def test_a_parquet_file_with_timestamp_columns_reads(tmp_path: Path) -> None:
     assert data.startups["funding_ask_wan"].to_list() == [500.0]
 
 
+def _workbook(path: Path, rows: list[list[object]]) -> Path:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+    return path
+
+
+def test_an_excel_workbook_reads_as_its_csv_export_would(tmp_path: Path) -> None:
+    path = tmp_path / "xlsx"
+    path.mkdir()
+    _workbook(path / "startups.xlsx", [
+        ["startup_id", "name", "stage", "founded_on", "employees", "revenue_wan", "high_tech_enterprise"],
+        ["S1", "湘潭甲科技有限公司", "A轮", datetime(2019, 5, 1), 120.0, 3000.5, True],
+        ["S2", "湘潭乙材料有限公司", "seed", "2022-01-10", 8, None, "否"],
+        [None, None, None, None, None, None, None],
+    ])
+    data = read_data_dir(path)
+    s = data.startups
+    assert s["startup_id"].to_list() == ["S1", "S2"]
+    assert s["stage"].to_list() == ["a", "seed"]
+    assert s["founded_on"].to_list() == [date(2019, 5, 1), date(2022, 1, 10)]
+    assert s["employees"].to_list() == [120, 8]
+    assert s["revenue_wan"].to_list() == [3000.5, None]
+    assert s["high_tech_enterprise"].to_list() == [True, False]
+
+
+def test_a_bad_cell_in_a_workbook_is_named_by_its_sheet_row(tmp_path: Path) -> None:
+    path = tmp_path / "xlsx"
+    path.mkdir()
+    _workbook(path / "startups.xlsx", [["startup_id", "name", "stage"], ["S1", "甲", "a"], ["S2", "乙", "战略投资"]])
+    assert errors_of(path) == [("startups.xlsx", 3, "stage")]
+    (path / "startups.csv").write_text("startup_id,name\nS1,甲\n", encoding="utf-8")
+    assert [(i.file, i.message) for i in validate_data_dir(path)] == [("startups.xlsx", "ignored: startups.csv is used")]
+
+
+def test_a_file_named_xlsx_that_is_no_workbook_is_one_message(tmp_path: Path) -> None:
+    path = tmp_path / "broken"
+    path.mkdir()
+    (path / "startups.xlsx").write_bytes(b"startup_id,name\nS1,x\n")
+    [issue] = validate_data_dir(path)
+    assert issue.file == "startups.xlsx" and issue.message.startswith("unreadable Excel workbook")
+
+
 def test_unknown_columns_are_a_warning_not_an_error(good_dir: Path) -> None:
     with_notes = STARTUPS.replace("\n", ",x\n").replace("high_tech_enterprise,x", "high_tech_enterprise,notes")
     (good_dir / "startups.csv").write_text(with_notes)
