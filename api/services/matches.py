@@ -210,6 +210,11 @@ class MatchBook:
             self.compute.forget(lambda k: k[0] != "pool" or k in pools)
 
 
+async def _investor_exists(session: AsyncSession, investor_id: str) -> str | None:
+    # One column, not the ORM entity: loading the whole row was most of that database work.
+    return await session.scalar(select(Investor.investor_id).where(Investor.investor_id == investor_id))
+
+
 async def _investor_names(session: AsyncSession, ids: list[str]) -> dict[str, tuple[str, str | None]]:
     rows = (
         await session.execute(
@@ -305,12 +310,12 @@ async def for_investor(
     k: int,
 ) -> MatchList:
     models = await store.require()
-    async with session.begin():
-        if await session.get(Investor, investor_id) is None:
-            raise NotFoundError(f"no investor or bank with id {investor_id}")
     await book.sync(sessions)
     serving = await book.serving(sessions, models)
     if investor_id not in serving.investors:
+        async with session.begin():
+            if await _investor_exists(session, investor_id) is None:
+                raise NotFoundError(f"no investor or bank with id {investor_id}")
         # Created a moment ago by another process: read the roster now rather than at the next sync.
         book.roster_changed()
         await book.sync(sessions)
@@ -320,7 +325,11 @@ async def for_investor(
     pool = await book.pool(sessions, serving)
     # A few more than k cover startups archived or deleted since the pool was built.
     ranked = await book.compute.run(startup_list, serving.model, pool, investor_id, k + 10)
+    # One transaction, after the ranking (a deleted investor is rare): the ORM and database work were most of
+    # this request's event-loop samples under py-spy.
     async with session.begin():
+        if await _investor_exists(session, investor_id) is None:
+            raise NotFoundError(f"no investor or bank with id {investor_id}")
         rows = (await session.execute(select(Startup.startup_id, Startup.name).where(
             Startup.startup_id.in_([row[0] for row in ranked]), Startup.archived_at.is_(None)))).all()
     names = {r.startup_id: r.name for r in rows}

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import delete
+
+from api.db.models import Investor
 from matcher.domain import Stage
 from tests.factories import service_world
 from tests.integration.conftest import Api
@@ -178,6 +181,23 @@ def test_investor_matches_rank_startups(api: Api) -> None:
     assert len(items) == 5 and all(m["investor_id"] == "I_robot" for m in items)
     assert all(m["name"] for m in items)
     _problem(api.client.get("/api/investors/I_nobody/matches", headers=organiser), 404)
+
+
+def test_an_investor_deleted_by_another_process_gets_no_list(api: Api) -> None:
+    api.load(service_world())
+    api.train("declared")
+    organiser = api.headers("organiser")
+    late = api.client.post("/api/investors", json={"name": "将被删除的基金", "kind": "vc"}, headers=organiser).json()
+    url = f"/api/investors/{late['investor_id']}/matches?k=3"
+    assert api.client.get(url, headers=organiser).status_code == 200
+    api.state.matches.sync_seconds = 3600.0  # this process has not heard of the deletion
+
+    async def delete_elsewhere() -> None:
+        async with api.state.sessions() as session, session.begin():
+            await session.execute(delete(Investor).where(Investor.investor_id == late["investor_id"]))
+
+    api.run(delete_elsewhere)
+    _problem(api.client.get(url, headers=organiser), 404)
 
 
 def test_an_investor_or_bank_created_after_training_gets_matches_at_once(api: Api) -> None:
