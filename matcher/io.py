@@ -348,8 +348,9 @@ _DATE_SEPARATORS = r"[/.年月]"
 _DATE_TIME = r"(?:[ T].*|日)$"
 
 # Amounts: the contract's 万元, or a figure with its unit (5000万, 1.2亿元, 3,000,000元), or an order of
-# magnitude in words as Chinese funding news gives them (数千万 → 5,000: the middle of the decade on a log
-# scale, rounded), or a word for undisclosed (read as empty). Other currencies stay errors: no rate is known.
+# magnitude in words as Chinese funding news gives them (数千万 → 5,000: "several" read as five, as the
+# benchmark's reshaped protocol writes them), or a word for undisclosed (read as empty). Other currencies stay
+# errors: no rate is known.
 _UNITS: dict[str, float] = {"十万": 10.0, "百万": 100.0, "千万": 1000.0, "万": 1.0, "亿": 1e4, "十亿": 1e5}
 _FIGURE = r"^(?:约|近|超过|超|逾|~|≈)?(?<num>\d+(?:\.\d+)?)(?<unit>十万|百万|千万|十亿|万|亿)?(?<yuan>元)?(?:人民币)?$"
 _WORDS = r"^(?<few>数|几|上|近|过|超)?(?<unit>十万|百万|千万|十亿|亿)元?(?:人民币)?(?:级|以上|及以上)?$"
