@@ -102,7 +102,7 @@ async def investor_page(
     problem: str | None = None
     best: list[MatchItem] = []
     try:
-        best = (await matches.for_investor(db, service.sessions, service.models, service.matches,
+        best = (await matches.for_investor(service.sessions, service.models, service.matches,
                                            investor_id=investor_id, k=SHOWN)).items
     except MatcherError as exc:  # no model yet
         problem = str(exc)

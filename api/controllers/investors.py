@@ -69,13 +69,12 @@ class InvestorController(Controller):
     async def matches(
         self,
         investor_id: EntityId,
-        db: Db,
         service: Service,
         principal: Caller,
         k: TopK = 10,
     ) -> MatchList:
         principal.require_investor_access(investor_id)
-        return await matches.for_investor(db, service.sessions, service.models, service.matches,
+        return await matches.for_investor(service.sessions, service.models, service.matches,
                                           investor_id=investor_id, k=k)
 
 

@@ -21,12 +21,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 import polars as pl
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.db.models import Investor, Startup, utcnow
@@ -81,11 +82,14 @@ class MatchBook:
     The key changes whenever the model, the roster or the profile does, so an entry is never stale in
     what it ranks; the time-to-live bounds how long a renamed or deleted investor can still be shown.
 
-    ``versions`` mirrors every profile's version so a request needs no database round trip. ``sync``
-    refreshes it (and the roster) at most every ``sync_seconds`` with one indexed query for the profiles
-    updated since the last sync began (minus a margin for clock skew and late commits): an edit made
-    through this process is seen at once (``forget``, ``roster_changed``), one made by another process
-    within about ``sync_seconds``.
+    ``versions`` mirrors every profile's version, ``startups`` every startup's name (None once archived)
+    and ``investors`` whether each investor or bank is archived, so a request needs no database round trip
+    (on an investor's list that round trip was most of the event loop's work, bench/results/lists.md).
+    ``sync`` refreshes them at most every ``sync_seconds`` with one indexed query for the profiles updated
+    since the last sync began (minus a margin for clock skew and late commits), a count of the startups
+    (a deleted row has no update to find: a count below what is mirrored re-reads them all) and the roster,
+    whose ids are re-read when it changes: an edit made through this process is seen at once (``forget``,
+    ``roster_changed``), one made by another process within about ``sync_seconds``.
     """
 
     SKEW = timedelta(seconds=10)
@@ -98,6 +102,9 @@ class MatchBook:
         self.entries: ResultCache[tuple[MatchItem, ...]] = ResultCache(3 * max_startups, ttl_seconds)
         self.max_startups = max_startups
         self.versions: dict[str, int] = {}
+        self.startups: dict[str, str | None] = {}
+        self.investors: dict[str, bool] = {}
+        self._roster_read = False
         self.sync_seconds = sync_seconds
         self.warmed_version: int | None = None
         self.roster: Roster | None = None
@@ -107,7 +114,7 @@ class MatchBook:
         # tenth of the event loop's time while investors' lists were requested, bench/lists.py).
         self._complete_before: datetime | None = None
         self._synced_at = float("-inf")
-        self._syncing = False
+        self._syncing: asyncio.Future[None] | None = None
         self._serving: Serving | None = None
         self._serving_lock = asyncio.Lock()
         self._pools: list[Key] = []  # the serving model's pools, newest first
@@ -129,34 +136,58 @@ class MatchBook:
     def roster_changed(self) -> None:
         """An investor or bank was created or removed here: re-read the roster on the next request."""
         self._synced_at = float("-inf")
+        self._roster_read = False
 
     async def sync(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        if self._syncing or time.monotonic() - self._synced_at < self.sync_seconds:
+        if self._syncing is not None:
+            # Wait for the sync in flight rather than answer from an older mirror (at start: an empty one).
+            await asyncio.shield(self._syncing)
             return
-        self._syncing = True
+        if time.monotonic() - self._synced_at < self.sync_seconds:
+            return
+        self._syncing = asyncio.ensure_future(self._sync(sessions))
         try:
-            # A profile stamped more than SKEW before this query began is committed by then (the margin's
-            # assumption), so this query sees it: the next one need not look further back than that.
-            started = utcnow()
-            query = select(Startup.startup_id, Startup.version, Startup.updated_at)
-            if self._complete_before is not None:
-                query = query.where(Startup.updated_at >= self._complete_before)
-            roster_query = select(func.count(Investor.investor_id), func.max(Investor.created_at)).where(
-                Investor.archived_at.is_(None))
-            async with sessions() as session, session.begin():
-                rows = (await session.execute(query)).all()
-                count, latest = (await session.execute(roster_query)).one()
-            for row in rows:
-                self.versions[row.startup_id] = row.version
-                if self._watermark is None or row.updated_at > self._watermark:
-                    self._watermark = row.updated_at
-            if self._watermark is None:
-                self._watermark = utcnow()
-            self.roster = (int(count or 0), latest)
-            self._complete_before = started - self.SKEW
-            self._synced_at = time.monotonic()
+            await asyncio.shield(self._syncing)
         finally:
-            self._syncing = False
+            self._syncing = None
+
+    async def _sync(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        # A profile stamped more than SKEW before this query began is committed by then (the margin's
+        # assumption), so this query sees it: the next one need not look further back than that.
+        started = utcnow()
+        profiles = select(Startup.startup_id, Startup.version, Startup.updated_at, Startup.name, Startup.archived_at)
+        query = profiles if self._complete_before is None else profiles.where(
+            Startup.updated_at >= self._complete_before)
+        roster_query = select(func.count(Investor.investor_id), func.max(Investor.created_at)).where(
+            Investor.archived_at.is_(None))
+        async with sessions() as session, session.begin():
+            # Counted first: a startup the count sees is committed, so the read below sees it too.
+            total = await session.scalar(select(func.count(Startup.startup_id)))
+            self._mirror((await session.execute(query)).all())
+            if len(self.startups) != total:  # deleted since the last sync (by any process)
+                rows = (await session.execute(profiles)).all()
+                present = {row.startup_id for row in rows}
+                self.startups = {}
+                self.versions = {sid: v for sid, v in self.versions.items() if sid in present}
+                self._mirror(rows)
+            count, latest = (await session.execute(roster_query)).one()
+            roster = (int(count or 0), latest)
+            if roster != self.roster or not self._roster_read:
+                ids = await session.execute(select(Investor.investor_id, Investor.archived_at))
+                self.investors = {row.investor_id: row.archived_at is not None for row in ids}
+                self._roster_read = True
+        if self._watermark is None:
+            self._watermark = utcnow()
+        self.roster = roster
+        self._complete_before = started - self.SKEW
+        self._synced_at = time.monotonic()
+
+    def _mirror(self, rows: Sequence[Row[str, int, datetime, str, datetime | None]]) -> None:
+        for row in rows:
+            self.versions[row.startup_id] = row.version
+            self.startups[row.startup_id] = row.name if row.archived_at is None else None
+            if self._watermark is None or row.updated_at > self._watermark:
+                self._watermark = row.updated_at
 
     async def serving(self, sessions: async_sessionmaker[AsyncSession], models: ActiveModels) -> Serving:
         """The active model, extended to investors and banks created since it was trained."""
@@ -208,11 +239,6 @@ class MatchBook:
             self._pools = [key, *[k for k in self._pools if k[:3] == key[:3]][: self.STALE_POOLS]]
             pools = set(self._pools)
             self.compute.forget(lambda k: k[0] != "pool" or k in pools)
-
-
-async def _investor_exists(session: AsyncSession, investor_id: str) -> str | None:
-    # One column, not the ORM entity: loading the whole row was most of that database work.
-    return await session.scalar(select(Investor.investor_id).where(Investor.investor_id == investor_id))
 
 
 async def _investor_names(session: AsyncSession, ids: list[str]) -> dict[str, tuple[str, str | None]]:
@@ -301,7 +327,6 @@ async def warm(sessions: async_sessionmaker[AsyncSession], book: MatchBook, mode
 
 
 async def for_investor(
-    session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
     store: ModelStore,
     book: MatchBook,
@@ -311,32 +336,24 @@ async def for_investor(
 ) -> MatchList:
     models = await store.require()
     await book.sync(sessions)
-    serving = await book.serving(sessions, models)
-    if investor_id not in serving.investors:
-        async with session.begin():
-            if await _investor_exists(session, investor_id) is None:
-                raise NotFoundError(f"no investor or bank with id {investor_id}")
+    if investor_id not in book.investors:
         # Created a moment ago by another process: read the roster now rather than at the next sync.
         book.roster_changed()
         await book.sync(sessions)
-        serving = await book.serving(sessions, models)
-    if investor_id not in serving.investors:
+    if investor_id not in book.investors:
+        raise NotFoundError(f"no investor or bank with id {investor_id}")
+    serving = await book.serving(sessions, models)
+    if book.investors[investor_id] or investor_id not in serving.investors:
         raise InvalidInputError(f"{investor_id} is archived", field="investor_id")
     pool = await book.pool(sessions, serving)
     # A few more than k cover startups archived or deleted since the pool was built.
     ranked = await book.compute.run(startup_list, serving.model, pool, investor_id, k + 10)
-    # One transaction, after the ranking (a deleted investor is rare): the ORM and database work were most of
-    # this request's event-loop samples under py-spy.
-    async with session.begin():
-        if await _investor_exists(session, investor_id) is None:
-            raise NotFoundError(f"no investor or bank with id {investor_id}")
-        rows = (await session.execute(select(Startup.startup_id, Startup.name).where(
-            Startup.startup_id.in_([row[0] for row in ranked]), Startup.archived_at.is_(None)))).all()
-    names = {r.startup_id: r.name for r in rows}
-    kept = [row for row in ranked if row[0] in names][:k]
-    items = [MatchItem(startup_id=sid, investor_id=investor_id, name=names[sid], kind=None, rank=rank,
-                       score=round(score, 6), reasons=reasons or [], reasons_en=reasons_en or [])
-             for rank, (sid, score, reasons, reasons_en) in enumerate(kept, start=1)]
+    items: list[MatchItem] = []
+    for sid, score, reasons, reasons_en in ranked:
+        name = book.startups.get(sid)
+        if name is not None and len(items) < k:
+            items.append(MatchItem(startup_id=sid, investor_id=investor_id, name=name, kind=None, rank=len(items) + 1,
+                                   score=round(score, 6), reasons=reasons or [], reasons_en=reasons_en or []))
     return MatchList(target_id=investor_id, side="startups", kind="all", model_version=models.version, items=items)
 
 

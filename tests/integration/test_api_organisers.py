@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
-from api.db.models import Investor
+from api.db.models import Investor, Startup, utcnow
 from matcher.domain import Stage
 from tests.factories import service_world
 from tests.integration.conftest import Api
@@ -190,14 +190,47 @@ def test_an_investor_deleted_by_another_process_gets_no_list(api: Api) -> None:
     late = api.client.post("/api/investors", json={"name": "将被删除的基金", "kind": "vc"}, headers=organiser).json()
     url = f"/api/investors/{late['investor_id']}/matches?k=3"
     assert api.client.get(url, headers=organiser).status_code == 200
-    api.state.matches.sync_seconds = 3600.0  # this process has not heard of the deletion
 
     async def delete_elsewhere() -> None:
         async with api.state.sessions() as session, session.begin():
             await session.execute(delete(Investor).where(Investor.investor_id == late["investor_id"]))
 
     api.run(delete_elsewhere)
+    api.state.matches.sync_seconds = 0.0  # the next request syncs the roster
     _problem(api.client.get(url, headers=organiser), 404)
+
+
+def test_startups_renamed_or_deleted_by_another_process_leave_investor_lists_at_the_next_sync(api: Api) -> None:
+    api.load(service_world())
+    api.train("declared")
+    organiser = api.headers("organiser")
+    url = "/api/investors/I_robot/matches?k=50"
+    before = api.client.get(url, headers=organiser).json()["items"]
+    renamed, deleted = before[0]["startup_id"], before[1]["startup_id"]
+
+    async def change_elsewhere() -> None:
+        # A delete leaves no updated row behind for the sync to find: the count of startups tells.
+        async with api.state.sessions() as session, session.begin():
+            await session.execute(update(Startup).where(Startup.startup_id == renamed).values(
+                name="改名后的公司", version=Startup.version + 1, updated_at=utcnow()))
+            await session.execute(delete(Startup).where(Startup.startup_id == deleted))
+
+    api.run(change_elsewhere)
+    api.state.matches.sync_seconds = 0.0
+    after = api.client.get(url, headers=organiser).json()["items"]
+    names = {m["startup_id"]: m["name"] for m in after}
+    assert deleted not in names and names[renamed] == "改名后的公司"
+    assert [m["rank"] for m in after] == list(range(1, len(after) + 1))
+    _problem(api.client.get(f"/api/startups/{deleted}/matches", headers=organiser), 404)
+
+
+def test_an_archived_investor_gets_no_list(api: Api) -> None:
+    api.load(service_world())
+    api.train("declared")
+    organiser = api.headers("organiser")
+    assert api.client.get("/api/investors/I_robot/matches?k=3", headers=organiser).status_code == 200
+    assert api.client.delete("/api/investors/I_robot", headers=organiser).status_code == 204  # it has history
+    _problem(api.client.get("/api/investors/I_robot/matches?k=3", headers=organiser), 422, "investor_id")
 
 
 def test_an_investor_or_bank_created_after_training_gets_matches_at_once(api: Api) -> None:
