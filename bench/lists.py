@@ -38,6 +38,7 @@ from matcher.ranking import get_model
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_AS_OF = date(2025, 7, 1)
 IN_FLIGHT = 8
+ROUNDS = 3
 MODEL = {"small": "learned", "large": "boosted"}
 
 
@@ -123,10 +124,17 @@ def _http_section(quick: bool) -> dict[str, Any]:
             load_before = os.getloadavg()[0]
             one = asyncio.run(_load(port, matches, headers, seconds, 1))
             four = asyncio.run(_load(port, matches, headers, seconds, 4))
-            alone = asyncio.run(_load(port, lambda _: "/health", {}, seconds, 8))
-            load_alone = os.getloadavg()[0]
-            under, heavy = asyncio.run(_health_under_load(port, matches, headers, seconds))
-            load_under = os.getloadavg()[0]
+            # Alternated ROUNDS times: one pair of 10 s runs on a shared machine moved the ratio by ten points.
+            pairs = []
+            for _ in range(ROUNDS):
+                alone = asyncio.run(_load(port, lambda _: "/health", {}, seconds, 8))
+                load_alone = os.getloadavg()[0]
+                under, heavy = asyncio.run(_health_under_load(port, matches, headers, seconds))
+                load_under = os.getloadavg()[0]
+                pairs.append((under["rate_per_s"] / alone["rate_per_s"] if alone["rate_per_s"] else float("nan"),
+                              alone, under, heavy))
+            # The round with the median ratio is the one reported in full.
+            ratio, alone, under, heavy = sorted(pairs, key=lambda pair: pair[0])[len(pairs) // 2]
             reference_after = _reference_ms()
         finally:
             server.terminate()
@@ -142,7 +150,7 @@ def _http_section(quick: bool) -> dict[str, Any]:
         "setup_seconds": round(setup_seconds, 1), "seconds_per_run": seconds, "model": MODEL[size],
         "investor_matches_1_client": one, "investor_matches_4_clients": four,
         "health_alone": alone, "health_with_8_rankings_in_flight": under, "rankings_in_flight": heavy,
-        "health_ratio": under["rate_per_s"] / alone["rate_per_s"] if alone["rate_per_s"] else float("nan"),
+        "health_ratio": ratio, "health_ratios": [round(pair[0], 3) for pair in pairs],
         "reference_ms": [round(reference_before, 1), round(reference_after, 1)],
         "load_average_1m": {"before": round(load_before, 2), "after_health_alone": round(load_alone, 2),
                             "after_health_under_load": round(load_under, 2)},
@@ -199,7 +207,9 @@ def _markdown(kinds: dict[str, Any], http: dict[str, Any], quick: bool) -> str:
         "",
         f"Investor-side p95 with one client: {one['p95_ms']:.1f} ms (target ≤ 50 ms: {'met' if met else 'NOT met'}). "
         f"Health keeps **{http['health_ratio']:.0%}** of its idle rate while {IN_FLIGHT} rankings are in flight "
-        f"(target ≥ 80 %: {'met' if http['health_ratio'] >= 0.8 else 'NOT met'}); the {IN_FLIGHT} rankings meanwhile "
+        f"(target ≥ 80 %: {'met' if http['health_ratio'] >= 0.8 else 'NOT met'}; the median of {ROUNDS} alternated "
+        f"rounds, each {', '.join(f'{r:.0%}' for r in http['health_ratios'])}, the table's rows are that round's); "
+        f"the {IN_FLIGHT} rankings meanwhile "
         f"got {heavy['rate_per_s']:.0f}/s through at p50 {heavy['p50_ms']:.0f} ms (one client alone: "
         f"{one['rate_per_s']:.0f}/s). Candidate generation then re-rank: one investor's list scores every startup "
         "with the cheap linear stage over a pool of startups encoded once per model and profile change (that "
@@ -208,6 +218,10 @@ def _markdown(kinds: dict[str, Any], http: dict[str, Any], quick: bool) -> str:
         "That work runs in a worker process that keeps the serving model and the pool between requests "
         "(`api.services.compute`), at a lower CPU priority than the event loop (`ROADSHOW_RANKING_NICENESS`, "
         "default 15), one ranking at a time per process (the others wait in the event loop at no cost). "
+        "The request itself reads nothing from the database: the startups' names and the roster come from the "
+        "match book's one-second sync (`api.services.matches.MatchBook`); with one transaction per request for "
+        "them (before 2026-12-08) the event loop spent 4.7–5.3 ms of CPU per investor's list against 1.9–2.0 ms "
+        "now, and this bench showed health at 78 % (73–83 % in repeated runs of the same harness). "
         "The session before these two changes (same bench, load about 5): one client p50 35.6 ms, "
         "p95 60.6 ms; health kept 35 % of its idle rate under 8 rankings.",
     ])
