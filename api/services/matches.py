@@ -130,8 +130,9 @@ class MatchBook:
         self.entries.put((version, self.roster, startup_id, profile_version, kind), items)
 
     def forget(self, startup_id: str) -> None:
-        """The profile changed: look its version up again on the next request."""
+        """The profile changed or went: look its version up again, and sync names, on the next request."""
         self.versions.pop(startup_id, None)
+        self._synced_at = float("-inf")
 
     def roster_changed(self) -> None:
         """An investor or bank was created or removed here: re-read the roster on the next request."""

@@ -313,3 +313,16 @@ def test_a_broken_model_file_is_reported_not_served(api: Api) -> None:
         f"/api/startups/{body['startup']['startup_id']}/matches", headers={"Authorization": f"Bearer {body['api_key']}"}
     )
     assert matches.status_code == 200 and matches.json()["model_version"] == good
+
+
+def test_a_startup_removed_here_leaves_investor_lists_at_once(api: Api) -> None:
+    api.load(service_world())
+    api.train("declared")
+    organiser = api.headers("organiser")
+    url = "/api/investors/I_robot/matches?k=50"
+    listed = [m["startup_id"] for m in api.client.get(url, headers=organiser).json()["items"]]
+    api.state.matches.sync_seconds = 3600.0  # no timed sync: only the removal's own notice
+    gone = listed[-1]
+    assert api.client.delete(f"/api/startups/{gone}", headers=organiser).status_code == 204
+    after = [m["startup_id"] for m in api.client.get(url, headers=organiser).json()["items"]]
+    assert gone not in after and set(after) <= set(listed)
