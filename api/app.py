@@ -21,6 +21,7 @@ from api.console import console_routes, template_config
 from api.controllers.eligibility import EligibilityController
 from api.controllers.events import EventController, JobController
 from api.controllers.health import health_check
+from api.controllers.imports import ImportController
 from api.controllers.investors import BankController, InvestorController, ProductController
 from api.controllers.keys import KeyController
 from api.controllers.models import ModelController
@@ -93,6 +94,7 @@ def create_app(settings: Settings) -> Litestar:
             health_check,
             StartupController,
             InvestorController,
+            ImportController,
             BankController,
             ProductController,
             EligibilityController,

@@ -280,3 +280,21 @@ def club_world(*, n_clubs: int = 6, club_size: int = 5, n_startups: int = 360, s
                                  "occurred_on": first + timedelta(days=120 * r), "outcome": "invested"})
     return from_frames(startups=pl.DataFrame(startups), investors=pl.DataFrame(investors),
                        interactions=pl.DataFrame(interactions))
+
+
+def sheet_bytes(rows: list[list[object]], *, fmt: str = "xlsx", encoding: str = "utf-8") -> bytes:
+    """``rows`` (the header first) as an office saves them: an Excel workbook or a CSV in ``encoding``."""
+    if fmt == "csv":
+        return "\r\n".join(",".join("" if v is None else str(v) for v in row) for row in rows).encode(encoding)
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

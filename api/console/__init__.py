@@ -22,7 +22,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
-from api.console import auth, desk, directory, models, participants, results, roadshows
+from api.console import auth, desk, directory, imports, models, participants, results, roadshows
 from api.console.pages import EXCEPTION_HANDLERS
 from api.console.session import provide_viewer
 from api.guards.auth import NO_AUTH
@@ -45,8 +45,8 @@ def console_routes(settings: Settings) -> list[ControllerRouterHandler]:
     csrf = CSRFConfig(secret=settings.secret, cookie_name=CSRF_COOKIE, cookie_httponly=True, cookie_samesite="strict")
     pages = Router(
         path="/",
-        route_handlers=[*auth.HANDLERS, *directory.HANDLERS, *roadshows.HANDLERS, *results.HANDLERS, *models.HANDLERS,
-                        *desk.HANDLERS, *participants.HANDLERS],
+        route_handlers=[*auth.HANDLERS, *directory.HANDLERS, *imports.HANDLERS, *roadshows.HANDLERS, *results.HANDLERS,
+                        *models.HANDLERS, *desk.HANDLERS, *participants.HANDLERS],
         dependencies={"viewer": Provide(provide_viewer)},
         middleware=[DefineMiddleware(CSRFMiddleware, config=csrf)],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -300,6 +300,38 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "outside": ("表外", "outside the grid"),
     "current": ("当前", "current"),
     "superseded": ("已更正", "corrected"),
+    "import": ("导入名单", "Import lists"),
+    "import_help": ("每个文件是一张表，与 roadshow import 读取的数据目录相同：Excel 工作簿（.xlsx，"
+                    "读取第一张工作表，第一行为列名）、CSV 或 Parquet。全部文件一起校验，全部通过才写入；"
+                    "有任何错误则一行也不写入，已有数据不受影响。加粗的列必填。",
+                    "Each file is one table of a data directory, as roadshow import reads it: an Excel workbook "
+                    "(.xlsx, its first sheet, the first row the header), CSV or Parquet. All files are checked "
+                    "together and stored only if every row passes; on any error nothing is written and what is "
+                    "stored stays as it was. Columns in bold are required."),
+    "import_done": ("已导入", "Imported"),
+    "import_warnings": ("提示", "Warnings"),
+    "import_refused": ("未导入：请改正以下问题后重新上传。",
+                       "Nothing was imported: correct these problems and upload again."),
+    "import_button": ("校验并导入", "Check and import"),
+    "more_issues": ("另有同类问题（条）：", "Further problems not shown:"),
+    "columns": ("列", "Columns"),
+    "csv_encoding": ("CSV 文件编码", "CSV text encoding"),
+    "enc.utf-8": ("UTF-8", "UTF-8"),
+    "enc.gb18030": ("GBK / GB18030（中文 Windows 的 Excel 另存的 CSV）",
+                    "GBK / GB18030 (CSV saved by Excel on Chinese Windows)"),
+    "file": ("文件", "File"),
+    "row": ("行", "Row"),
+    "column": ("列", "Column"),
+    "problem": ("问题", "Problem"),
+    "rows": ("行", "rows"),
+    "tbl.startups": ("企业", "Startups"),
+    "tbl.ip_assets": ("知识产权", "IP assets"),
+    "tbl.investors": ("投资机构与银行", "Investors and banks"),
+    "tbl.interactions": ("投融资记录", "Interactions"),
+    "tbl.loan_products": ("银行贷款产品", "Banks' loan products"),
+    "tbl.loans": ("贷款记录", "Loans"),
+    "tbl.consents": ("授权", "Consents"),
+    "tbl.events": ("路演活动", "Roadshows"),
 }
 
 

@@ -47,6 +47,7 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("/console/startups", "startups", frozenset(STAFF)),
     NavItem("/console/investors", "investors", frozenset(STAFF)),
+    NavItem("/console/import", "import", frozenset(STAFF)),
     NavItem("/console/events", "events", frozenset(STAFF)),
     NavItem("/console/results", "results_page", frozenset(STAFF)),
     NavItem("/console/models", "models", frozenset(STAFF)),

@@ -107,3 +107,32 @@ def test_the_printable_agenda_is_the_grid_then_one_a4_page_per_participant(page:
     boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)", pdf)
     sizes = {tuple(round(float(v)) for v in box) for box in boxes}
     assert sizes == {(595, 842), (842, 595)}  # A4 portrait pages and the landscape grid
+
+
+def test_an_organiser_imports_a_workbook_of_startups(page: Any, server: LiveServer, tmp_path: Any) -> None:
+    from datetime import date
+
+    from tests.factories import sheet_bytes
+
+    rows = [["startup_id", "name", "sector", "stage", "founded_on", "funding_ask_wan"],
+            ["S_browser_up", "上传测试甲科技有限公司", "智能制造", "A轮", date(2021, 3, 1), "3000万"]]
+    workbook = tmp_path / "2026年第一批企业名单.xlsx"
+    workbook.write_bytes(sheet_bytes(rows))
+    broken = tmp_path / "有错的名单.xlsx"
+    broken.write_bytes(sheet_bytes([*rows, ["S_browser_bad", "有错的公司", "", "战略投资", None, ""]]))
+    sign_in(page, server.organiser_key)
+    page.click("nav >> text=导入名单")
+    page.set_input_files("input[name=startups]", str(broken))
+    page.click("#import-form button[type=submit]")
+    errors = page.inner_text("#import-errors")
+    assert "有错的名单.xlsx (startups.xlsx)" in errors and "stage" in errors
+    page.set_input_files("input[name=startups]", str(workbook))
+    page.click("#import-form button[type=submit]")
+    imported = page.locator("#imported li")
+    assert imported.count() == 1 and imported.first.inner_text().startswith("企业")
+    assert imported.first.locator("strong").inner_text() == "1"
+    page.click("#imported a[href='/console/startups']")
+    page.fill("input[name=q]", "上传测试")
+    page.click("form.filters button[type=submit]")
+    assert page.locator("text=上传测试甲科技有限公司").count() == 1
+    assert page.locator("text=有错的公司").count() == 0

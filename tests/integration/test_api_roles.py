@@ -48,6 +48,7 @@ ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
     ("DELETE", "/api/investors/I_missing", None, STAFF),
     ("GET", "/api/investors/I_robot/matches", None, INVESTOR),
     ("GET", "/api/banks", None, STAFF),
+    ("POST", "/api/imports", {}, STAFF),  # no file: allowed callers get 422, nothing is stored
     ("POST", "/api/banks", {"name": "新银行"}, STAFF),
     ("GET", "/api/banks/I_bank", None, STAFF),
     ("PATCH", "/api/banks/I_bank", {"version": 99}, STAFF),

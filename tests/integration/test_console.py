@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from api.console.session import SESSION_COOKIE, key_id_of, session_token
-from tests.factories import registration, service_event, service_world
+from tests.factories import registration, service_event, service_world, sheet_bytes
 from tests.integration.conftest import Api, wait_for_queue
 
 CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -258,3 +258,34 @@ def test_an_organiser_imports_an_event_json_and_bad_files_are_named(world: Api) 
     broken = world.client.post("/console/events/import", data={"_csrf_token": token},
                                files={"event": ("event.json", b'{"event_id": 5}', "application/json")})
     assert 'id="event_file-error"' in broken.text and "event_id" in broken.text
+
+
+def test_an_organiser_imports_the_offices_workbooks_and_problems_are_listed_by_its_files(world: Api) -> None:
+    from tests.integration.test_api_imports import INVESTORS, STARTUPS
+
+    _sign_in(world, _key(world, "organiser"))
+    page = world.client.get("/console/import")
+    assert page.status_code == 200 and "导入名单" in page.text and "<strong>startup_id</strong>" in page.text
+    token = _csrf(world, "/console/import")
+    bad = [*STARTUPS, ["S_up3", "湘潭上传丙科技有限公司", "", "战略投资", None, "", ""]]
+    refused = world.client.post("/console/import", data={"_csrf_token": token, "encoding": "utf-8"},
+                                files={"startups": ("企业名单.xlsx", sheet_bytes(bad)),
+                                       "investors": ("", b"")})  # a file input left empty
+    assert 'role="alert"' in refused.text and "企业名单.xlsx (startups.xlsx)" in refused.text
+    assert "<td>4</td><td>stage</td>" in refused.text
+    assert world.client.get("/api/startups/S_up1", headers=world.headers("organiser")).status_code == 404
+    files = {"startups": ("企业名单.xlsx", sheet_bytes(STARTUPS)),
+             "investors": ("机构.csv", sheet_bytes(INVESTORS, fmt="csv", encoding="gb18030"))}
+    done = world.client.post("/console/import", data={"_csrf_token": token, "encoding": "gb18030"}, files=files)
+    assert done.status_code == 200 and 'id="imported"' in done.text and "<strong>2</strong>" in done.text
+    assert "湘潭上传甲科技有限公司" in world.client.get("/console/startups?q=上传").text
+    again = world.client.post("/console/import", data={"_csrf_token": token, "encoding": "gb18030"}, files=files)
+    assert 'id="imported"' not in again.text and "already in the database" in again.text
+    # The new investor is ranked at once (no retraining), from the console's investor page.
+    investor = world.client.get("/console/investors/I_up1").text
+    assert "最匹配的企业" in investor and "湘潭上传甲科技有限公司" in investor  # its sector and stage
+
+
+def test_only_staff_see_the_import_page(world: Api) -> None:
+    _sign_in(world, _key(world, "startup", startup_id="S_new_robotics"))
+    assert world.client.get("/console/import").status_code == 403

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from matcher.errors import DataValidationError
 from matcher.io import read_data_dir, validate_data_dir, write_data_dir
 from roadshow.cli import app
+from tests.factories import sheet_bytes
 
 GOOD_USCC = "91430300MA4L1234XY"
 
@@ -163,12 +164,7 @@ def test_a_parquet_file_with_timestamp_columns_reads(tmp_path: Path) -> None:
 
 
 def _workbook(path: Path, rows: list[list[object]]) -> Path:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    for row in rows:
-        book.active.append(row)
-    book.save(path)
+    path.write_bytes(sheet_bytes(rows))
     return path
 
 
