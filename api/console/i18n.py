@@ -315,6 +315,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "import_button": ("校验并导入", "Check and import"),
     "more_issues": ("另有同类问题（条）：", "Further problems not shown:"),
     "columns": ("列", "Columns"),
+    "template": ("下载 Excel 模板", "Download an Excel template"),
     "csv_encoding": ("CSV 文件编码", "CSV text encoding"),
     "enc.utf-8": ("UTF-8", "UTF-8"),
     "enc.gb18030": ("GBK / GB18030（中文 Windows 的 Excel 另存的 CSV）",

@@ -4,9 +4,10 @@ together, then every row is stored or none, and each problem is listed by the fi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
+from litestar.params import PathParameter
 from litestar.response import Template
 
 from api.console.pages import STAFF, need, render
@@ -16,6 +17,9 @@ from api.services import imports
 from api.state import Db, Service
 from matcher.errors import ConflictError, DataValidationError, InvalidInputError
 from matcher.io import TABLES
+from matcher.templates import template_workbook
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 ENCODINGS = ("utf-8", "gb18030")  # a CSV saved by Excel on Chinese Windows is GB18030 (GBK)
 SHOWN_ISSUES = 50
@@ -56,4 +60,12 @@ async def import_files(request: Request[Any, Any, Any], db: Db, service: Service
     return _page(request, viewer, report=report, encoding=encoding)
 
 
-HANDLERS = [import_page, import_files]
+@get("/console/import/{table:str}/template.xlsx", include_in_schema=False)
+async def template(table: Annotated[str, PathParameter(max_length=32)], viewer: Viewer) -> Response[bytes]:
+    """A blank workbook of ``table``: the header row the reader expects, and what each column takes."""
+    need(viewer, *STAFF)
+    return Response(template_workbook(table), media_type=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{table}.xlsx"'})
+
+
+HANDLERS = [import_page, import_files, template]

@@ -1,4 +1,4 @@
-"""Data-directory commands: ``validate``."""
+"""Data-directory commands: ``validate``, ``template``."""
 
 from __future__ import annotations
 
@@ -30,5 +30,20 @@ def validate(directory: DataDir, encoding: Encoding = "utf-8") -> None:
     console.print(f"[green]{directory} is valid[/green] ({len(issues)} warning(s))")
 
 
+def template(
+    table: Annotated[str, typer.Argument(help="A table of DATA_FORMAT.md: startups, ip_assets, investors, ...")],
+    out: Annotated[Path, typer.Option("--out", help="The .xlsx file to write.")],
+) -> None:
+    """Write a blank Excel workbook for one table: its header row, and a sheet on what each column takes."""
+    from matcher.templates import template_workbook
+
+    with user_errors():
+        content = template_workbook(table)
+        out.write_bytes(content)
+    console.print(f"wrote {out}: fill in the first sheet, then `roadshow import` a directory holding it as "
+                  f"{table}.xlsx, or upload it on the console's import page", highlight=False, soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(validate)
+    app.command()(template)

@@ -261,11 +261,18 @@ def test_an_organiser_imports_an_event_json_and_bad_files_are_named(world: Api) 
 
 
 def test_an_organiser_imports_the_offices_workbooks_and_problems_are_listed_by_its_files(world: Api) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
     from tests.integration.test_api_imports import INVESTORS, STARTUPS
 
     _sign_in(world, _key(world, "organiser"))
     page = world.client.get("/console/import")
     assert page.status_code == 200 and "导入名单" in page.text and "<strong>startup_id</strong>" in page.text
+    template = world.client.get("/console/import/startups/template.xlsx")
+    assert template.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert load_workbook(io.BytesIO(template.content)).worksheets[0]["A1"].value == "startup_id"
     token = _csrf(world, "/console/import")
     bad = [*STARTUPS, ["S_up3", "湘潭上传丙科技有限公司", "", "战略投资", None, "", ""]]
     refused = world.client.post("/console/import", data={"_csrf_token": token, "encoding": "utf-8"},
@@ -289,3 +296,4 @@ def test_an_organiser_imports_the_offices_workbooks_and_problems_are_listed_by_i
 def test_only_staff_see_the_import_page(world: Api) -> None:
     _sign_in(world, _key(world, "startup", startup_id="S_new_robotics"))
     assert world.client.get("/console/import").status_code == 403
+    assert world.client.get("/console/import/startups/template.xlsx").status_code == 403
