@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 import zipfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time
 from enum import Enum
 from pathlib import Path
@@ -215,6 +216,66 @@ TABLES: dict[str, TableSpec] = {
             key=("event_id",),
         ),
     )
+}
+
+# Chinese (and plain English) headers an office's spreadsheets give the columns of the tables it keeps, read
+# as the contract's names; case, spaces and underscores aside, the contract's names themselves too. An amount
+# is in 万元: its label is read only with that unit in the header (``_header_keys``).
+HEADER_LABELS: dict[str, dict[str, tuple[str, ...]]] = {
+    "startups": {
+        "startup_id": ("企业编号", "企业id", "编号"),
+        "name": ("企业名称", "公司名称", "名称", "企业", "company", "company name"),
+        "uscc": ("统一社会信用代码", "社会信用代码", "信用代码"),
+        "sector": ("行业", "所属行业", "行业领域", "赛道", "领域", "industry"),
+        "sub_sector": ("细分行业", "细分领域", "子行业"),
+        "stage": ("融资阶段", "融资轮次", "轮次", "阶段", "round"),
+        "founded_on": ("成立日期", "成立时间", "注册日期", "founded"),
+        "city": ("城市", "所在城市"),
+        "region": ("地区", "所在地区", "省份", "区域"),
+        "employees": ("员工人数", "职工人数", "从业人数", "员工数"),
+        "rd_staff": ("科技人员", "研发人员", "科技人员数", "研发人员数"),
+        "revenue_wan": ("营业收入", "营收", "销售收入"),
+        "rd_expense_wan": ("研发投入", "研发费用", "研发经费"),
+        "total_cost_wan": ("成本费用总额", "总成本"),
+        "total_assets_wan": ("资产总额", "总资产"),
+        "funding_ask_wan": ("融资需求", "拟融资金额", "融资金额"),
+        "high_tech_enterprise": ("高新技术企业", "是否高新技术企业", "高企"),
+        "provincial_rd_center": ("省级研发平台", "省级研发中心"),
+        "national_award_5y": ("近五年国家级奖励", "国家级奖励"),
+        "standards_led_5y": ("近五年主导制定标准", "主导制定标准数"),
+        "credit_flags": ("不良信用记录", "失信记录"),
+        "description": ("简介", "企业简介", "公司简介", "主营业务", "描述"),
+    },
+    "ip_assets": {
+        "startup_id": ("企业编号",),
+        "kind": ("知识产权类型", "类型"),
+        "status": ("法律状态", "状态"),
+        "granted_on": ("授权日期", "授权日"),
+        "expires_on": ("到期日期", "届满日期", "有效期至"),
+        "title": ("知识产权名称", "专利名称", "名称"),
+        "appraised_value_wan": ("评估价值", "评估值"),
+    },
+    "investors": {
+        "investor_id": ("机构编号", "机构id", "编号"),
+        "name": ("机构名称", "名称", "投资机构", "机构", "institution"),
+        "kind": ("机构类型", "类型"),
+        "sectors": ("关注领域", "投资领域", "关注行业", "投资行业"),
+        "stages": ("投资阶段", "关注阶段", "投资轮次"),
+        "regions": ("关注地区", "投资地区", "地区"),
+        "ticket_min_wan": ("单笔投资下限", "最低投资额"),
+        "ticket_max_wan": ("单笔投资上限", "最高投资额"),
+        "description": ("简介", "机构简介", "投资理念", "描述"),
+    },
+    "loan_products": {
+        "product_id": ("产品编号",),
+        "bank_id": ("银行编号",),
+        "kind": ("产品类型", "类型"),
+        "name": ("产品名称", "名称"),
+        "max_amount_wan": ("最高额度", "最高贷款额度"),
+        "max_term_months": ("最长期限", "最长贷款期限"),
+        "min_grade": ("最低评级", "准入评级"),
+        "sectors": ("支持行业", "适用行业", "行业"),
+    },
 }
 
 
@@ -482,18 +543,78 @@ def _empty_table_issues(frames: dict[str, pl.DataFrame], files: dict[str, str], 
             issues.append(DataIssue(files[table], None, None, "has a header but no rows", "warning"))
 
 
+def _header_key(header: str) -> str:
+    """What two spellings of one header share: case, spaces, ``_``/``-`` and full-width brackets aside."""
+    return re.sub(r"[\s_\-·]", "", header.lower().replace("（", "(").replace("）", ")"))
+
+
+def _header_keys(table: str) -> dict[str, str]:
+    """Every header the reader takes for ``table``'s columns (normalised) -> the column: the contract's
+    name and, for the tables an office keeps, the Chinese ones its spreadsheets use (``HEADER_LABELS``).
+    An amount's label counts only with its unit (营业收入（万元）): a bare 营业收入 may be in 元."""
+    keys: dict[str, str] = {}
+    for col in TABLES[table].columns:
+        keys[_header_key(col.name)] = col.name
+        for label in HEADER_LABELS.get(table, {}).get(col.name, ()):
+            if col.kind == "amount":
+                variants = [f"{label}(万元)", f"{label}万元"]
+            elif col.name.endswith("_months"):
+                variants = [label, f"{label}(月)", f"{label}(个月)"]
+            else:
+                variants = [label]
+            keys.update({_header_key(v): col.name for v in variants})
+    return keys
+
+
+def _match_headers(raw: pl.DataFrame, spec: TableSpec, file: str, issues: list[DataIssue]) -> dict[str, str]:
+    """The file's header for each column it has: the contract's names, and other spellings
+    (``_header_keys``) when the file lacks a required one of those names."""
+    keys = _header_keys(spec.name)
+    found: dict[str, str] = {}
+    ignored: list[str] = []
+    contract = {c.name for c in spec.columns}
+    cleaned = [(c, c.strip().lstrip("\ufeff")) for c in raw.columns]
+    # A file with every required header of the contract is read as the contract says (other columns ignored),
+    # so a file the contract accepts reads the same; other spellings only rescue a file it would refuse.
+    spelled = not {c.name for c in spec.columns if c.required} <= {name for _, name in cleaned}
+    # The contract's own headers first: another spelling of a column they name is ignored.
+    for header, name in sorted(cleaned, key=lambda pair: pair[1] not in contract):
+        column = name if name in contract else keys.get(_header_key(name)) if spelled else None
+        if column is None or column in found:
+            ignored.append(name)
+        else:
+            found[column] = header
+    if ignored:
+        hint = ""
+        if not spelled and (known := [(n, keys[_header_key(n)]) for n in ignored if _header_key(n) in keys]):
+            hint = (" (the file names its columns as DATA_FORMAT.md does, so other spellings are not read: "
+                    + ", ".join(f"{column} for {name}" for name, column in known[:3]) + ")")
+        elif bare := [n for n in ignored if _header_key(n) in _bare_amount_labels(spec.name)]:
+            hint = f" (an amount's header needs its unit, e.g. {bare[0]}（万元）)"
+        issues.append(DataIssue(file, None, None, f"unknown columns ignored: {', '.join(sorted(ignored))}{hint}",
+                                "warning"))
+    return found
+
+
+def _bare_amount_labels(table: str) -> set[str]:
+    return {_header_key(label) for col in TABLES[table].columns if col.kind == "amount"
+            for label in HEADER_LABELS.get(table, {}).get(col.name, ())}
+
+
 def _parse_table(raw: pl.DataFrame, spec: TableSpec, file: str, issues: list[DataIssue]) -> pl.DataFrame:
-    names = {c.strip().lstrip("\ufeff"): c for c in raw.columns}
-    unknown = sorted(n for n in names if n not in {c.name for c in spec.columns})
-    if unknown:
-        issues.append(DataIssue(file, None, None, "unknown columns ignored: " + ", ".join(unknown), "warning"))
-    missing = [c.name for c in spec.columns if c.required and c.name not in names]
+    headers = _match_headers(raw, spec, file, issues)
+    missing = [c.name for c in spec.columns if c.required and c.name not in headers]
     for name in missing:
         issues.append(DataIssue(file, None, name, "required column is missing"))
     columns: list[pl.Series] = []
     for col in spec.columns:
-        if col.name in names:
-            columns.append(_parse_column(raw[names[col.name]].cast(pl.Utf8), col, file, issues))
+        if col.name in headers:
+            header = headers[col.name].strip().lstrip("\ufeff")
+            start = len(issues)
+            columns.append(_parse_column(raw[headers[col.name]].cast(pl.Utf8), col, file, issues).alias(col.name))
+            if header != col.name:  # name the column as the file does, and as the contract does
+                issues[start:] = [replace(i, column=f"{header} ({col.name})") if i.column == col.name else i
+                                  for i in issues[start:]]
         else:
             columns.append(pl.Series(col.name, [None] * raw.height, dtype=col.dtype))
     frame = pl.DataFrame(columns) if columns else pl.DataFrame(schema=spec.schema)

@@ -1,7 +1,8 @@
 """Blank workbooks of the contract's tables, for an office that fills its lists in Excel: the first sheet
 holds the header row the reader expects (DATA_FORMAT.md's column names, in its order), the second
 describes every column (required or not, what it holds, the values an enumerated column takes and the
-other spellings read as them), from the same specification ``matcher.io`` reads the files with."""
+other spellings read as them, the Chinese headers read as it), from the same specification ``matcher.io``
+reads the files with."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from openpyxl import Workbook
 
 from matcher.domain import INVESTOR_KIND_ALIASES, STAGE_ALIASES, InvestorKind, Stage
 from matcher.errors import InvalidInputError
-from matcher.io import TABLES, Column
+from matcher.io import HEADER_LABELS, TABLES, Column
 from matcher.spreadsheet import write_sheet
 
 # What a cell of each kind holds, in Chinese and English (the readers' rules, matcher.io).
@@ -55,8 +56,11 @@ def template_workbook(table: str) -> bytes:
     sheet.title = table
     write_sheet(sheet, [c.name for c in spec.columns], [])
     notes = book.create_sheet("说明 notes")
-    write_sheet(notes, ["列 column", "必填 required", "内容 holds", "取值（也可写作） values (also read)"],
-                [[c.name, "是 yes" if c.required else "", " / ".join(KIND_NOTES[c.kind]), _values(c)]
+    labels = HEADER_LABELS.get(table, {})
+    write_sheet(notes, ["列 column", "必填 required", "内容 holds", "取值（也可写作） values (also read)",
+                        "也可用的列名 other headers read as it"],
+                [[c.name, "是 yes" if c.required else "", " / ".join(KIND_NOTES[c.kind]), _values(c),
+                  "、".join(label + ("（万元）" if c.kind == "amount" else "") for label in labels.get(c.name, ()))]
                  for c in spec.columns], wrap=True)
     out = io.BytesIO()
     book.save(out)

@@ -81,3 +81,18 @@ def test_only_staff_import(api: Api) -> None:
     _problem(api.client.post("/api/imports", files=files, headers=api.headers("startup", startup_id="S_new_robotics")),
              403)
     _problem(api.client.post("/api/imports", files=files), 401)
+
+
+def test_an_offices_list_with_chinese_headers_is_read_and_its_problems_named_by_them(api: Api) -> None:
+    api.load(service_world())
+    office = [["企业编号", "企业名称", "所属行业", "融资轮次", "融资需求（万元）"],
+              ["S_cn1", "湘潭中文表头甲有限公司", "新材料", "天使轮", 800]]
+    organiser = api.headers("organiser")
+    made = api.client.post("/api/imports", files={"startups": ("名单.xlsx", sheet_bytes(office))}, headers=organiser)
+    assert made.status_code == 201, made.text
+    stored = api.client.get("/api/startups/S_cn1", headers=organiser).json()
+    assert (stored["sector"], stored["stage"], stored["funding_ask_wan"]) == ("新材料", "angel", 800.0)
+    wrong = [*office[:1], ["S_cn2", "湘潭中文表头乙有限公司", "", "战略投资", ""]]
+    body = _problem(api.client.post("/api/imports", files={"startups": ("名单2.xlsx", sheet_bytes(wrong))},
+                                    headers=organiser), 422)
+    assert [(e["row"], e["field"]) for e in body["errors"]] == [(2, "融资轮次 (stage)")]

@@ -258,3 +258,59 @@ def test_validate_command_on_a_missing_directory_is_a_message(tmp_path: Path) ->
     result = CliRunner().invoke(app, ["validate", str(tmp_path / "nope")])
     assert result.exit_code == 1
     assert "not a directory" in result.output
+
+
+def test_an_offices_chinese_headers_are_read_as_the_contracts_columns(tmp_path: Path) -> None:
+    _workbook(tmp_path / "startups.xlsx", [
+        ["企业编号", "企业名称", "所属行业", "融资轮次", "成立日期", "营业收入（万元）", "是否高新技术企业",
+         "Description"],
+        ["S1", "湘潭中文表头科技有限公司", "智能制造", "A轮", datetime(2020, 6, 1), 1200, "是", "工业视觉"],
+    ])
+    data = read_data_dir(tmp_path)
+    row = data.startups.row(0, named=True)
+    assert (row["startup_id"], row["name"], row["sector"], row["stage"], row["founded_on"], row["revenue_wan"],
+            row["high_tech_enterprise"], row["description"]) == (
+        "S1", "湘潭中文表头科技有限公司", "智能制造", "a", date(2020, 6, 1), 1200.0, True, "工业视觉")
+    assert data.warnings == []
+
+
+def test_an_amount_header_without_its_unit_is_ignored_with_a_warning_that_says_why(tmp_path: Path) -> None:
+    (tmp_path / "startups.csv").write_text("企业编号,企业名称,营业收入\nS1,甲公司,30000000\n", encoding="utf-8")
+    data = read_data_dir(tmp_path)
+    assert data.startups["revenue_wan"].to_list() == [None]
+    assert [w.message for w in data.warnings] == [
+        "unknown columns ignored: 营业收入 (an amount's header needs its unit, e.g. 营业收入（万元）)"]
+
+
+def test_a_problem_in_a_chinese_headed_column_names_it_both_ways(tmp_path: Path) -> None:
+    (tmp_path / "startups.csv").write_text("编号,企业名称,融资轮次\nS1,甲公司,战略投资\n", encoding="utf-8")
+    issues = validate_data_dir(tmp_path)
+    assert [(i.row, i.column) for i in issues if i.severity == "error"] == [(2, "融资轮次 (stage)")]
+
+
+def test_the_contracts_header_wins_over_another_spelling_and_case_does_not_matter(tmp_path: Path) -> None:
+    (tmp_path / "startups.csv").write_text("Startup_ID,name,企业名称\nS1,甲公司,乙公司\n", encoding="utf-8")
+    data = read_data_dir(tmp_path)
+    assert data.startups.select("startup_id", "name").row(0) == ("S1", "甲公司")
+    assert [w.message for w in data.warnings] == ["unknown columns ignored: 企业名称"]
+
+
+def test_a_file_named_as_the_contract_says_reads_as_before_whatever_else_it_holds(tmp_path: Path) -> None:
+    # A real export beside the contract's columns: an "industry" or 融资轮次 of its own is not the contract's.
+    (tmp_path / "startups.csv").write_text("startup_id,name,industry,融资轮次\nS1,甲公司,fintech,第3轮\n",
+                                           encoding="utf-8")
+    data = read_data_dir(tmp_path)
+    assert data.startups.select("sector", "stage").row(0) == (None, None)
+    assert [w.message for w in data.warnings] == [
+        "unknown columns ignored: industry, 融资轮次 (the file names its columns as DATA_FORMAT.md does, so other "
+        "spellings are not read: sector for industry, stage for 融资轮次)"]
+
+
+def test_no_header_is_read_as_two_columns() -> None:
+    from matcher.io import HEADER_LABELS, TABLES, _header_key
+
+    for table, labels in HEADER_LABELS.items():
+        names = [_header_key(c.name) for c in TABLES[table].columns]
+        spellings = names + [_header_key(label) for column_labels in labels.values() for label in column_labels]
+        assert len(spellings) == len(set(spellings)), table
+        assert set(labels) <= {c.name for c in TABLES[table].columns}, table

@@ -29,6 +29,9 @@ def test_enumerated_columns_list_their_values_and_the_other_spellings_read_as_th
     notes = {row[0]: row[3] for row in load_workbook(io.BytesIO(template_workbook("startups"))).worksheets[1]
              .iter_rows(min_row=2, values_only=True)}
     assert "a（A轮" in notes["stage"] and "pre_ipo" in notes["stage"]
+    headers = {row[0]: row[4] for row in load_workbook(io.BytesIO(template_workbook("startups"))).worksheets[1]
+               .iter_rows(min_row=2, values_only=True)}
+    assert "融资轮次" in headers["stage"] and "营业收入（万元）" in headers["revenue_wan"]
 
 
 def test_a_filled_template_reads_back(tmp_path: Path) -> None:
