@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tests.browser.live import CHROMIUM, CHROMIUM_ARGS, ROOT, live_server
 from tests.browser.steps import call, create_roadshow, prepare_participant, sign_in, solve
+from tests.factories import sheet_bytes
 
 OUT = ROOT / "docs" / "screenshots"
 
@@ -41,6 +42,18 @@ def main() -> None:
         page.goto("/schema")
         page.wait_for_selector(".swagger-ui .info .title")
         shot("api-docs")
+        page.goto("/console/import")
+        office = Path(tmp) / "2026年第一批企业名单.xlsx"
+        office.write_bytes(sheet_bytes([
+            ["企业编号", "企业名称", "所属行业", "融资轮次", "成立日期", "融资需求（万元）"],
+            ["S_list01", "湘潭示例智能装备有限公司", "智能制造", "A轮", "2021/3/5", "5000万"],
+            ["S_list02", "湘潭示例新材料科技有限公司", "新材料", "战略投资", "2020年6月1日", "数千万"],
+            ["S_list03", "湘潭示例生物科技有限公司", "生物医药", "天使轮", "5/6/2022", "800"],
+        ]))
+        page.set_input_files("input[name=startups]", str(office))
+        page.click("#import-form button[type=submit]")
+        page.wait_for_selector("#import-errors")
+        shot("import-problems", full=True)
 
         setup = prepare_participant(server.url, server.organiser_key, "2026-01-lotus-participants")
         events = f"/api/events/{setup.event_id}"
