@@ -654,7 +654,10 @@ def _check_plausibility(frames: dict[str, pl.DataFrame], files: dict[str, str], 
 
     for table, frame in frames.items():
         for v in check_frame(table, frame):
-            issues.append(DataIssue(files[table], v.row + 2, v.column, f"{v.message}: {frame[v.column][v.row]!r}"))
+            value = frame[v.column][v.row]
+            # A date as the file writes it, not as Python's repr (datetime.date(2027, 1, 7)).
+            shown = value.isoformat() if isinstance(value, date) else repr(value)
+            issues.append(DataIssue(files[table], v.row + 2, v.column, f"{v.message}: {shown}"))
 
 
 def _check_consenting_banks(frames: dict[str, pl.DataFrame], files: dict[str, str], issues: list[DataIssue]) -> None:

@@ -10,7 +10,8 @@ from litestar import Request, Response, get, post
 from litestar.params import PathParameter
 from litestar.response import Template
 
-from api.console.pages import STAFF, need, render
+from api.console.pages import STAFF, language, need, render
+from api.console.problems import in_chinese
 from api.console.session import Viewer
 from api.controllers.imports import IMPORT_MAX_BODY_BYTES, uploads_of
 from api.services import imports
@@ -32,7 +33,8 @@ def _columns() -> dict[str, list[tuple[str, bool]]]:
 def _page(request: Request[Any, Any, Any], viewer: Any, **context: Any) -> Template:
     # Problems are shown in the page, as every console form shows them (the page itself loaded fine).
     values = {"report": None, "issues": [], "hidden": 0, "errors": {}, "encoding": "utf-8", **context}
-    return render(request, viewer, "import.html", tables=imports.PARTICIPANT_TABLES,
+    said = in_chinese if language(request) == "zh" else str
+    return render(request, viewer, "import.html", tables=imports.PARTICIPANT_TABLES, said=said,
                   columns=_columns(), encodings=ENCODINGS, **values)
 
 
@@ -55,7 +57,8 @@ async def import_files(request: Request[Any, Any, Any], db: Db, service: Service
                      hidden=max(0, len(errors) - SHOWN_ISSUES), encoding=encoding)
     except (InvalidInputError, ConflictError) as exc:
         field = exc.field if exc.field in imports.PARTICIPANT_TABLES or exc.field == "encoding" else "_form"
-        return _page(request, viewer, errors={field: str(exc)}, encoding=encoding)
+        said = in_chinese if language(request) == "zh" else str
+        return _page(request, viewer, errors={field: said(str(exc))}, encoding=encoding)
     service.matches.roster_changed()
     return _page(request, viewer, report=report, encoding=encoding)
 
