@@ -36,7 +36,14 @@ class ImportController(Controller):
 
     @post("", status_code=HTTP_201_CREATED, guards=[staff_only], request_max_body_size=IMPORT_MAX_BODY_BYTES,
           summary="Import startups, IP assets, investors, banks' products ... from CSV, Excel or Parquet files "
-                  "(one multipart part per table, named as in DATA_FORMAT.md): all rows or none")
+                  "(one multipart part per table, named as in DATA_FORMAT.md): all rows or none",
+          description="A `multipart/form-data` body: one file part per table, the part named by the table "
+                      "(`startups`, `ip_assets`, `investors`, `loan_products`, `interactions`, `loans`, `consents`), "
+                      "the file a `.csv`, `.xlsx` (first sheet, first row the header) or `.parquet` under any name, "
+                      "e.g. `curl -F startups=@企业名单.xlsx`. Text parts are ignored. `encoding` is the CSVs' text "
+                      "encoding (`gb18030` for a CSV saved by Excel on Chinese Windows). 422 lists every problem by "
+                      "the uploaded file's name, row and column; 409 names ids already stored; nothing is written "
+                      "unless every row of every file passes.")
     async def create(
         self,
         request: Request[Any, Any, Any],
