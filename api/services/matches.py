@@ -202,13 +202,13 @@ class MatchBook:
             # Sent to each worker once (pickled there by the executor), not per request.
             ref = self.compute.define(base, same, models.ranking)
             known = set(models.ranking.featurizer_.investor_ids_.tolist())
-            async with sessions() as session, session.begin():
-                ids = (await session.scalars(select(Investor.investor_id).where(Investor.archived_at.is_(None)))).all()
-                # What the investor side is derived from (PairFeaturizer.fit), loan products included.
-                tables = ("startups", "ip_assets", "investors", "interactions", "loan_products", "loans")
-                data = await load_dataset(session, tables=tables) if set(ids) - known else None
             investors = frozenset(known)
-            if data is not None:
+            # The roster mirrored by the sync this key comes from: investors and banks the model has not seen.
+            if {i for i, archived in self.investors.items() if not archived} - known:
+                async with sessions() as session, session.begin():
+                    # What the investor side is derived from (PairFeaturizer.fit), loan products included.
+                    tables = ("startups", "ip_assets", "investors", "interactions", "loan_products", "loans")
+                    data = await load_dataset(session, tables=tables)
                 ref = self.compute.define(("serving", *key), call_method, ref, "with_current", data)
                 investors = frozenset((await self.compute.get(ref, "featurizer_", "investor_ids_")).tolist())
             self._serving = Serving(key, ref, investors)
