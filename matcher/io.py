@@ -548,6 +548,7 @@ def _header_key(header: str) -> str:
     return re.sub(r"[\s_\-·]", "", header.lower().replace("（", "(").replace("）", ")"))
 
 
+@functools.cache  # constants: built once per table, not per file read
 def _header_keys(table: str) -> dict[str, str]:
     """Every header the reader takes for ``table``'s columns (normalised) -> the column: the contract's
     name and, for the tables an office keeps, the Chinese ones its spreadsheets use (``HEADER_LABELS``).
@@ -596,9 +597,10 @@ def _match_headers(raw: pl.DataFrame, spec: TableSpec, file: str, issues: list[D
     return found
 
 
-def _bare_amount_labels(table: str) -> set[str]:
-    return {_header_key(label) for col in TABLES[table].columns if col.kind == "amount"
-            for label in HEADER_LABELS.get(table, {}).get(col.name, ())}
+@functools.cache
+def _bare_amount_labels(table: str) -> frozenset[str]:
+    return frozenset(_header_key(label) for col in TABLES[table].columns if col.kind == "amount"
+                     for label in HEADER_LABELS.get(table, {}).get(col.name, ()))
 
 
 def _parse_table(raw: pl.DataFrame, spec: TableSpec, file: str, issues: list[DataIssue]) -> pl.DataFrame:

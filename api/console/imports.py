@@ -4,6 +4,7 @@ together, then every row is stored or none, and each problem is listed by the fi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
@@ -30,11 +31,15 @@ def _columns() -> dict[str, list[tuple[str, bool]]]:
     return {t: [(c.name, c.required) for c in TABLES[t].columns] for t in imports.PARTICIPANT_TABLES}
 
 
+def _said(request: Request[Any, Any, Any]) -> Callable[[str], str]:
+    """The reader's problems as the page's language says them."""
+    return in_chinese if language(request) == "zh" else str
+
+
 def _page(request: Request[Any, Any, Any], viewer: Any, **context: Any) -> Template:
     # Problems are shown in the page, as every console form shows them (the page itself loaded fine).
     values = {"report": None, "issues": [], "hidden": 0, "errors": {}, "encoding": "utf-8", **context}
-    said = in_chinese if language(request) == "zh" else str
-    return render(request, viewer, "import.html", tables=imports.PARTICIPANT_TABLES, said=said,
+    return render(request, viewer, "import.html", tables=imports.PARTICIPANT_TABLES, said=_said(request),
                   columns=_columns(), encodings=ENCODINGS, **values)
 
 
@@ -57,8 +62,7 @@ async def import_files(request: Request[Any, Any, Any], db: Db, service: Service
                      hidden=max(0, len(errors) - SHOWN_ISSUES), encoding=encoding)
     except (InvalidInputError, ConflictError) as exc:
         field = exc.field if exc.field in imports.PARTICIPANT_TABLES or exc.field == "encoding" else "_form"
-        said = in_chinese if language(request) == "zh" else str
-        return _page(request, viewer, errors={field: said(str(exc))}, encoding=encoding)
+        return _page(request, viewer, errors={field: _said(request)(str(exc))}, encoding=encoding)
     service.matches.roster_changed()
     return _page(request, viewer, report=report, encoding=encoding)
 
